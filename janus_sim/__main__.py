@@ -1,0 +1,5 @@
+"""``python -m janus_sim`` runs the command line."""
+
+from janus_sim.cli import main
+
+main()

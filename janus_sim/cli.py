@@ -1,0 +1,232 @@
+"""The ``janus-sim`` command line: presentation only; the work is in app/ and core/.
+
+Exit codes: 0 success, 1 a comparison or verification found a difference, 2 bad input
+or usage. Every error is one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from janus_sim import __version__
+from janus_sim.adapters.duckdb_store import DuckDBEventStore, open_store
+from janus_sim.adapters.scenario_file import load_scenario
+from janus_sim.app.engine import Engine, default_run_id
+from janus_sim.config import json_schema
+from janus_sim.errors import ConfigError, JanusError, NotFoundError
+from janus_sim.ports import EventQuery
+from janus_sim.render import (
+    ProgressObserver,
+    cycle_table,
+    event_json_lines,
+    events_table,
+    runs_table,
+)
+from janus_sim.timefmt import parse_moment
+
+STORE_HELP = "Event store: a directory (holding janus.duckdb) or a .duckdb file."
+
+store_option = click.option(
+    "--store",
+    "store_path",
+    default="store",
+    show_default=True,
+    envvar="JANUS_SIM_STORE",
+    type=click.Path(path_type=Path),
+    help=STORE_HELP + " Env: JANUS_SIM_STORE.",
+)
+
+
+def _open_existing(path: Path) -> DuckDBEventStore:
+    target = path if path.suffix == ".duckdb" else path / "janus.duckdb"
+    if not target.exists():
+        raise NotFoundError(
+            f"no event store at {target}: run `janus-sim run SCENARIO --store {path}` first"
+        )
+    return open_store(path, read_only=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="janus-sim")
+def cli() -> None:
+    """Replay a trading agent's sleep (memory consolidation) deterministically.
+
+    Every transition, priority update and policy step of a simulated run is an event
+    in a DuckDB log (the source of truth). Start with:
+
+      janus-sim run scenarios/crash_week.yaml
+
+    then look at what happened with `janus-sim runs` and `janus-sim events`.
+    """
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@store_option
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Override the scenario's seed.")
+@click.option("--run-id", help="Name of the run (default: <scenario>-s<seed>[-N]).")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def run(scenario: Path, store_path: Path, seed: int | None, run_id: str | None, quiet: bool) -> None:
+    """Simulate every trading day of SCENARIO and its nightly sleep cycle.
+
+    Each day the agent trades one-minute bars (the awake path); each night phase 1
+    replays the episodic buffer by priority and updates the policy. All events go to
+    the store. At the end: a table per sleep cycle, the run id and the run digest
+    (equal digests mean bit-identical runs).
+
+    \b
+    Example:
+      janus-sim run scenarios/crash_week.yaml --seed 7 --store store/
+    """
+    sc, text = load_scenario(scenario)
+    if seed is not None:
+        sc = sc.with_seed(seed)
+    if run_id is not None and not run_id.strip():
+        raise ConfigError("--run-id", "", "must not be empty")
+    store = open_store(store_path)
+    err = Console(stderr=True)
+    out = Console()
+    try:
+        rid = run_id or default_run_id(store, sc)
+        observer = ProgressObserver(err) if not quiet else None
+        engine = Engine(
+            sc,
+            store,
+            run_id=rid,
+            scenario_source=str(scenario),
+            scenario_text=text,
+            observer=observer,
+        )
+        if observer is not None:
+            with observer:
+                result = engine.run()
+        else:
+            result = engine.run()
+    finally:
+        store.close()
+    out.print(cycle_table(result))
+    out.print(f"run id  [bold]{result.run_id}[/]")
+    out.print(f"digest  {result.digest}")
+    out.print(f"events  {result.n_events}   store  {store_path}")
+
+
+@cli.command()
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
+def runs(store_path: Path, as_json: bool) -> None:
+    """List the runs in the store, oldest first, with status and digest."""
+    store = _open_existing(store_path)
+    try:
+        infos = store.list_runs()
+    finally:
+        store.close()
+    if as_json:
+        for r in infos:
+            click.echo(json.dumps({k: v for k, v in r.__dict__.items() if k != "scenario_text"}))
+        return
+    Console().print(runs_table(infos))
+
+
+@cli.command()
+@store_option
+@click.option("--run", "run_id", help="Run id (default: the latest run).")
+@click.option("--kind", "kinds", multiple=True, help="Only this event kind (repeatable).")
+@click.option("--cycle", type=int, help="Only this cycle (trading day number, 1-based).")
+@click.option("--since", help="From this simulated date or timestamp (inclusive).")
+@click.option("--until", help="Up to this simulated date (end of day) or timestamp.")
+@click.option("--entity", help="Only this entity, e.g. transition:42 or policy.")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--tail", is_flag=True, help="The last LIMIT matches instead of the first.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines with decoded payloads.")
+def events(
+    store_path: Path,
+    run_id: str | None,
+    kinds: tuple[str, ...],
+    cycle: int | None,
+    since: str | None,
+    until: str | None,
+    entity: str | None,
+    limit: int,
+    tail: bool,
+    as_json: bool,
+) -> None:
+    """Filter and tail the event log of a run.
+
+    \b
+    Examples:
+      janus-sim events --kind cycle_metrics --json
+      janus-sim events --kind transition_recorded --since 2025-12-18T10:00 --limit 5
+      janus-sim events --tail --limit 10
+    """
+    from janus_sim.core.events import EVENT_KINDS
+
+    for k in kinds:
+        if k not in EVENT_KINDS:
+            raise ConfigError("--kind", "", f"unknown kind {k!r}; known: {', '.join(EVENT_KINDS)}")
+    try:
+        t_min = parse_moment(since, end_of_day=False) if since else None
+        t_max = parse_moment(until, end_of_day=True) if until else None
+    except ValueError as e:
+        raise ConfigError("--since/--until", "", str(e)) from e
+    store = _open_existing(store_path)
+    try:
+        rid = run_id or _latest_run(store)
+        batch = store.read(
+            rid,
+            EventQuery(
+                kinds=kinds or None,
+                cycle_min=cycle,
+                cycle_max=cycle,
+                t_min=t_min,
+                t_max=t_max,
+                entity=entity,
+                limit=limit,
+                tail=tail,
+            ),
+        )
+    finally:
+        store.close()
+    if as_json:
+        for line in event_json_lines(batch):
+            click.echo(line)
+    else:
+        Console().print(events_table(batch))
+
+
+def _latest_run(store: DuckDBEventStore) -> str:
+    infos = store.list_runs()
+    if not infos:
+        raise NotFoundError("the store has no runs yet: run `janus-sim run SCENARIO` first")
+    return infos[-1].run_id
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the scenario file format."""
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: run the CLI, turning JanusErrors into one line and an exit code."""
+    try:
+        return cli.main(args=argv, prog_name="janus-sim", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("janus-sim: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except JanusError as e:
+        click.echo(f"janus-sim: error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("janus-sim: interrupted; the run is marked failed in the store", err=True)
+        sys.exit(130)

@@ -1,0 +1,203 @@
+"""Frozen, versioned event records: the only way state changes.
+
+Every event carries its cycle, its simulated time (integer nanoseconds since the Unix
+epoch, exchange-local clock) and an entity id; the rest of its fields are the payload.
+``KIND`` names the event in the log, ``VERSION`` is the payload schema version. When a
+payload changes shape, bump ``VERSION`` and register an upcaster in ``codec.py`` so logs
+written by older versions still read.
+
+Vectors are tuples of Python floats so that events are hashable, comparable and encode
+to JSON exactly (``repr`` of a float round-trips).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+Vector = tuple[float, ...]
+Matrix = tuple[tuple[float, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of all events. Subclasses set ``KIND`` and ``VERSION`` and add payload fields."""
+
+    KIND: ClassVar[str] = ""
+    VERSION: ClassVar[int] = 1
+
+    cycle: int
+    t_ns: int
+    entity: str
+
+
+# --- run lifecycle -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted(Event):
+    """The run's inputs that the fold needs: config hash, seed and initial parameters."""
+
+    KIND: ClassVar[str] = "run_started"
+    scenario_name: str
+    scenario_hash: str
+    seed: int
+    feature_names: tuple[str, ...]
+    constraint_names: tuple[str, ...]
+    capacity: int
+    alpha: float
+    policy_params: Matrix
+    sep_weights: Matrix
+    sep_bias: Vector
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished(Event):
+    KIND: ClassVar[str] = "run_finished"
+    n_cycles: int
+    n_transitions: int
+
+
+# --- awake ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DayOpened(Event):
+    KIND: ClassVar[str] = "day_opened"
+    date: str
+    n_bars: int
+    open_price: float
+    regimes: tuple[str, ...]
+    """Distinct true regimes of the day's bars, in order of first appearance."""
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRecorded(Event):
+    """One awake step (s, a, r, s', t) with the context the logic needs and its truth.
+
+    ``ctx`` holds the raw market/position quantities the fuzzy predicates read
+    (see ``logic.CONTEXT_FIELDS``); ``violation`` is v_i of eq. 7 for the action taken.
+    """
+
+    KIND: ClassVar[str] = "transition_recorded"
+    transition_id: int
+    dt_ns: int
+    state: Vector
+    action: int
+    reward: float
+    next_state: Vector
+    done: bool
+    price: float
+    regime: str
+    ctx: Vector
+    violation: float
+    position_after: int
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionEvicted(Event):
+    """The buffer was full: the oldest transition leaves (FIFO)."""
+
+    KIND: ClassVar[str] = "transition_evicted"
+    transition_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayClosed(Event):
+    KIND: ClassVar[str] = "day_closed"
+    date: str
+    n_transitions: int
+    close_price: float
+    pnl: float
+    sat_agg: float
+    constraint_truth: Vector
+    """Forall (pMeanError) truth of each constraint over the day, in declaration order."""
+
+
+# --- sleep, phase 1 ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PrioritiesComputed(Event):
+    """Algorithm 1 lines 1-3 over the whole buffer, before replay starts."""
+
+    KIND: ClassVar[str] = "priorities_computed"
+    transition_ids: tuple[int, ...]
+    td_errors: Vector
+    priorities: Vector
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayBatchSampled(Event):
+    """One replay batch: sampled ids, normalized IS weights (eq. 10), compressed dt (eq. 12)."""
+
+    KIND: ClassVar[str] = "replay_batch_sampled"
+    iteration: int
+    beta: float
+    transition_ids: tuple[int, ...]
+    weights: Vector
+    replay_dt_s: Vector
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyUpdated(Event):
+    """Parameters after one importance-weighted gradient step (eq. 11)."""
+
+    KIND: ClassVar[str] = "policy_updated"
+    iteration: int
+    td_loss: float
+    logic_loss: float
+    grad_norm: float
+    params: Matrix
+
+
+@dataclass(frozen=True, slots=True)
+class PrioritiesUpdated(Event):
+    KIND: ClassVar[str] = "priorities_updated"
+    iteration: int
+    transition_ids: tuple[int, ...]
+    priorities: Vector
+
+
+@dataclass(frozen=True, slots=True)
+class SeparationTrained(Event):
+    """Pattern-separation weights after the night's orthogonality steps (eq. 4)."""
+
+    KIND: ClassVar[str] = "separation_trained"
+    ortho_loss_before: float
+    ortho_loss_after: float
+    weights: Matrix
+    bias: Vector
+
+
+# --- sleep, phase 5 ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CycleMetrics(Event):
+    """The night's metrics as (name, value) pairs in a fixed order."""
+
+    KIND: ClassVar[str] = "cycle_metrics"
+    date: str
+    metrics: tuple[tuple[str, float], ...]
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(self.metrics)
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    RunStarted,
+    RunFinished,
+    DayOpened,
+    TransitionRecorded,
+    TransitionEvicted,
+    DayClosed,
+    PrioritiesComputed,
+    ReplayBatchSampled,
+    PolicyUpdated,
+    PrioritiesUpdated,
+    SeparationTrained,
+    CycleMetrics,
+)
+
+EVENT_KINDS: dict[str, type[Event]] = {cls.KIND: cls for cls in EVENT_TYPES}

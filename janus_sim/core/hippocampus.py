@@ -1,0 +1,73 @@
+"""Pattern separation (eq. 2-4) and the top-k sparse code (eq. 5-6).
+
+h = ReLU(W_sep s + b_sep), with W_sep ~ N(0, sigma^2), sigma = sqrt(2 / (d_s + d_h)),
+trained during sleep on the orthogonality regularizer
+L_ortho = lambda * ||W^T W - I||_F^2, whose gradient is 4 lambda W (W^T W - I).
+The sparse code keeps the k = ceil(rho * d_h) largest activations of each row.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def init_separation(
+    state_dim: int, hidden_dim: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(W_sep (d_h, d_s), b_sep (d_h,)) initialized per eq. 3."""
+    sigma = math.sqrt(2.0 / (state_dim + hidden_dim))
+    return rng.normal(0.0, sigma, size=(hidden_dim, state_dim)), np.zeros(hidden_dim)
+
+
+def separate(weights: np.ndarray, bias: np.ndarray, states: np.ndarray) -> np.ndarray:
+    """h_separated for a (n, d_s) batch: (n, d_h) (eq. 2)."""
+    out: np.ndarray = np.maximum(states @ weights.T + bias, 0.0)
+    return out
+
+
+def sparsity_k(hidden_dim: int, rho: float) -> int:
+    """k = ceil(rho * d_h) (eq. 6), computed so that float error cannot add one."""
+    return max(1, math.ceil(round(rho * hidden_dim, 9)))
+
+
+def top_k(h: np.ndarray, k: int) -> np.ndarray:
+    """Keep exactly the k largest entries of each row, zero the rest (eq. 5).
+
+    Ties are broken towards the lower index (stable sort), so the code is deterministic.
+    """
+    if not 1 <= k <= h.shape[-1]:
+        raise ValueError(f"k must be in [1, {h.shape[-1]}], got {k}")
+    order = np.argsort(-h, axis=-1, kind="stable")[..., :k]
+    out = np.zeros_like(h)
+    np.put_along_axis(out, order, np.take_along_axis(h, order, axis=-1), axis=-1)
+    return out
+
+
+def top_k_mask(h: np.ndarray, k: int) -> np.ndarray:
+    """The boolean mask of the k kept positions of each row."""
+    order = np.argsort(-h, axis=-1, kind="stable")[..., :k]
+    mask = np.zeros(h.shape, dtype=bool)
+    np.put_along_axis(mask, order, True, axis=-1)
+    return mask
+
+
+def sparse_code(weights: np.ndarray, bias: np.ndarray, states: np.ndarray, rho: float) -> np.ndarray:
+    return top_k(separate(weights, bias, states), sparsity_k(weights.shape[0], rho))
+
+
+def ortho_loss(weights: np.ndarray, lam: float) -> float:
+    gram = weights.T @ weights
+    return float(lam * np.sum((gram - np.eye(gram.shape[0])) ** 2))
+
+
+def train_orthogonality(
+    weights: np.ndarray, lam: float, lr: float, steps: int
+) -> np.ndarray:
+    """``steps`` of gradient descent on L_ortho; returns new weights."""
+    w = weights.copy()
+    eye = np.eye(w.shape[1])
+    for _ in range(steps):
+        w -= lr * 4.0 * lam * (w @ (w.T @ w - eye))
+    return w

@@ -1,0 +1,141 @@
+"""Synthetic market: a seeded regime-switching log-price process with Poisson jumps.
+
+The scenario plans the true regime of every bar (``market.days``: consecutive segments
+of each trading day; unplanned days use ``default_regime``). Within a regime, the bar
+log-return is ``drift + vol * z + J`` where ``J`` is a compound Poisson jump
+(``jump_rate`` jumps per bar, each ``N(jump_mean, jump_std^2)``); volume is lognormal
+around ``volume_mean``. Each bar keeps its true regime label so later phases can be
+scored against it. All bars of a scenario are generated at once from the market's own
+generator, so the path does not depend on what the agent does.
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from janus_sim.config import Calendar, Market
+
+NS_PER_S = 1_000_000_000
+OVERNIGHT_GAP_VOL = 0.002
+"""Log-return standard deviation of the overnight gap between a close and the next open."""
+
+
+@dataclass(frozen=True, eq=False)
+class Bars:
+    """OHLCV bars of a whole scenario, in time order, with their day and true regime."""
+
+    t_ns: np.ndarray
+    """Bar close time, integer nanoseconds since the epoch (exchange-local clock)."""
+    day: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    regime: np.ndarray
+    """Index into ``regime_names``."""
+    regime_names: tuple[str, ...]
+    dates: tuple[dt.date, ...]
+    bars_per_day: int
+    bar_ns: int
+
+    def __len__(self) -> int:
+        return len(self.close)
+
+    def day_slice(self, day: int) -> slice:
+        return slice(day * self.bars_per_day, (day + 1) * self.bars_per_day)
+
+
+def session_start_ns(date: dt.date, session_open: str) -> int:
+    hour, minute = (int(x) for x in session_open.split(":"))
+    stamp = _calendar.timegm((date.year, date.month, date.day, hour, minute, 0))
+    return stamp * NS_PER_S
+
+
+def day_end_ns(date: dt.date) -> int:
+    """The last nanosecond of ``date`` (what 'as of DATE' means)."""
+    return _calendar.timegm((date.year, date.month, date.day, 0, 0, 0)) * NS_PER_S + (
+        86_400 * NS_PER_S - 1
+    )
+
+
+def regime_plan(market: Market, dates: tuple[dt.date, ...], bars_per_day: int) -> np.ndarray:
+    """The true regime index of every bar, from the day plans (segments by fraction)."""
+    names = tuple(market.regimes)
+    plans = {p.date: p for p in market.days}
+    out = np.empty(len(dates) * bars_per_day, dtype=np.int16)
+    default = names.index(market.default_regime)
+    for d, date in enumerate(dates):
+        row = out[d * bars_per_day : (d + 1) * bars_per_day]
+        plan = plans.get(date)
+        if plan is None:
+            row[:] = default
+            continue
+        start = 0
+        cumulative = 0.0
+        for i, seg in enumerate(plan.segments):
+            cumulative += seg.fraction
+            stop = bars_per_day if i == len(plan.segments) - 1 else round(cumulative * bars_per_day)
+            row[start:stop] = names.index(seg.regime)
+            start = stop
+    return out
+
+
+def generate_bars(market: Market, cal: Calendar, rng: np.random.Generator) -> Bars:
+    """All bars of the scenario. Draws a fixed number of variates per bar, in a fixed order."""
+    dates = cal.trading_days()
+    per_day = cal.bars_per_day
+    n = len(dates) * per_day
+    names = tuple(market.regimes)
+    regime = regime_plan(market, dates, per_day)
+    params = [market.regimes[name] for name in names]
+    drift = np.array([p.drift for p in params])[regime]
+    vol = np.array([p.vol for p in params])[regime]
+    rate = np.array([p.jump_rate for p in params])[regime]
+    jmean = np.array([p.jump_mean for p in params])[regime]
+    jstd = np.array([p.jump_std for p in params])[regime]
+    vmean = np.array([p.volume_mean for p in params])[regime]
+    vsig = np.array([p.volume_sigma for p in params])[regime]
+
+    z = rng.standard_normal(n)
+    counts = rng.poisson(rate)
+    jz = rng.standard_normal(n)
+    wick = np.abs(rng.standard_normal((n, 2)))
+    vz = rng.standard_normal(n)
+    gaps = rng.standard_normal(len(dates)) * OVERNIGHT_GAP_VOL
+
+    jumps = counts * jmean + np.sqrt(counts) * jstd * jz
+    log_ret = drift + vol * z + jumps
+    # Each day opens at the previous close times an overnight gap; the first at start_price.
+    gap_per_bar = np.zeros(n)
+    gap_per_bar[per_day::per_day] = gaps[1:]
+    log_close = np.log(market.start_price) + np.cumsum(log_ret + gap_per_bar)
+    close = np.exp(log_close)
+    open_ = np.exp(log_close - log_ret)
+    high = np.maximum(open_, close) * np.exp(0.5 * vol * wick[:, 0])
+    low = np.minimum(open_, close) * np.exp(-0.5 * vol * wick[:, 1])
+    volume = vmean * np.exp(vsig * vz - 0.5 * vsig**2)
+
+    bar_ns = cal.bar_seconds * NS_PER_S
+    starts = np.array([session_start_ns(d, cal.session_open) for d in dates], dtype=np.int64)
+    t_ns = np.repeat(starts, per_day) + (np.tile(np.arange(per_day), len(dates)) + 1) * bar_ns
+    return Bars(
+        t_ns=t_ns,
+        day=np.repeat(np.arange(len(dates)), per_day),
+        open=open_,
+        high=high,
+        low=low,
+        close=close,
+        volume=volume,
+        regime=regime,
+        regime_names=names,
+        dates=dates,
+        bars_per_day=per_day,
+        bar_ns=bar_ns,
+    )

@@ -1,0 +1,92 @@
+"""The nightly sleep cycle (Algorithm 2): the seam where the five phases plug in.
+
+Implemented so far: phase 1 (prioritized SWR replay, ``swr.py``), the hippocampus's
+orthogonality training (eq. 4), and phase 5's metrics. Phases 2-4 (schema consolidation,
+projection, vector store) are not implemented yet and emit nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from janus_sim.core import events as ev
+from janus_sim.core.hippocampus import ortho_loss, train_orthogonality
+from janus_sim.core.state import Recorder
+from janus_sim.core.swr import Progress, ReplayStats, replay_phase
+
+if TYPE_CHECKING:
+    from janus_sim.core.awake import World
+
+
+def sleep_cycle(
+    world: World,
+    day: int,
+    rec: Recorder,
+    rng: np.random.Generator,
+    progress: Progress | None = None,
+) -> dict[str, float]:
+    """Run the night after trading day ``day``; returns the cycle's metrics."""
+    sc = world.scenario
+    cycle = day + 1
+    # The night happens after the day's last bar; sleep events share that instant and are
+    # ordered by sequence number.
+    t_ns = int(world.bars.t_ns[world.bars.day_slice(day)][-1])
+    stats = replay_phase(
+        rec, world.constraints, sc.agent, sc.replay, rng, cycle=cycle, t_ns=t_ns, progress=progress
+    )
+
+    hc = sc.hippocampus
+    state = rec.state
+    before = ortho_loss(state.sep_weights, hc.ortho_lambda)
+    weights = train_orthogonality(state.sep_weights, hc.ortho_lambda, hc.ortho_lr, hc.ortho_steps)
+    rec.emit(
+        ev.SeparationTrained(
+            cycle=cycle,
+            t_ns=t_ns,
+            entity="hippocampus",
+            ortho_loss_before=before,
+            ortho_loss_after=ortho_loss(weights, hc.ortho_lambda),
+            weights=tuple(tuple(row) for row in weights.tolist()),
+            bias=tuple(state.sep_bias.tolist()),
+        )
+    )
+
+    metrics = cycle_metrics(rec, world, day, stats)
+    rec.emit(
+        ev.CycleMetrics(
+            cycle=cycle,
+            t_ns=t_ns,
+            entity="metrics",
+            date=world.date(day),
+            metrics=tuple(metrics.items()),
+        )
+    )
+    return metrics
+
+
+def cycle_metrics(
+    rec: Recorder, world: World, day: int, stats: ReplayStats | None
+) -> dict[str, float]:
+    """Phase 5: the night's figures, in a fixed order."""
+    state = rec.state
+    buf, _ = state.require_buffer()
+    closed = state.day_closed[world.date(day)]
+    out: dict[str, float] = {
+        "transitions": float(closed.n_transitions),
+        "buffer_size": float(buf.size),
+        "day_pnl": closed.pnl,
+        "sat_agg": closed.sat_agg,
+    }
+    for name, truth in zip(state.constraint_names, closed.constraint_truth, strict=True):
+        out[f"sat:{name}"] = truth
+    if stats is not None:
+        replay = asdict(stats)
+        replay.pop("n_transitions")
+        before, after = stats.mean_abs_td_before, stats.mean_abs_td_after
+        replay["td_improvement"] = (before - after) / before if before > 0 else 0.0
+        out.update({k: float(v) for k, v in replay.items()})
+    out["ortho_loss"] = ortho_loss(state.sep_weights, world.scenario.hippocampus.ortho_lambda)
+    return out

@@ -1,0 +1,211 @@
+"""The simulation state and the fold that builds it: ``apply(state, event)``.
+
+Every change to the state goes through ``apply``. The engine emits an event and applies
+it at once (``Recorder.emit``); a rebuild decodes the log and applies the same events in
+sequence order. Both are this one code path, so a rebuild is the live state by
+construction, and any mismatch is a bug that ``verify`` will catch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import singledispatch
+
+import numpy as np
+
+from janus_sim.core import events as ev
+from janus_sim.core.buffer import EpisodicBuffer
+from janus_sim.core.sum_tree import SumTree
+
+
+@dataclass
+class SimState:
+    """Everything the engine knows, derived from events only."""
+
+    alpha: float = 1.0
+    started: bool = False
+    finished: bool = False
+    cycle: int = 0
+    t_ns: int = 0
+    feature_names: tuple[str, ...] = ()
+    constraint_names: tuple[str, ...] = ()
+    buffer: EpisodicBuffer | None = None
+    tree: SumTree | None = None
+    priorities: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    params: np.ndarray = field(default_factory=lambda: np.zeros((3, 1)))
+    sep_weights: np.ndarray = field(default_factory=lambda: np.zeros((1, 1)))
+    sep_bias: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    regime_names: list[str] = field(default_factory=list)
+    day_date: str | None = None
+    day_transitions: int = 0
+    day_closed: dict[str, ev.DayClosed] = field(default_factory=dict)
+    metrics: dict[int, dict[str, float]] = field(default_factory=dict)
+    replay_iterations: int = 0
+    position: int = 0
+
+    def require_buffer(self) -> tuple[EpisodicBuffer, SumTree]:
+        if self.buffer is None or self.tree is None:
+            raise ValueError("event before run_started")
+        return self.buffer, self.tree
+
+    def regime_index(self, name: str) -> int:
+        if name not in self.regime_names:
+            self.regime_names.append(name)
+        return self.regime_names.index(name)
+
+    def set_priorities(self, ids: tuple[int, ...], priorities: tuple[float, ...]) -> None:
+        buf, tree = self.require_buffer()
+        id_arr = np.asarray(ids, dtype=np.int64)
+        if len(id_arr) and (
+            id_arr.min() < buf.oldest_id or id_arr.max() >= buf.next_id
+        ):
+            raise ValueError("priority for a transition that is not in the buffer")
+        slots = buf.slots_of(id_arr)
+        p = np.asarray(priorities, dtype=np.float64)
+        self.priorities[slots] = p
+        tree.update(slots, p**self.alpha)
+
+
+@singledispatch
+def apply(event: ev.Event, state: SimState) -> None:
+    """Fold one event into ``state`` (in place)."""
+    raise TypeError(f"no fold rule for {type(event).__name__}")
+
+
+def _advance(event: ev.Event, state: SimState) -> None:
+    if event.t_ns < state.t_ns:
+        raise ValueError(f"{event.KIND} goes back in simulated time")
+    state.t_ns = event.t_ns
+    state.cycle = event.cycle
+
+
+@apply.register
+def _(event: ev.RunStarted, state: SimState) -> None:
+    if state.started:
+        raise ValueError("run_started twice")
+    _advance(event, state)
+    state.started = True
+    state.alpha = event.alpha
+    state.feature_names = event.feature_names
+    state.constraint_names = event.constraint_names
+    d = len(event.feature_names)
+    state.buffer = EpisodicBuffer(event.capacity, d)
+    state.tree = SumTree(event.capacity)
+    state.priorities = np.zeros(event.capacity)
+    state.params = np.array(event.policy_params, dtype=np.float64)
+    state.sep_weights = np.array(event.sep_weights, dtype=np.float64)
+    state.sep_bias = np.array(event.sep_bias, dtype=np.float64)
+
+
+@apply.register
+def _(event: ev.RunFinished, state: SimState) -> None:
+    _advance(event, state)
+    state.finished = True
+
+
+@apply.register
+def _(event: ev.DayOpened, state: SimState) -> None:
+    _advance(event, state)
+    state.day_date = event.date
+    state.day_transitions = 0
+
+
+@apply.register
+def _(event: ev.TransitionRecorded, state: SimState) -> None:
+    _advance(event, state)
+    buf, tree = state.require_buffer()
+    slot = buf.push(
+        event.transition_id,
+        state=event.state,
+        action=event.action,
+        reward=event.reward,
+        next_state=event.next_state,
+        done=event.done,
+        t_ns=event.t_ns,
+        dt_ns=event.dt_ns,
+        ctx=event.ctx,
+        violation=event.violation,
+        regime=state.regime_index(event.regime),
+    )
+    # A new transition waits for the night's priorities; until then it cannot be drawn.
+    state.priorities[slot] = 0.0
+    tree.update(np.array([slot]), np.zeros(1))
+    state.day_transitions += 1
+    state.position = event.position_after
+
+
+@apply.register
+def _(event: ev.TransitionEvicted, state: SimState) -> None:
+    _advance(event, state)
+    buf, tree = state.require_buffer()
+    slot = buf.evict_oldest(event.transition_id)
+    state.priorities[slot] = 0.0
+    tree.update(np.array([slot]), np.zeros(1))
+
+
+@apply.register
+def _(event: ev.DayClosed, state: SimState) -> None:
+    _advance(event, state)
+    state.day_closed[event.date] = event
+
+
+@apply.register
+def _(event: ev.PrioritiesComputed, state: SimState) -> None:
+    _advance(event, state)
+    state.set_priorities(event.transition_ids, event.priorities)
+
+
+@apply.register
+def _(event: ev.ReplayBatchSampled, state: SimState) -> None:
+    _advance(event, state)
+    state.replay_iterations += 1
+
+
+@apply.register
+def _(event: ev.PolicyUpdated, state: SimState) -> None:
+    _advance(event, state)
+    state.params = np.array(event.params, dtype=np.float64)
+
+
+@apply.register
+def _(event: ev.PrioritiesUpdated, state: SimState) -> None:
+    _advance(event, state)
+    state.set_priorities(event.transition_ids, event.priorities)
+
+
+@apply.register
+def _(event: ev.SeparationTrained, state: SimState) -> None:
+    _advance(event, state)
+    state.sep_weights = np.array(event.weights, dtype=np.float64)
+    state.sep_bias = np.array(event.bias, dtype=np.float64)
+
+
+@apply.register
+def _(event: ev.CycleMetrics, state: SimState) -> None:
+    _advance(event, state)
+    state.metrics[event.cycle] = event.as_dict()
+
+
+class Recorder:
+    """Applies each emitted event to the state and keeps it for the log (the live path)."""
+
+    def __init__(self, state: SimState) -> None:
+        self.state = state
+        self.pending: list[ev.Event] = []
+
+    def emit(self, event: ev.Event) -> None:
+        apply(event, self.state)
+        self.pending.append(event)
+
+    def drain(self) -> list[ev.Event]:
+        out, self.pending = self.pending, []
+        return out
+
+
+def fold(events: Iterable[ev.Event]) -> SimState:
+    """The state after ``events`` from an empty start (a rebuild)."""
+    state = SimState()
+    for e in events:
+        apply(e, state)
+    return state

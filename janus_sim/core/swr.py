@@ -1,0 +1,188 @@
+"""Phase 1 of the sleep cycle: sharp-wave-ripple prioritized replay (Algorithm 1/2).
+
+1. TD errors of the whole buffer, priorities p = |delta| + lambda_logic v + lambda_reward |r|
+   + eps (eq. 7) -> ``priorities_computed``;
+2. ``n_replays`` times: a stratified batch drawn with P(i) ~ p^alpha (eq. 8), IS weights with
+   beta annealed from beta_start to beta_end (eq. 9-10), replay time compressed by C
+   (eq. 12) -> ``replay_batch_sampled``; an importance-weighted policy step on TD + logic
+   loss (eq. 11) -> ``policy_updated``; the batch's priorities from its TD errors ->
+   ``priorities_updated``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from janus_sim.core import events as ev
+from janus_sim.core.agent import policy_step, td_errors
+from janus_sim.core.logic import ConstraintSet
+from janus_sim.core.replay import beta_at, compute_priorities, draw_batch
+from janus_sim.core.state import Recorder, SimState
+
+if TYPE_CHECKING:
+    from janus_sim.config import Agent, Replay
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayStats:
+    n_transitions: int
+    mean_abs_td_before: float
+    mean_abs_td_after: float
+    mean_priority: float
+    max_priority: float
+    mean_is_weight: float
+    min_is_weight: float
+    unique_fraction: float
+    """Distinct transitions replayed / buffer size."""
+    td_loss_first: float
+    td_loss_last: float
+    logic_loss_mean: float
+    replay_seconds: float
+    """Simulated replay time of all batches, compressed by C."""
+
+
+def buffer_td(state: SimState, gamma: float) -> tuple[np.ndarray, np.ndarray]:
+    """(chronological slots, TD errors) of everything in the buffer."""
+    buf, _ = state.require_buffer()
+    slots = buf.chronological_slots()
+    td = td_errors(
+        state.params,
+        buf.states[slots],
+        buf.actions[slots],
+        buf.rewards[slots],
+        buf.next_states[slots],
+        buf.dones[slots],
+        gamma,
+    )
+    return slots, td
+
+
+def replay_phase(
+    rec: Recorder,
+    constraints: ConstraintSet,
+    agent: Agent,
+    cfg: Replay,
+    rng: np.random.Generator,
+    *,
+    cycle: int,
+    t_ns: int,
+    progress: Progress | None = None,
+) -> ReplayStats | None:
+    """Run phase 1 on the buffer; ``None`` when the buffer is empty (nothing to replay)."""
+    state = rec.state
+    buf, tree = state.require_buffer()
+    if buf.size == 0:
+        return None
+    slots, td = buffer_td(state, agent.gamma)
+    p = compute_priorities(
+        td, buf.violations[slots], buf.rewards[slots], cfg.lambda_logic, cfg.lambda_reward,
+        cfg.priority_eps,
+    )
+    rec.emit(
+        ev.PrioritiesComputed(
+            cycle=cycle,
+            t_ns=t_ns,
+            entity="buffer",
+            transition_ids=tuple(buf.ids[slots].tolist()),
+            td_errors=tuple(td.tolist()),
+            priorities=tuple(p.tolist()),
+        )
+    )
+    n = buf.size
+    seen = np.zeros(buf.capacity, dtype=bool)
+    weight_sum = 0.0
+    weight_min = 1.0
+    td_losses: list[float] = []
+    logic_losses: list[float] = []
+    replay_seconds = 0.0
+    for k in range(cfg.n_replays):
+        beta = beta_at(k, cfg.n_replays, cfg.beta_start, cfg.beta_end)
+        batch = draw_batch(tree, n, cfg.batch_size, beta, rng)
+        idx = batch.indices
+        ids = buf.ids[idx]
+        dt_s = buf.dt_ns[idx] / 1e9 / cfg.compression
+        rec.emit(
+            ev.ReplayBatchSampled(
+                cycle=cycle,
+                t_ns=t_ns,
+                entity="buffer",
+                iteration=k,
+                beta=float(beta),
+                transition_ids=tuple(ids.tolist()),
+                weights=tuple(batch.weights.tolist()),
+                replay_dt_s=tuple(dt_s.tolist()),
+            )
+        )
+        step = policy_step(
+            state.params,
+            buf.states[idx],
+            buf.actions[idx],
+            buf.rewards[idx],
+            buf.next_states[idx],
+            buf.dones[idx],
+            buf.ctx[idx],
+            batch.weights,
+            constraints,
+            gamma=agent.gamma,
+            learning_rate=agent.learning_rate,
+            logic_weight=agent.logic_loss_weight,
+            temperature=agent.policy_temperature,
+            grad_clip=agent.grad_clip,
+        )
+        rec.emit(
+            ev.PolicyUpdated(
+                cycle=cycle,
+                t_ns=t_ns,
+                entity="policy",
+                iteration=k,
+                td_loss=step.td_loss,
+                logic_loss=step.logic_loss,
+                grad_norm=step.grad_norm,
+                params=tuple(tuple(row) for row in step.params.tolist()),
+            )
+        )
+        new_p = compute_priorities(
+            step.td, buf.violations[idx], buf.rewards[idx], cfg.lambda_logic,
+            cfg.lambda_reward, cfg.priority_eps,
+        )
+        rec.emit(
+            ev.PrioritiesUpdated(
+                cycle=cycle,
+                t_ns=t_ns,
+                entity="buffer",
+                iteration=k,
+                transition_ids=tuple(ids.tolist()),
+                priorities=tuple(new_p.tolist()),
+            )
+        )
+        seen[idx] = True
+        weight_sum += float(batch.weights.sum())
+        weight_min = min(weight_min, float(batch.weights.min()))
+        td_losses.append(step.td_loss)
+        logic_losses.append(step.logic_loss)
+        replay_seconds += float(dt_s.sum())
+        if progress is not None:
+            progress(k + 1, cfg.n_replays)
+
+    _, td_after = buffer_td(state, agent.gamma)
+    live = state.priorities[slots]
+    return ReplayStats(
+        n_transitions=n,
+        mean_abs_td_before=float(np.mean(np.abs(td))),
+        mean_abs_td_after=float(np.mean(np.abs(td_after))),
+        mean_priority=float(np.mean(live)),
+        max_priority=float(np.max(live)),
+        mean_is_weight=weight_sum / (cfg.n_replays * cfg.batch_size),
+        min_is_weight=weight_min,
+        unique_fraction=float(seen.sum()) / n,
+        td_loss_first=td_losses[0],
+        td_loss_last=td_losses[-1],
+        logic_loss_mean=float(np.mean(logic_losses)),
+        replay_seconds=replay_seconds,
+    )

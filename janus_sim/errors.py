@@ -1,0 +1,35 @@
+"""One root error; every error a user can cause is a JanusError with a one-line message.
+
+The CLI turns these into a single line and an exit code; third-party errors are wrapped
+at the adapter boundary with ``raise XError(...) from e``.
+"""
+
+from __future__ import annotations
+
+
+class JanusError(Exception):
+    """Root of every error janus-sim raises on purpose. ``exit_code`` is what the CLI returns."""
+
+    exit_code: int = 2
+
+
+class ConfigError(JanusError):
+    """A scenario file is missing, malformed or invalid.
+
+    The message names the file, the field path and what was expected.
+    """
+
+    def __init__(self, source: str, path: str, problem: str) -> None:
+        self.source = source
+        self.path = path
+        self.problem = problem
+        where = f"{source}: {path}" if path else source
+        super().__init__(f"{where}: {problem}")
+
+
+class StoreError(JanusError):
+    """The event store cannot be opened, written or read as asked."""
+
+
+class NotFoundError(JanusError):
+    """A run, event or moment the user named does not exist in the store."""

@@ -1,0 +1,147 @@
+"""Terminal presentation with rich: progress, the per-cycle table, runs and events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from janus_sim.app.engine import Observer, RunResult
+from janus_sim.eventlog import EventBatch
+from janus_sim.ports import RunInfo
+from janus_sim.timefmt import format_ns
+
+
+class ProgressObserver(Observer):
+    """Two bars: trading days, and the current night's replay iterations."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description:<22}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self._days = self.progress.add_task("days", total=None, visible=False)
+        self._replay = self.progress.add_task("replay", total=None, visible=False)
+
+    def __enter__(self) -> ProgressObserver:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def run_started(self, run_id: str, n_days: int, n_replays: int) -> None:
+        self.progress.update(self._days, total=n_days, visible=True, description="days")
+        self.progress.update(self._replay, total=n_replays, visible=True)
+
+    def day_started(self, day: int, date: str) -> None:
+        self.progress.update(self._days, description=f"day {date}")
+        self.progress.update(self._replay, completed=0, description="  replay (phase 1)")
+
+    def replay_progress(self, done: int, total: int) -> None:
+        if done == total or done % 25 == 0:
+            self.progress.update(self._replay, completed=done)
+
+    def cycle_finished(self, cycle: int, date: str, metrics: dict[str, float]) -> None:
+        self.progress.advance(self._days)
+
+
+def cycle_table(result: RunResult) -> Table:
+    table = Table(title=f"Sleep cycles of {result.run_id}", title_justify="left")
+    for name, justify in [
+        ("cycle", "right"),
+        ("date", "left"),
+        ("transitions", "right"),
+        ("buffer", "right"),
+        ("|TD| before", "right"),
+        ("|TD| after", "right"),
+        ("TD impr.", "right"),
+        ("SatAgg", "right"),
+        ("IS w mean", "right"),
+        ("replayed", "right"),
+        ("PnL %", "right"),
+    ]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for cycle, m in sorted(result.metrics.items()):
+        table.add_row(
+            str(cycle),
+            result.dates[cycle],
+            f"{m['transitions']:.0f}",
+            f"{m['buffer_size']:.0f}",
+            f"{m.get('mean_abs_td_before', float('nan')):.4f}",
+            f"{m.get('mean_abs_td_after', float('nan')):.4f}",
+            f"{100 * m.get('td_improvement', float('nan')):+.1f}%",
+            f"{m['sat_agg']:.3f}",
+            f"{m.get('mean_is_weight', float('nan')):.3f}",
+            f"{100 * m.get('unique_fraction', float('nan')):.0f}%",
+            f"{m['day_pnl']:+.2f}",
+        )
+    return table
+
+
+def runs_table(runs: list[RunInfo]) -> Table:
+    table = Table(title="Runs (oldest first)", title_justify="left")
+    for name in ["run id", "scenario", "seed", "status", "events", "digest", "started (UTC)"]:
+        table.add_column(name)
+    style = {"finished": "green", "failed": "red", "running": "yellow"}
+    for r in runs:
+        table.add_row(
+            r.run_id,
+            r.scenario_name,
+            str(r.seed),
+            f"[{style.get(r.status, '')}]{r.status}[/]",
+            str(r.n_events),
+            (r.digest or "-")[:16],
+            r.started_at,
+        )
+    return table
+
+
+def _preview(payload: str, width: int = 90) -> str:
+    return payload if len(payload) <= width else payload[: width - 3] + "..."
+
+
+def events_table(batch: EventBatch) -> Table:
+    table = Table(title=f"Events of {batch.run_id}", title_justify="left")
+    for name in ["seq", "cycle", "sim time", "kind", "entity", "payload"]:
+        table.add_column(name, overflow="fold" if name == "payload" else "ellipsis")
+    for e in batch.records():
+        r = e.record
+        table.add_row(
+            str(e.seq), str(r.cycle), format_ns(r.t_ns), r.kind, r.entity, _preview(r.payload)
+        )
+    return table
+
+
+def event_json_lines(batch: EventBatch) -> list[str]:
+    lines = []
+    for e in batch.records():
+        r = e.record
+        obj: dict[str, Any] = {
+            "run_id": e.run_id,
+            "seq": e.seq,
+            "cycle": r.cycle,
+            "t": format_ns(r.t_ns),
+            "t_ns": r.t_ns,
+            "kind": r.kind,
+            "entity": r.entity,
+            "version": r.version,
+            "payload": json.loads(r.payload),
+        }
+        lines.append(json.dumps(obj, separators=(",", ":")))
+    return lines

@@ -1,0 +1,56 @@
+"""Shared fixtures: a tiny scenario that runs in well under a second."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from janus_sim.config import Scenario
+
+TINY: dict[str, Any] = {
+    "name": "tiny",
+    "seed": 7,
+    "calendar": {"start": "2025-12-17", "end": "2025-12-19", "bars_per_day": 40},
+    "market": {
+        "default_regime": "calm",
+        "regimes": {
+            "calm": {"vol": 0.0008},
+            "crash": {"drift": -0.002, "vol": 0.004, "jump_rate": 0.05, "jump_mean": -0.01,
+                      "jump_std": 0.005, "volume_mean": 3000},
+        },
+        "days": [
+            {"date": "2025-12-18", "segments": [{"regime": "calm", "fraction": 0.5},
+                                                 {"regime": "crash", "fraction": 0.5}]},
+        ],
+    },
+    "logic": {
+        "constraints": [
+            {"name": "no_new_exposure_in_crash", "formula": "crash -> not adds_exposure"},
+            {"name": "respect_position_limit", "formula": "not exceeds_limit"},
+        ]
+    },
+    "hippocampus": {"capacity": 64, "hidden_dim": 32},
+    "replay": {"n_replays": 25, "batch_size": 8},
+}
+
+
+@pytest.fixture
+def tiny_dict() -> dict[str, Any]:
+    import copy
+
+    return copy.deepcopy(TINY)
+
+
+@pytest.fixture
+def tiny_scenario() -> Scenario:
+    return Scenario.model_validate(TINY)
+
+
+@pytest.fixture
+def tiny_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY, sort_keys=False))
+    return path

@@ -1,0 +1,121 @@
+"""The command line as a user drives it, in separate processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def jsim(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "janus_sim", *map(str, args)],
+        capture_output=True, text=True, cwd=cwd or ROOT, env=env, timeout=300,
+    )
+
+
+def digest_line(out: str) -> str:
+    lines = [ln for ln in out.splitlines() if ln.startswith("digest")]
+    assert len(lines) == 1, out
+    return lines[0].split()[1]
+
+
+def test_same_seed_same_digest_in_two_processes(tiny_file: Path, tmp_path: Path) -> None:
+    a = jsim("run", tiny_file, "--store", tmp_path / "a", "--quiet")
+    b = jsim("run", tiny_file, "--store", tmp_path / "b", "--quiet")
+    c = jsim("run", tiny_file, "--store", tmp_path / "c", "--quiet", "--seed", "8")
+    for p in (a, b, c):
+        assert p.returncode == 0, p.stderr
+    assert digest_line(a.stdout) == digest_line(b.stdout)
+    assert digest_line(a.stdout) != digest_line(c.stdout)
+    assert len(digest_line(a.stdout)) == 64
+
+
+def test_run_then_query_runs_and_events(tiny_file: Path, tmp_path: Path) -> None:
+    store = tmp_path / "s"
+    ran = jsim("run", tiny_file, "--store", store, "--run-id", "mine")
+    assert ran.returncode == 0, ran.stderr
+    assert "Sleep cycles of mine" in ran.stdout and "2025-12-18" in ran.stdout
+
+    runs = jsim("runs", "--store", store, "--json")
+    assert runs.returncode == 0, runs.stderr
+    info = json.loads(runs.stdout.splitlines()[0])
+    assert info["run_id"] == "mine" and info["status"] == "finished"
+    assert info["digest"] == digest_line(ran.stdout)
+    assert {"numpy", "scipy", "duckdb", "polars"} <= set(info["versions"])
+
+    ev = jsim("events", "--store", store, "--kind", "cycle_metrics", "--json")
+    lines = [json.loads(x) for x in ev.stdout.splitlines()]
+    assert [x["cycle"] for x in lines] == [1, 2, 3]
+    assert "mean_abs_td_before" in dict(lines[0]["payload"]["metrics"])
+
+    tail = jsim("events", "--store", store, "--tail", "--limit", "1", "--json")
+    assert json.loads(tail.stdout)["kind"] == "run_finished"
+
+    window = jsim("events", "--store", store, "--kind", "transition_recorded",
+                  "--since", "2025-12-18T09:35", "--until", "2025-12-18T09:40", "--json")
+    times = [json.loads(x)["t"] for x in window.stdout.splitlines()]
+    assert times[0] == "2025-12-18T09:35:00" and times[-1] == "2025-12-18T09:40:00"
+
+    table = jsim("events", "--store", store, "--cycle", "2", "--limit", "3")
+    assert table.returncode == 0 and "day_opened" in table.stdout
+
+
+def test_shim_and_schema(tmp_path: Path) -> None:
+    p = subprocess.run([sys.executable, "cli.py", "schema"], capture_output=True, text=True,
+                       cwd=ROOT, timeout=60)
+    assert p.returncode == 0, p.stderr
+    schema = json.loads(p.stdout)
+    assert schema["title"] == "Scenario" and "replay" in schema["properties"]
+
+
+def _one_line_error(p: subprocess.CompletedProcess[str]) -> str:
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert "Traceback" not in p.stderr
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, p.stderr
+    return lines[0]
+
+
+def test_bad_scenario_is_exit_2_one_line(tiny_dict: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    tiny_dict["replay"]["alpha"] = 1.5
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(tiny_dict))
+    line = _one_line_error(jsim("run", bad, "--store", tmp_path / "s"))
+    assert "bad.yaml: replay.alpha: Input should be less than or equal to 1 (got 1.5)" in line
+    assert not (tmp_path / "s").exists()  # nothing written for a scenario that never ran
+
+
+def test_missing_file_is_exit_2(tmp_path: Path) -> None:
+    line = _one_line_error(jsim("run", tmp_path / "nope.yaml"))
+    assert "nope.yaml: no such file" in line
+
+
+def test_unwritable_store_is_exit_2(tiny_file: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    line = _one_line_error(jsim("run", tiny_file, "--store", blocker / "store"))
+    assert str(blocker / "store") in line
+
+
+def test_query_without_store_is_exit_2(tmp_path: Path) -> None:
+    line = _one_line_error(jsim("events", "--store", tmp_path / "none"))
+    assert "no event store at" in line
+
+
+def test_unknown_kind_and_bad_time_are_exit_2(tiny_file: Path, tmp_path: Path) -> None:
+    assert jsim("run", tiny_file, "--store", tmp_path, "--quiet").returncode == 0
+    assert "unknown kind 'transition'" in _one_line_error(
+        jsim("events", "--store", tmp_path, "--kind", "transition"))
+    assert "expected YYYY-MM-DD" in _one_line_error(
+        jsim("events", "--store", tmp_path, "--since", "yesterday"))
+    assert "no run 'ghost'" in _one_line_error(jsim("events", "--store", tmp_path, "--run", "ghost"))

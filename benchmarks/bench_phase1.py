@@ -29,23 +29,45 @@ def _filled_state(n: int, d: int, rng: np.random.Generator) -> Recorder:
     rec = Recorder(SimState())
     rec.emit(
         ev.RunStarted(
-            cycle=0, t_ns=0, entity="run", scenario_name="bench", scenario_hash="", seed=0,
-            feature_names=tuple(f"f{i}" for i in range(d)), constraint_names=(), capacity=n,
-            alpha=0.6, policy_params=tuple(tuple(r) for r in rng.normal(0, 0.01, (3, d + 1)).tolist()),
-            sep_weights=((0.0,) * d,), sep_bias=(0.0,),
+            cycle=0,
+            t_ns=0,
+            entity="run",
+            scenario_name="bench",
+            scenario_hash="",
+            seed=0,
+            feature_names=tuple(f"f{i}" for i in range(d)),
+            constraint_names=(),
+            capacity=n,
+            alpha=0.6,
+            policy_params=tuple(tuple(r) for r in rng.normal(0, 0.01, (3, d + 1)).tolist()),
+            sep_weights=((0.0,) * d,),
+            sep_bias=(0.0,),
         )
     )
     states = rng.normal(size=(n + 1, d))
     for i in range(n):
         rec.emit(
             ev.TransitionRecorded(
-                cycle=1, t_ns=i * 60_000_000_000, entity=f"transition:{i}", transition_id=i,
-                dt_ns=60_000_000_000, state=tuple(states[i].tolist()), action=int(i % 3),
-                reward=float(rng.normal(0, 0.1)), next_state=tuple(states[i + 1].tolist()),
-                done=False, price=100.0, regime="calm",
-                ctx=(float(rng.normal(-0.5, 1)), float(rng.random()), float(rng.random() * 5),
-                     float(rng.integers(-4, 5))),
-                violation=float(rng.random() < 0.1), position_after=0,
+                cycle=1,
+                t_ns=i * 60_000_000_000,
+                entity=f"transition:{i}",
+                transition_id=i,
+                dt_ns=60_000_000_000,
+                state=tuple(states[i].tolist()),
+                action=int(i % 3),
+                reward=float(rng.normal(0, 0.1)),
+                next_state=tuple(states[i + 1].tolist()),
+                done=False,
+                price=100.0,
+                regime="calm",
+                ctx=(
+                    float(rng.normal(-0.5, 1)),
+                    float(rng.random()),
+                    float(rng.random() * 5),
+                    float(rng.integers(-4, 5)),
+                ),
+                violation=float(rng.random() < 0.1),
+                position_after=0,
             )
         )
     rec.drain()
@@ -63,14 +85,28 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     for rep in range(1 if quick else 3):
         rec = _filled_state(10_000, len(sc.agent.features), np.random.default_rng(rep))
         t0 = time.perf_counter()
-        replay_phase(rec, constraints, sc.agent, cfg, np.random.default_rng(100 + rep),
-                     cycle=1, t_ns=10_000 * 60_000_000_000)
+        replay_phase(
+            rec,
+            constraints,
+            sc.agent,
+            cfg,
+            np.random.default_rng(100 + rep),
+            cycle=1,
+            t_ns=10_000 * 60_000_000_000,
+        )
         times.append(time.perf_counter() - t0)
         n_events = len(rec.drain())
     figures: list[dict[str, Any]] = [
-        {"name": "phase1_10k", "value": round(float(np.median(times)), 3), "unit": "s",
-         "iterations": n_iter, "batch": cfg.batch_size, "transitions": 10_000,
-         "events": n_events, "goal": "<= 5 s for 1000 iterations"}
+        {
+            "name": "phase1_10k",
+            "value": round(float(np.median(times)), 3),
+            "unit": "s",
+            "iterations": n_iter,
+            "batch": cfg.batch_size,
+            "transitions": 10_000,
+            "events": n_events,
+            "goal": "<= 5 s for 1000 iterations",
+        }
     ]
     if not quick:
         with tempfile.TemporaryDirectory() as tmp:
@@ -79,6 +115,13 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             result = Engine(sc, store, run_id="bench").run()
             elapsed = time.perf_counter() - t0
             store.close()
-        figures.append({"name": "crash_week_run", "value": round(elapsed, 2), "unit": "s",
-                        "cycles": len(result.metrics), "events": result.n_events})
+        figures.append(
+            {
+                "name": "crash_week_run",
+                "value": round(elapsed, 2),
+                "unit": "s",
+                "cycles": len(result.metrics),
+                "events": result.n_events,
+            }
+        )
     return figures

@@ -23,7 +23,9 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(HERE.parent))
     machine = {"machine": platform.machine(), "python": platform.python_version()}
-    print(json.dumps({"name": "machine", "value": platform.processor() or "", "unit": "", **machine}))
+    print(
+        json.dumps({"name": "machine", "value": platform.processor() or "", "unit": "", **machine})
+    )
     for path in sorted(HERE.glob("bench_*.py")):
         short = path.stem.removeprefix("bench_")
         if args.names and short not in args.names:

@@ -72,7 +72,9 @@ def cli() -> None:
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Override the scenario's seed.")
 @click.option("--run-id", help="Name of the run (default: <scenario>-s<seed>[-N]).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def run(scenario: Path, store_path: Path, seed: int | None, run_id: str | None, quiet: bool) -> None:
+def run(
+    scenario: Path, store_path: Path, seed: int | None, run_id: str | None, quiet: bool
+) -> None:
     """Simulate every trading day of SCENARIO and its nightly sleep cycle.
 
     Each day the agent trades one-minute bars (the awake path); each night phase 1

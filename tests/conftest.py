@@ -18,12 +18,23 @@ TINY: dict[str, Any] = {
         "default_regime": "calm",
         "regimes": {
             "calm": {"vol": 0.0008},
-            "crash": {"drift": -0.002, "vol": 0.004, "jump_rate": 0.05, "jump_mean": -0.01,
-                      "jump_std": 0.005, "volume_mean": 3000},
+            "crash": {
+                "drift": -0.002,
+                "vol": 0.004,
+                "jump_rate": 0.05,
+                "jump_mean": -0.01,
+                "jump_std": 0.005,
+                "volume_mean": 3000,
+            },
         },
         "days": [
-            {"date": "2025-12-18", "segments": [{"regime": "calm", "fraction": 0.5},
-                                                 {"regime": "crash", "fraction": 0.5}]},
+            {
+                "date": "2025-12-18",
+                "segments": [
+                    {"regime": "calm", "fraction": 0.5},
+                    {"regime": "crash", "fraction": 0.5},
+                ],
+            },
         ],
     },
     "logic": {

@@ -62,7 +62,9 @@ def parse_scenario(text: str, source: str) -> Scenario:
     except ValidationError as e:
         first = e.errors()[0]
         more = e.error_count() - 1
-        problem = _describe(first) + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
+        problem = _describe(first) + (
+            f" (and {more} more problem{'s' * (more > 1)})" if more else ""
+        )
         raise ConfigError(source, field_path(tuple(first["loc"])), problem) from e
     for i, constraint in enumerate(scenario.logic.constraints):
         try:

@@ -37,7 +37,9 @@ class World:
 
     @classmethod
     def build(cls, scenario: Scenario) -> World:
-        bars = generate_bars(scenario.market, scenario.calendar, component_rng(scenario.seed, "market"))
+        bars = generate_bars(
+            scenario.market, scenario.calendar, component_rng(scenario.seed, "market")
+        )
         features, pos_col = feature_matrix(bars, scenario.agent.features)
         constraints = ConstraintSet.compile(
             scenario.logic.constraints, scenario.logic.predicates, scenario.agent.position_limit

@@ -112,6 +112,8 @@ def decode(record: EncodedEvent) -> Event:
         raw = json.loads(record.payload)
     except json.JSONDecodeError as e:
         raise CodecError(f"{record.kind}: payload is not JSON ({e.msg})") from e
+    if not isinstance(raw, dict):
+        raise CodecError(f"{record.kind}: payload is not a JSON object")
     payload = upcast(record.kind, record.version, raw, cls.VERSION)
     try:
         return cls(

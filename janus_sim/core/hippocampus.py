@@ -53,7 +53,9 @@ def top_k_mask(h: np.ndarray, k: int) -> np.ndarray:
     return mask
 
 
-def sparse_code(weights: np.ndarray, bias: np.ndarray, states: np.ndarray, rho: float) -> np.ndarray:
+def sparse_code(
+    weights: np.ndarray, bias: np.ndarray, states: np.ndarray, rho: float
+) -> np.ndarray:
     return top_k(separate(weights, bias, states), sparsity_k(weights.shape[0], rho))
 
 
@@ -62,9 +64,7 @@ def ortho_loss(weights: np.ndarray, lam: float) -> float:
     return float(lam * np.sum((gram - np.eye(gram.shape[0])) ** 2))
 
 
-def train_orthogonality(
-    weights: np.ndarray, lam: float, lr: float, steps: int
-) -> np.ndarray:
+def train_orthogonality(weights: np.ndarray, lam: float, lr: float, steps: int) -> np.ndarray:
     """``steps`` of gradient descent on L_ortho; returns new weights."""
     w = weights.copy()
     eye = np.eye(w.shape[1])

@@ -27,11 +27,10 @@ def component_rng(seed: int, name: str) -> np.random.Generator:
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
     """The generator's state as plain data (for checkpoints)."""
-    state: dict[str, Any] = rng.bit_generator.state
-    return state
+    return dict(rng.bit_generator.state)
 
 
 def rng_from_state(state: dict[str, Any]) -> np.random.Generator:
     bg = np.random.PCG64()
-    bg.state = state
+    bg.state = state  # type: ignore[assignment]
     return np.random.Generator(bg)

@@ -57,9 +57,7 @@ class SimState:
     def set_priorities(self, ids: tuple[int, ...], priorities: tuple[float, ...]) -> None:
         buf, tree = self.require_buffer()
         id_arr = np.asarray(ids, dtype=np.int64)
-        if len(id_arr) and (
-            id_arr.min() < buf.oldest_id or id_arr.max() >= buf.next_id
-        ):
+        if len(id_arr) and (id_arr.min() < buf.oldest_id or id_arr.max() >= buf.next_id):
             raise ValueError("priority for a transition that is not in the buffer")
         slots = buf.slots_of(id_arr)
         p = np.asarray(priorities, dtype=np.float64)

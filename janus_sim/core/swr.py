@@ -81,7 +81,11 @@ def replay_phase(
         return None
     slots, td = buffer_td(state, agent.gamma)
     p = compute_priorities(
-        td, buf.violations[slots], buf.rewards[slots], cfg.lambda_logic, cfg.lambda_reward,
+        td,
+        buf.violations[slots],
+        buf.rewards[slots],
+        cfg.lambda_logic,
+        cfg.lambda_reward,
         cfg.priority_eps,
     )
     rec.emit(
@@ -148,8 +152,12 @@ def replay_phase(
             )
         )
         new_p = compute_priorities(
-            step.td, buf.violations[idx], buf.rewards[idx], cfg.lambda_logic,
-            cfg.lambda_reward, cfg.priority_eps,
+            step.td,
+            buf.violations[idx],
+            buf.rewards[idx],
+            cfg.lambda_logic,
+            cfg.lambda_reward,
+            cfg.priority_eps,
         )
         rec.emit(
             ev.PrioritiesUpdated(

@@ -19,7 +19,11 @@ def jsim(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProc
     env = {**os.environ, "COLUMNS": "200"}
     return subprocess.run(
         [sys.executable, "-m", "janus_sim", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd or ROOT, env=env, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=env,
+        timeout=300,
     )
 
 
@@ -61,8 +65,18 @@ def test_run_then_query_runs_and_events(tiny_file: Path, tmp_path: Path) -> None
     tail = jsim("events", "--store", store, "--tail", "--limit", "1", "--json")
     assert json.loads(tail.stdout)["kind"] == "run_finished"
 
-    window = jsim("events", "--store", store, "--kind", "transition_recorded",
-                  "--since", "2025-12-18T09:35", "--until", "2025-12-18T09:40", "--json")
+    window = jsim(
+        "events",
+        "--store",
+        store,
+        "--kind",
+        "transition_recorded",
+        "--since",
+        "2025-12-18T09:35",
+        "--until",
+        "2025-12-18T09:40",
+        "--json",
+    )
     times = [json.loads(x)["t"] for x in window.stdout.splitlines()]
     assert times[0] == "2025-12-18T09:35:00" and times[-1] == "2025-12-18T09:40:00"
 
@@ -71,8 +85,9 @@ def test_run_then_query_runs_and_events(tiny_file: Path, tmp_path: Path) -> None
 
 
 def test_shim_and_schema(tmp_path: Path) -> None:
-    p = subprocess.run([sys.executable, "cli.py", "schema"], capture_output=True, text=True,
-                       cwd=ROOT, timeout=60)
+    p = subprocess.run(
+        [sys.executable, "cli.py", "schema"], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert p.returncode == 0, p.stderr
     schema = json.loads(p.stdout)
     assert schema["title"] == "Scenario" and "replay" in schema["properties"]
@@ -115,7 +130,11 @@ def test_query_without_store_is_exit_2(tmp_path: Path) -> None:
 def test_unknown_kind_and_bad_time_are_exit_2(tiny_file: Path, tmp_path: Path) -> None:
     assert jsim("run", tiny_file, "--store", tmp_path, "--quiet").returncode == 0
     assert "unknown kind 'transition'" in _one_line_error(
-        jsim("events", "--store", tmp_path, "--kind", "transition"))
+        jsim("events", "--store", tmp_path, "--kind", "transition")
+    )
     assert "expected YYYY-MM-DD" in _one_line_error(
-        jsim("events", "--store", tmp_path, "--since", "yesterday"))
-    assert "no run 'ghost'" in _one_line_error(jsim("events", "--store", tmp_path, "--run", "ghost"))
+        jsim("events", "--store", tmp_path, "--since", "yesterday")
+    )
+    assert "no run 'ghost'" in _one_line_error(
+        jsim("events", "--store", tmp_path, "--run", "ghost")
+    )

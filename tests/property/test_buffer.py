@@ -13,8 +13,17 @@ def _push(buf: EpisodicBuffer, t: int) -> None:
     if buf.is_full():
         buf.evict_oldest(buf.oldest_id)
     buf.push(
-        buf.next_id, state=np.full(2, float(t)), action=1, reward=0.0, next_state=np.zeros(2),
-        done=False, t_ns=t, dt_ns=1, ctx=np.zeros(4), violation=0.0, regime=0,
+        buf.next_id,
+        state=np.full(2, float(t)),
+        action=1,
+        reward=0.0,
+        next_state=np.zeros(2),
+        done=False,
+        t_ns=t,
+        dt_ns=1,
+        ctx=np.zeros(4),
+        violation=0.0,
+        regime=0,
     )
 
 
@@ -39,7 +48,9 @@ def test_never_exceeds_capacity_and_keeps_the_newest(capacity: int, gaps: list[i
     lo=st.integers(-5, 200),
     width=st.integers(0, 120),
 )
-def test_range_query_equals_brute_force(capacity: int, gaps: list[int], lo: int, width: int) -> None:
+def test_range_query_equals_brute_force(
+    capacity: int, gaps: list[int], lo: int, width: int
+) -> None:
     buf = EpisodicBuffer(capacity, 2)
     t = 0
     for g in gaps:
@@ -64,8 +75,19 @@ def test_fifo_violation_and_overflow_are_refused() -> None:
     else:  # pragma: no cover
         raise AssertionError("evicting a non-oldest id must fail")
     try:
-        buf.push(2, state=np.zeros(2), action=0, reward=0.0, next_state=np.zeros(2), done=False,
-                 t_ns=2, dt_ns=1, ctx=np.zeros(4), violation=0.0, regime=0)
+        buf.push(
+            2,
+            state=np.zeros(2),
+            action=0,
+            reward=0.0,
+            next_state=np.zeros(2),
+            done=False,
+            t_ns=2,
+            dt_ns=1,
+            ctx=np.zeros(4),
+            violation=0.0,
+            regime=0,
+        )
     except ValueError as e:
         assert "buffer is full" in str(e)
     else:  # pragma: no cover

@@ -28,8 +28,11 @@ def test_k_is_ceil_rho_dh(d_h: int, rho: float) -> None:
 
 
 @given(
-    h=arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 64)),
-             elements=st.floats(-10, 10, allow_nan=False)),
+    h=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 6), st.integers(1, 64)),
+        elements=st.floats(-10, 10, allow_nan=False),
+    ),
     rho=st.floats(0.05, 0.15),
 )
 def test_top_k_keeps_exactly_k_largest(h: np.ndarray, rho: float) -> None:

@@ -18,9 +18,19 @@ def _started(capacity: int, alpha: float) -> SimState:
     state = SimState()
     apply(
         ev.RunStarted(
-            cycle=0, t_ns=0, entity="run", scenario_name="m", scenario_hash="h", seed=0,
-            feature_names=("a", "b"), constraint_names=(), capacity=capacity, alpha=alpha,
-            policy_params=((0.0,) * 3,) * 3, sep_weights=((0.0, 0.0),), sep_bias=(0.0,),
+            cycle=0,
+            t_ns=0,
+            entity="run",
+            scenario_name="m",
+            scenario_hash="h",
+            seed=0,
+            feature_names=("a", "b"),
+            constraint_names=(),
+            capacity=capacity,
+            alpha=alpha,
+            policy_params=((0.0,) * 3,) * 3,
+            sep_weights=((0.0, 0.0),),
+            sep_bias=(0.0,),
         ),
         state,
     )
@@ -41,13 +51,26 @@ class BufferAndPriorities(RuleBasedStateMachine):
         self.t += gap
         if len(self.model) == self.capacity:
             oldest = int(self.model.pop(0)[0])
-            apply(ev.TransitionEvicted(cycle=1, t_ns=self.t, entity="x", transition_id=oldest),
-                  self.state)
+            apply(
+                ev.TransitionEvicted(cycle=1, t_ns=self.t, entity="x", transition_id=oldest),
+                self.state,
+            )
         apply(
             ev.TransitionRecorded(
-                cycle=1, t_ns=self.t, entity="x", transition_id=self.next_id, dt_ns=1,
-                state=(0.0, 1.0), action=1, reward=0.0, next_state=(0.0, 0.0), done=False,
-                price=1.0, regime="calm", ctx=(0.0, 0.0, 0.0, 0.0), violation=0.0,
+                cycle=1,
+                t_ns=self.t,
+                entity="x",
+                transition_id=self.next_id,
+                dt_ns=1,
+                state=(0.0, 1.0),
+                action=1,
+                reward=0.0,
+                next_state=(0.0, 0.0),
+                done=False,
+                price=1.0,
+                regime="calm",
+                ctx=(0.0, 0.0, 0.0, 0.0),
+                violation=0.0,
                 position_after=0,
             ),
             self.state,
@@ -59,10 +82,21 @@ class BufferAndPriorities(RuleBasedStateMachine):
     @rule(data=st.data())
     def update_priorities(self, data: st.DataObject) -> None:
         picks = data.draw(st.lists(st.integers(0, len(self.model) - 1), min_size=1, max_size=6))
-        values = data.draw(st.lists(st.floats(1e-6, 50.0), min_size=len(picks), max_size=len(picks)))
+        values = data.draw(
+            st.lists(st.floats(1e-6, 50.0), min_size=len(picks), max_size=len(picks))
+        )
         ids = tuple(int(self.model[i][0]) for i in picks)
-        apply(ev.PrioritiesUpdated(cycle=1, t_ns=self.t, entity="buffer", iteration=0,
-                                   transition_ids=ids, priorities=tuple(values)), self.state)
+        apply(
+            ev.PrioritiesUpdated(
+                cycle=1,
+                t_ns=self.t,
+                entity="buffer",
+                iteration=0,
+                transition_ids=ids,
+                priorities=tuple(values),
+            ),
+            self.state,
+        )
         for i, v in zip(picks, values, strict=True):  # last write wins, as in the fold
             self.model[i][2] = v
 

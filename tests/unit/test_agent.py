@@ -18,8 +18,10 @@ from janus_sim.core.agent import (
 from janus_sim.core.logic import ConstraintSet
 
 RULES = ConstraintSet.compile(
-    [Constraint(name="c1", formula="crash -> not adds_exposure", weight=1.5),
-     Constraint(name="c2", formula="not exceeds_limit")],
+    [
+        Constraint(name="c1", formula="crash -> not adds_exposure", weight=1.5),
+        Constraint(name="c2", formula="not exceeds_limit"),
+    ],
     Predicates(),
     3,
 )
@@ -32,8 +34,14 @@ def _batch(rng: np.random.Generator, b: int = 16, d: int = 5) -> dict[str, np.nd
         "rewards": rng.normal(size=b),
         "next_states": rng.normal(size=(b, d)),
         "dones": (rng.random(b) < 0.2).astype(float),
-        "ctx": np.column_stack([rng.normal(-1, 1, b), rng.random(b), rng.random(b) * 5,
-                                rng.integers(-4, 5, b).astype(float)]),
+        "ctx": np.column_stack(
+            [
+                rng.normal(-1, 1, b),
+                rng.random(b),
+                rng.random(b) * 5,
+                rng.integers(-4, 5, b).astype(float),
+            ]
+        ),
         "weights": rng.uniform(0.1, 1.0, size=b),
     }
 
@@ -59,12 +67,24 @@ def test_policy_step_gradient_matches_finite_differences() -> None:
     batch = _batch(rng)
     params = rng.normal(0, 0.3, size=(3, 6))
     P0[:] = params.tolist()
-    kw = {"gamma": 0.9, "learning_rate": 1.0, "logic_weight": 1.0, "temperature": 1.0,
-          "grad_clip": 1e9}
+    kw = {
+        "gamma": 0.9,
+        "learning_rate": 1.0,
+        "logic_weight": 1.0,
+        "temperature": 1.0,
+        "grad_clip": 1e9,
+    }
     step = policy_step(params, *batch.values(), RULES, **kw)  # type: ignore[arg-type]
     grad = params - step.params  # lr = 1
-    td0 = td_errors(params, batch["states"], batch["actions"], batch["rewards"],
-                    batch["next_states"], batch["dones"], 0.9)
+    td0 = td_errors(
+        params,
+        batch["states"],
+        batch["actions"],
+        batch["rewards"],
+        batch["next_states"],
+        batch["dones"],
+        0.9,
+    )
     num = np.zeros_like(params)
     h = 1e-6
     for idx in np.ndindex(params.shape):
@@ -80,8 +100,16 @@ def test_gradient_is_clipped() -> None:
     rng = np.random.default_rng(4)
     batch = _batch(rng)
     params = rng.normal(0, 3.0, size=(3, 6))
-    step = policy_step(params, *batch.values(), RULES, gamma=0.9, learning_rate=1.0,  # type: ignore[arg-type]
-                       logic_weight=1.0, temperature=1.0, grad_clip=0.5)
+    step = policy_step(
+        params,
+        *batch.values(),
+        RULES,
+        gamma=0.9,
+        learning_rate=1.0,  # type: ignore[arg-type]
+        logic_weight=1.0,
+        temperature=1.0,
+        grad_clip=0.5,
+    )
     assert np.linalg.norm(params - step.params) == pytest.approx(0.5)
     assert step.grad_norm > 0.5
 
@@ -90,7 +118,9 @@ def test_td_errors_match_a_loop() -> None:
     rng = np.random.default_rng(5)
     b = _batch(rng)
     params = rng.normal(size=(3, 6))
-    td = td_errors(params, b["states"], b["actions"], b["rewards"], b["next_states"], b["dones"], 0.95)
+    td = td_errors(
+        params, b["states"], b["actions"], b["rewards"], b["next_states"], b["dones"], 0.95
+    )
     for i in range(len(td)):
         q = params[:, :-1] @ b["states"][i] + params[:, -1]
         qn = params[:, :-1] @ b["next_states"][i] + params[:, -1]

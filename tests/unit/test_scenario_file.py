@@ -37,8 +37,11 @@ def test_crash_week_covers_2025_12_20_and_the_following_monday() -> None:
 
 def test_defaults_are_the_specs(tiny_scenario: Scenario) -> None:
     sc = Scenario.model_validate(
-        {"name": "d", "calendar": {"start": "2025-12-15", "end": "2025-12-15"},
-         "market": {"default_regime": "calm", "regimes": {"calm": {}}}}
+        {
+            "name": "d",
+            "calendar": {"start": "2025-12-15", "end": "2025-12-15"},
+            "market": {"default_regime": "calm", "regimes": {"calm": {}}},
+        }
     )
     r, h = sc.replay, sc.hippocampus
     assert (h.capacity, h.sparsity) == (10_000, 0.1)
@@ -62,7 +65,9 @@ def test_malformed_yaml_names_line_and_column() -> None:
 
 
 def test_top_level_must_be_a_mapping() -> None:
-    with pytest.raises(ConfigError, match=r"s.yaml: expected a mapping of scenario fields, got list"):
+    with pytest.raises(
+        ConfigError, match=r"s.yaml: expected a mapping of scenario fields, got list"
+    ):
         parse_scenario("- 1\n- 2\n", "s.yaml")
 
 

@@ -71,20 +71,49 @@ def payload_dict(event: Event) -> Payload:
     return {f.name: _plain(getattr(event, f.name)) for f in fields(event) if f.name not in ENVELOPE}
 
 
+def _json_default(value: Any) -> Any:
+    """What json cannot encode natively (numpy scalars and arrays); tuples it writes as lists
+    and numpy float64 as a float already, so the hot path converts nothing."""
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.bool_ | np.integer | np.floating):
+        return _plain(value)
+    raise TypeError(f"cannot encode {type(value).__name__} in an event payload")
+
+
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), allow_nan=False, default=_json_default
+)
+_PAYLOAD_FIELDS: dict[type[Event], tuple[str, ...]] = {}
+
+
+def _payload_fields(cls: type[Event]) -> tuple[str, ...]:
+    names = _PAYLOAD_FIELDS.get(cls)
+    if names is None:
+        names = tuple(f.name for f in fields(cls) if f.name not in ENVELOPE)
+        _PAYLOAD_FIELDS[cls] = names
+    return names
+
+
 def canonical_json(payload: Payload) -> str:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(payload)
 
 
 def encode(event: Event) -> EncodedEvent:
     """The stored form of ``event``. Raises ValueError on NaN or infinity in the payload."""
+    payload = {name: getattr(event, name) for name in _payload_fields(type(event))}
     return EncodedEvent(
         kind=event.KIND,
         version=event.VERSION,
         cycle=int(event.cycle),
         t_ns=int(event.t_ns),
         entity=event.entity,
-        payload=canonical_json(payload_dict(event)),
+        payload=_ENCODER.encode(payload),
     )
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in an event payload")
 
 
 def upcast(kind: str, version: int, payload: Payload, target: int) -> Payload:
@@ -93,7 +122,10 @@ def upcast(kind: str, version: int, payload: Payload, target: int) -> Payload:
         step = UPCASTERS.get((kind, version))
         if step is None:
             raise CodecError(f"no upcaster for {kind} v{version} -> v{version + 1}")
-        payload = step(payload)
+        try:
+            payload = step(payload)
+        except (KeyError, TypeError, ValueError) as e:
+            raise CodecError(f"{kind} v{version} -> v{version + 1}: upcast failed ({e!r})") from e
         version += 1
     return payload
 
@@ -109,9 +141,11 @@ def decode(record: EncodedEvent) -> Event:
             f"(reads up to v{cls.VERSION}); upgrade janus-sim to read this log"
         )
     try:
-        raw = json.loads(record.payload)
+        raw = json.loads(record.payload, parse_constant=_reject_constant)
     except json.JSONDecodeError as e:
         raise CodecError(f"{record.kind}: payload is not JSON ({e.msg})") from e
+    except ValueError as e:
+        raise CodecError(f"{record.kind}: {e}") from e
     if not isinstance(raw, dict):
         raise CodecError(f"{record.kind}: payload is not a JSON object")
     payload = upcast(record.kind, record.version, raw, cls.VERSION)

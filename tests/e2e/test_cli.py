@@ -138,3 +138,35 @@ def test_unknown_kind_and_bad_time_are_exit_2(tiny_file: Path, tmp_path: Path) -
     assert "no run 'ghost'" in _one_line_error(
         jsim("events", "--store", tmp_path, "--run", "ghost")
     )
+
+
+def test_digest_does_not_depend_on_thread_counts(tiny_file: Path, tmp_path: Path) -> None:
+    digests = []
+    for threads in ("1", "2"):
+        env = {
+            **os.environ,
+            "OPENBLAS_NUM_THREADS": threads,
+            "OMP_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads,
+            "NUMBA_NUM_THREADS": threads,
+        }
+        p = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "janus_sim",
+                "run",
+                str(tiny_file),
+                "--quiet",
+                "--store",
+                str(tmp_path / threads),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=300,
+        )
+        assert p.returncode == 0, p.stderr
+        digests.append(digest_line(p.stdout))
+    assert digests[0] == digests[1]

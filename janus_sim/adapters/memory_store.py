@@ -1,0 +1,228 @@
+"""In-memory reference implementation of the ``EventStore`` port.
+
+Every contract rule of ``janus_sim.ports`` is enforced here in plain Python so that the
+contract suite (``tests/contract``) has an obviously-correct twin for the DuckDB
+adapter. Nothing is persisted; batches are copied on the way in and on the way out so
+callers can never alias stored data.
+
+The module-level helpers (``check_append``, ``check_status``, ``check_query``,
+``unknown_run``, ``now_utc``) are shared with the DuckDB adapter: they are the single
+statement of the append rules, the error messages and how wall-clock metadata is written,
+so both adapters reject exactly the same things.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import get_args
+
+import numpy as np
+
+from janus_sim.errors import NotFoundError, StoreError
+from janus_sim.eventlog import EventBatch
+from janus_sim.ports import EventQuery, RunInfo, RunStatus
+
+RUN_STATUSES: frozenset[str] = frozenset(get_args(RunStatus))
+ALL_EVENTS = EventQuery()  # the default query: no filter (EventQuery is frozen, so sharing is safe)
+
+
+def now_utc() -> str:
+    """Wall-clock time as ISO 8601 UTC. Metadata only: never enters a digest."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def check_append(batch: EventBatch, last_seq: int, where: str) -> None:
+    """Raise StoreError unless ``batch`` may follow a run whose last sequence is ``last_seq``.
+
+    The rules: all columns have the same length, sequence numbers are contiguous and
+    the first one is ``last_seq + 1``. ``where`` names the store in the message.
+    An empty batch is always acceptable (it appends nothing).
+    """
+    n = len(batch)
+    columns = (batch.seq, batch.cycle, batch.t_ns, batch.entity, batch.version, batch.payload)
+    lengths = {n, *(len(c) for c in columns)}
+    if len(lengths) != 1:
+        raise StoreError(
+            f"{where}: batch for run {batch.run_id!r} has columns of unequal length "
+            f"{sorted(lengths)}; nothing written"
+        )
+    if n == 0:
+        return
+    if not batch.is_contiguous():
+        raise StoreError(
+            f"{where}: batch for run {batch.run_id!r} has non-contiguous sequence numbers "
+            f"({int(batch.seq[0])}..{int(batch.seq[-1])} over {n} events); nothing written"
+        )
+    first = int(batch.seq[0])
+    if first != last_seq + 1:
+        raise StoreError(
+            f"{where}: batch for run {batch.run_id!r} starts at seq {first} but the run's "
+            f"next seq is {last_seq + 1} (sequence numbers are gap-free); nothing written"
+        )
+
+
+def check_status(status: str, where: str) -> None:
+    if status not in RUN_STATUSES:
+        raise StoreError(
+            f"{where}: unknown run status {status!r}; expected one of {sorted(RUN_STATUSES)}"
+        )
+
+
+def check_query(query: EventQuery, where: str) -> None:
+    """Reject queries that cannot mean anything (a bare string as ``kinds``, limit < 0)."""
+    if isinstance(query.kinds, str):
+        raise StoreError(f"{where}: EventQuery.kinds must be a sequence of kinds, not a string")
+    if query.limit is not None and query.limit < 0:
+        raise StoreError(f"{where}: EventQuery.limit must be >= 0, got {query.limit}")
+
+
+def unknown_run(run_id: str, where: str, known: list[str]) -> NotFoundError:
+    shown = ", ".join(repr(r) for r in known[:10]) if known else "none"
+    if len(known) > 10:
+        shown += f", ... ({len(known)} in all)"
+    return NotFoundError(f"no run {run_id!r} in {where}; known runs: {shown}")
+
+
+def _copy(batch: EventBatch) -> EventBatch:
+    return EventBatch(
+        run_id=batch.run_id,
+        seq=np.array(batch.seq, dtype=np.int64),
+        cycle=np.array(batch.cycle, dtype=np.int32),
+        t_ns=np.array(batch.t_ns, dtype=np.int64),
+        kind=list(batch.kind),
+        entity=list(batch.entity),
+        version=np.array(batch.version, dtype=np.int16),
+        payload=list(batch.payload),
+    )
+
+
+def _take(batch: EventBatch, idx: np.ndarray) -> EventBatch:
+    rows = idx.tolist()
+    return EventBatch(
+        run_id=batch.run_id,
+        seq=batch.seq[idx],
+        cycle=batch.cycle[idx],
+        t_ns=batch.t_ns[idx],
+        kind=[batch.kind[i] for i in rows],
+        entity=[batch.entity[i] for i in rows],
+        version=batch.version[idx],
+        payload=[batch.payload[i] for i in rows],
+    )
+
+
+class MemoryEventStore:
+    """The ``EventStore`` port over a dict of runs and a list of batches per run."""
+
+    where = "memory store"
+
+    def __init__(self) -> None:
+        self._runs: dict[str, RunInfo] = {}  # insertion-ordered: list_runs is oldest first
+        self._batches: dict[str, list[EventBatch]] = {}
+        self._last_seq: dict[str, int] = {}
+        self._closed = False
+
+    def _open(self) -> None:
+        if self._closed:
+            raise StoreError(f"{self.where} is closed")
+
+    def _info(self, run_id: str) -> RunInfo:
+        self._open()
+        info = self._runs.get(run_id)
+        if info is None:
+            raise unknown_run(run_id, self.where, list(self._runs))
+        return info
+
+    def create_run(self, info: RunInfo) -> None:
+        """Register a new run; StoreError if the id is taken. Empty ``started_at`` is set."""
+        self._open()
+        check_status(info.status, self.where)
+        if info.run_id in self._runs:
+            raise StoreError(f"{self.where}: run {info.run_id!r} already exists")
+        if not info.started_at:
+            info = replace(info, started_at=now_utc())
+        self._runs[info.run_id] = replace(info, versions=dict(info.versions))
+        self._batches[info.run_id] = []
+        self._last_seq[info.run_id] = -1
+
+    def append(self, batch: EventBatch) -> None:
+        """All of ``batch`` or nothing; see ``check_append`` for the sequence rules."""
+        self._info(batch.run_id)
+        check_append(batch, self._last_seq[batch.run_id], self.where)
+        if len(batch) == 0:
+            return
+        # Validate the string columns here: DuckDB rejects non-strings and NULLs, and the
+        # reference store must reject exactly what the real one does.
+        strings = {"kind": batch.kind, "entity": batch.entity, "payload": batch.payload}
+        for name, column in strings.items():
+            if not all(isinstance(v, str) for v in column):
+                raise StoreError(
+                    f"{self.where}: batch for run {batch.run_id!r} has a non-string {name}; "
+                    "nothing written"
+                )
+        self._batches[batch.run_id].append(_copy(batch))
+        self._last_seq[batch.run_id] = int(batch.seq[-1])
+
+    def finish_run(
+        self, run_id: str, status: RunStatus, digest: str | None, message: str | None = None
+    ) -> None:
+        """Record the outcome; ``n_events`` becomes the number of stored events."""
+        info = self._info(run_id)
+        check_status(status, self.where)
+        self._runs[run_id] = replace(
+            info,
+            status=status,
+            digest=digest,
+            message=message,
+            finished_at=now_utc(),
+            n_events=self._last_seq[run_id] + 1,
+        )
+
+    def get_run(self, run_id: str) -> RunInfo:
+        info = self._info(run_id)
+        return replace(info, versions=dict(info.versions))
+
+    def list_runs(self) -> list[RunInfo]:
+        """All runs, oldest first."""
+        self._open()
+        return [replace(i, versions=dict(i.versions)) for i in self._runs.values()]
+
+    def last_seq(self, run_id: str) -> int:
+        """The highest sequence number of the run, or -1 when it has no events."""
+        self._info(run_id)
+        return self._last_seq[run_id]
+
+    def read(self, run_id: str, query: EventQuery = ALL_EVENTS) -> EventBatch:
+        """Events of ``run_id`` matching ``query`` (inclusive bounds), in seq order."""
+        self._info(run_id)
+        check_query(query, self.where)
+        everything = EventBatch.empty(run_id)
+        for b in self._batches[run_id]:
+            everything = everything.concat(b)
+        q = query
+        mask = np.ones(len(everything), dtype=bool)
+        for column, lo, hi in (
+            (everything.cycle, q.cycle_min, q.cycle_max),
+            (everything.t_ns, q.t_min, q.t_max),
+            (everything.seq, q.seq_min, q.seq_max),
+        ):
+            if lo is not None:
+                mask &= column >= lo
+            if hi is not None:
+                mask &= column <= hi
+        if q.kinds is not None:
+            wanted = set(q.kinds)
+            mask &= np.fromiter((k in wanted for k in everything.kind), bool, len(everything))
+        if q.entity is not None:
+            mask &= np.fromiter((e == q.entity for e in everything.entity), bool, len(everything))
+        idx = np.flatnonzero(mask)
+        if q.limit is not None:
+            idx = idx[len(idx) - min(q.limit, len(idx)) :] if q.tail else idx[: q.limit]
+        return _take(everything, idx)
+
+    def close(self) -> None:
+        """Drop everything; later calls raise StoreError. Idempotent."""
+        self._closed = True
+        self._runs.clear()
+        self._batches.clear()
+        self._last_seq.clear()

@@ -1,0 +1,227 @@
+"""Codec properties for every event class: exact round trip, canonical payloads, upcasting.
+
+Strategies are derived from each dataclass's field types, so a new event class or field
+is covered without touching this file (an unsupported field type fails loudly).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any, get_args, get_origin, get_type_hints
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from janus_sim.core import codec
+from janus_sim.core.codec import CodecError, EncodedEvent, canonical_json, decode, encode
+from janus_sim.core.events import EVENT_KINDS, EVENT_TYPES, Event, TransitionEvicted
+
+INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+FLOATS = st.floats(allow_nan=False, allow_infinity=False)
+TEXT = st.text(max_size=12)
+
+
+def strategy_for(tp: Any) -> st.SearchStrategy[Any]:
+    """Values of field type ``tp``: scalars, homogeneous ``tuple[X, ...]`` and fixed tuples."""
+    if tp is bool:  # before int: bool is an int subclass
+        return st.booleans()
+    if tp is int:
+        return INT64
+    if tp is float:
+        return FLOATS
+    if tp is str:
+        return TEXT
+    args = get_args(tp)
+    if get_origin(tp) is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            inner = args[0]
+            if get_origin(inner) is tuple and get_args(inner)[1:] == (Ellipsis,):
+                # A matrix: rectangular rows of the inner element type.
+                cell = strategy_for(get_args(inner)[0])
+                return st.integers(0, 4).flatmap(
+                    lambda cols: st.lists(
+                        st.lists(cell, min_size=cols, max_size=cols).map(tuple), max_size=4
+                    ).map(tuple)
+                )
+            return st.lists(strategy_for(inner), max_size=8).map(tuple)
+        return st.tuples(*(strategy_for(a) for a in args))
+    raise TypeError(f"no strategy for field type {tp!r}: teach strategy_for about it")
+
+
+_FIELD_TYPES: dict[str, dict[str, Any]] = {}
+
+
+def field_types(cls: type[Event]) -> dict[str, Any]:
+    """Field name -> resolved type, envelope included, in declaration order."""
+    if cls.KIND not in _FIELD_TYPES:
+        hints = get_type_hints(cls)
+        _FIELD_TYPES[cls.KIND] = {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+    return _FIELD_TYPES[cls.KIND]
+
+
+def events_of(cls: type[Event]) -> st.SearchStrategy[Event]:
+    return st.builds(cls, **{name: strategy_for(tp) for name, tp in field_types(cls).items()})
+
+
+KIND_IDS = [cls.KIND for cls in EVENT_TYPES]
+
+
+def test_event_registry_is_consistent() -> None:
+    assert len(set(KIND_IDS)) == len(EVENT_TYPES)
+    assert all(KIND_IDS)
+    assert {cls.KIND: cls for cls in EVENT_TYPES} == EVENT_KINDS
+    for cls in EVENT_TYPES:
+        params: Any = getattr(cls, "__dataclass_params__", None)
+        assert params is not None and params.frozen, cls.KIND
+        for tp in field_types(cls).values():
+            strategy_for(tp)  # every field type has a strategy
+
+
+@pytest.mark.parametrize("cls", EVENT_TYPES, ids=KIND_IDS)
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_round_trip_is_exact_and_canonical(cls: type[Event], data: st.DataObject) -> None:
+    event = data.draw(events_of(cls))
+    record = encode(event)
+    assert (record.kind, record.version) == (cls.KIND, cls.VERSION)
+    assert (record.cycle, record.t_ns, record.entity) == (event.cycle, event.t_ns, event.entity)
+
+    back = decode(record)
+    assert type(back) is cls
+    assert back == event
+    assert encode(back) == record  # re-encoding gives the identical payload string
+    assert encode(event) == record  # deterministic
+    assert canonical_json(json.loads(record.payload)) == record.payload
+    assert record.payload.isascii()
+
+    # Floats bit for bit: == would let -0.0 pass for 0.0.
+    for name in field_types(cls):
+        assert repr(getattr(back, name)) == repr(getattr(event, name)), name
+
+
+def _numpy_like(value: Any, tp: Any) -> Any:
+    """The same value as numpy would hand it over: numpy scalars, arrays for vectors."""
+    if tp is bool:
+        return np.bool_(value)
+    if tp is int:
+        return np.int64(value)
+    if tp is float:
+        return np.float64(value)
+    if get_origin(tp) is tuple and get_args(tp)[1:] == (Ellipsis,) and get_args(tp)[0] is float:
+        return np.array(value, dtype=np.float64)
+    return value
+
+
+@pytest.mark.parametrize("cls", EVENT_TYPES, ids=KIND_IDS)
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_numpy_values_encode_like_python_values(cls: type[Event], data: st.DataObject) -> None:
+    event = data.draw(events_of(cls))
+    types = field_types(cls)
+    as_numpy = {name: _numpy_like(getattr(event, name), tp) for name, tp in types.items()}
+    numpy_event = cls(**as_numpy)  # dataclasses do not check types at runtime
+    assert encode(numpy_event).payload == encode(event).payload
+
+
+def _float_fields(cls: type[Event]) -> list[str]:
+    return [name for name, tp in field_types(cls).items() if tp is float]
+
+
+@pytest.mark.parametrize("cls", [c for c in EVENT_TYPES if _float_fields(c)], ids=lambda c: c.KIND)
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])
+@settings(max_examples=5, deadline=None)
+@given(data=st.data())
+def test_non_finite_floats_do_not_encode(cls: type[Event], bad: float, data: st.DataObject) -> None:
+    event = data.draw(events_of(cls))
+    change: dict[str, Any] = {_float_fields(cls)[0]: bad}
+    broken = dataclasses.replace(event, **change)
+    with pytest.raises(ValueError):
+        encode(broken)
+
+
+# --- upcasting -------------------------------------------------------------------------
+
+KIND = TransitionEvicted.KIND
+
+
+def _old(version: int, payload: str) -> EncodedEvent:
+    return EncodedEvent(kind=KIND, version=version, cycle=3, t_ns=42, entity="t:5", payload=payload)
+
+
+def test_decode_applies_the_upcaster_chain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """v1 ``{"tid"}`` -> v2 ``{"id"}`` -> v3 ``{"transition_id"}`` (the current version)."""
+    calls: list[int] = []
+
+    def v1_to_v2(p: dict[str, Any]) -> dict[str, Any]:
+        calls.append(1)
+        return {"id": p["tid"]}
+
+    def v2_to_v3(p: dict[str, Any]) -> dict[str, Any]:
+        calls.append(2)
+        return {"transition_id": p["id"]}
+
+    monkeypatch.setattr(TransitionEvicted, "VERSION", 3)
+    monkeypatch.setitem(codec.UPCASTERS, (KIND, 1), v1_to_v2)
+    monkeypatch.setitem(codec.UPCASTERS, (KIND, 2), v2_to_v3)
+    want = TransitionEvicted(cycle=3, t_ns=42, entity="t:5", transition_id=5)
+
+    assert decode(_old(1, '{"tid":5}')) == want
+    assert calls == [1, 2]
+    calls.clear()
+    assert decode(_old(2, '{"id":5}')) == want
+    assert calls == [2]
+    calls.clear()
+    assert decode(_old(3, '{"transition_id":5}')) == want
+    assert calls == []
+    # What is written is always the current version.
+    assert encode(want).version == 3
+
+
+def test_missing_upcaster_is_a_codec_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(TransitionEvicted, "VERSION", 2)
+    with pytest.raises(CodecError, match=f"{KIND} v1 -> v2"):
+        decode(_old(1, '{"tid":5}'))
+
+
+def test_upcasters_are_restored_after_monkeypatch() -> None:
+    """The chain test above must not leak its temporary upcasters or version."""
+    assert (KIND, 1) not in codec.UPCASTERS
+    assert TransitionEvicted.VERSION == 1
+
+
+# --- errors ----------------------------------------------------------------------------
+
+
+def test_unknown_kind() -> None:
+    with pytest.raises(CodecError, match="'no_such_event'"):
+        decode(EncodedEvent("no_such_event", 1, 0, 0, "e", "{}"))
+
+
+def test_future_version() -> None:
+    record = _old(TransitionEvicted.VERSION + 1, '{"transition_id":5}')
+    with pytest.raises(CodecError, match=f"{KIND} payload v2 is newer"):
+        decode(record)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ['{"transition_id":', "not json", "", "[1, 2]", "null", "7"],
+    ids=["truncated", "text", "empty", "array", "null", "number"],
+)
+def test_payload_that_is_not_a_json_object(payload: str) -> None:
+    with pytest.raises(CodecError, match=f"^{KIND}: payload is not"):
+        decode(_old(1, payload))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["{}", '{"transition_id":5,"extra":1}', '{"transition_id":5,"cycle":9}'],
+    ids=["missing", "extra", "envelope"],
+)
+def test_payload_that_does_not_fit_the_class(payload: str) -> None:
+    with pytest.raises(CodecError, match=f"^{KIND} v1: payload does not fit"):
+        decode(_old(1, payload))

@@ -1,4 +1,4 @@
-"""Prioritized replay: our numpy sum tree vs cpprb's PrioritizedReplayBuffer.
+"""Prioritized replay: our numba sum tree vs cpprb's PrioritizedReplayBuffer.
 
 Workload (both sides alike, same process): a full 10,000-slot buffer with random
 priorities, alpha 0.6; each iteration draws a batch of 64 with importance weights at

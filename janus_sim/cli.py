@@ -116,6 +116,10 @@ def run(
     out.print(f"run id  [bold]{result.run_id}[/]")
     out.print(f"digest  {result.digest}")
     out.print(f"events  {result.n_events}   store  {store_path}")
+    out.print(
+        f"[dim]next: janus-sim events --store {store_path} --run {result.run_id} "
+        "--kind cycle_metrics --json[/]"
+    )
 
 
 @cli.command()

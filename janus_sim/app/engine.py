@@ -34,7 +34,16 @@ from janus_sim.errors import NotFoundError, StoreError
 from janus_sim.eventlog import EventBatch, RunDigest
 from janus_sim.ports import EventStore, RunInfo
 
-NUMERIC_PACKAGES = ("numpy", "scipy", "polars", "duckdb", "pyarrow", "pydantic", "threadpoolctl")
+NUMERIC_PACKAGES = (
+    "numpy",
+    "scipy",
+    "numba",
+    "polars",
+    "duckdb",
+    "pyarrow",
+    "pydantic",
+    "threadpoolctl",
+)
 
 
 def library_versions() -> dict[str, str]:

@@ -89,7 +89,9 @@ def or_(x: ArrayLike, y: ArrayLike, *, stable: bool = False) -> FloatArray:
     a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if stable:
         a, b = pi_1(a), pi_1(b)
-    return a + b - a * b
+    # 1 - (1-a)(1-b) equals a + b - ab but is built from monotone roundings only, so it
+    # stays monotone in floating point (a + b - ab can drop below 1 when b == 1).
+    return 1.0 - (1.0 - a) * (1.0 - b)
 
 
 def implies(x: ArrayLike, y: ArrayLike, *, stable: bool = False) -> FloatArray:
@@ -100,7 +102,8 @@ def implies(x: ArrayLike, y: ArrayLike, *, stable: bool = False) -> FloatArray:
     a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if stable:
         a, b = pi_0(a), pi_1(b)
-    return 1.0 - a + a * b
+    # 1 - a(1-b): the same value as 1 - a + ab, monotone under rounding (see or_).
+    return 1.0 - a * (1.0 - b)
 
 
 def _check_p(p: float) -> float:

@@ -1,4 +1,4 @@
-"""Properties of the wide sum tree: exact sums, prefix search, sampling law, validation."""
+"""Properties of the sum tree: exact sums, prefix search, sampling law, validation."""
 
 from __future__ import annotations
 
@@ -12,16 +12,6 @@ from scipy.stats import chisquare
 
 from janus_sim.core.sum_tree import SumTree
 
-# Shapes from a flat top (default) to deep trees on small capacities.
-SHAPES = st.sampled_from(
-    [
-        {},
-        {"block": 2, "max_top": 1},
-        {"block": 4, "max_top": 3},
-        {"block": 8, "max_top": 2},
-        {"block": 16, "max_top": 4},
-    ]
-)
 VALUES = st.one_of(
     st.just(0.0),
     st.floats(min_value=1e-30, max_value=1e6, allow_nan=False, allow_infinity=False),
@@ -30,17 +20,16 @@ VALUES = st.one_of(
 
 
 @st.composite
-def update_sequences(
-    draw: st.DrawFn,
-) -> tuple[int, dict[str, int], list[tuple[list[int], list[float]]]]:
+def update_sequences(draw: st.DrawFn) -> tuple[int, list[tuple[list[int], list[float]]]]:
+    # Small capacities: trees of every depth from a lone leaf (capacity 1) to 9 levels,
+    # power-of-two leaf counts and zero padding alike.
     capacity = draw(st.integers(min_value=1, max_value=300))
-    shape = draw(SHAPES)
     ops = []
     for _ in range(draw(st.integers(min_value=1, max_value=8))):
         idx = draw(st.lists(st.integers(0, capacity - 1), min_size=0, max_size=40))
         vals = draw(st.lists(VALUES, min_size=len(idx), max_size=len(idx)))
         ops.append((idx, vals))
-    return capacity, shape, ops
+    return capacity, ops
 
 
 def _reference(capacity: int, ops: list[tuple[list[int], list[float]]]) -> np.ndarray:
@@ -54,8 +43,8 @@ def _reference(capacity: int, ops: list[tuple[list[int], list[float]]]) -> np.nd
 @settings(max_examples=150, deadline=None)
 @given(update_sequences())
 def test_root_is_exact_tree_order_sum_after_any_updates(case: tuple) -> None:
-    capacity, shape, ops = case
-    tree = SumTree(capacity, **shape)
+    capacity, ops = case
+    tree = SumTree(capacity)
     for idx, vals in ops:
         tree.update(np.array(idx, dtype=np.intp), np.array(vals, dtype=np.float64))
     expected = _reference(capacity, ops)
@@ -63,16 +52,16 @@ def test_root_is_exact_tree_order_sum_after_any_updates(case: tuple) -> None:
     # Incremental sums are bit for bit those of a tree built from scratch: no drift.
     rebuilt = SumTree.from_state_dict(tree.state_dict())
     assert tree.total == rebuilt.total
-    for mine, fresh in zip(tree._keys, rebuilt._keys, strict=True):  # every level's prefixes
-        np.testing.assert_array_equal(mine, fresh)
-    np.testing.assert_array_equal(tree._cum0, rebuilt._cum0)
+    np.testing.assert_array_equal(tree._node, rebuilt._node)  # every node, not just the root
+    node, size = tree._node, tree._size
+    np.testing.assert_array_equal(node[1:size], node[2 : 2 * size : 2] + node[3 : 2 * size : 2])
     exact = math.fsum(expected.tolist())
     assert math.isclose(tree.total, exact, rel_tol=1e-12, abs_tol=0.0)
 
 
 def test_root_does_not_drift_over_many_updates() -> None:
     rng = np.random.default_rng(7)
-    tree = SumTree(1000, block=4, max_top=8)
+    tree = SumTree(1000)
     for _ in range(2000):
         idx = rng.integers(0, 1000, 16)
         tree.update(idx, rng.random(16) * 10.0 ** rng.integers(-8, 8))
@@ -83,16 +72,13 @@ def test_root_does_not_drift_over_many_updates() -> None:
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.integers(0, 20), min_size=1, max_size=200).filter(lambda xs: sum(xs) > 0),
-    SHAPES,
     st.data(),
 )
-def test_find_matches_brute_force_cumsum_search(
-    weights: list[int], shape: dict[str, int], data: st.DataObject
-) -> None:
+def test_find_matches_brute_force_cumsum_search(weights: list[int], data: st.DataObject) -> None:
     # Integer leaves and quarter-integer targets: every sum is exact, so the tree's
     # answer must equal the brute-force one exactly.
     leaves = np.array(weights, dtype=np.float64)
-    tree = SumTree(leaves.size, **shape)
+    tree = SumTree(leaves.size)
     tree.update(np.arange(leaves.size), leaves)
     total = int(leaves.sum())
     quarters = data.draw(st.lists(st.integers(0, 4 * total - 1), min_size=1, max_size=64))
@@ -107,14 +93,13 @@ def test_find_matches_brute_force_cumsum_search(
 @settings(max_examples=100, deadline=None)
 @given(
     st.lists(VALUES, min_size=1, max_size=200).filter(lambda xs: sum(xs) > 0),
-    SHAPES,
     st.lists(st.floats(0.0, 1.0), min_size=1, max_size=64),
 )
 def test_find_brackets_the_target_and_never_returns_an_empty_leaf(
-    values: list[float], shape: dict[str, int], fractions: list[float]
+    values: list[float], fractions: list[float]
 ) -> None:
     leaves = np.array(values)
-    tree = SumTree(leaves.size, **shape)
+    tree = SumTree(leaves.size)
     tree.update(np.arange(leaves.size), leaves)
     # Fractions up to 1.0 inclusive: targets at the very end must map to a nonzero leaf.
     targets = np.array(fractions) * tree.total
@@ -128,17 +113,17 @@ def test_find_brackets_the_target_and_never_returns_an_empty_leaf(
 
 
 def test_target_at_total_maps_to_last_nonzero_leaf() -> None:
-    tree = SumTree(10, block=2, max_top=1)
+    tree = SumTree(10)
     tree.update(np.array([1, 4, 6]), np.array([1.0, 2.0, 3.0]))
     assert tree.find(np.array([tree.total, 0.0, 2.999, 3.0])).tolist() == [6, 1, 4, 6]
 
 
-@pytest.mark.parametrize("shape", [{}, {"block": 2, "max_top": 1}])
-def test_sampling_frequencies_follow_p_alpha(shape: dict[str, int]) -> None:
+@pytest.mark.parametrize("capacity", [20, 32])
+def test_sampling_frequencies_follow_p_alpha(capacity: int) -> None:
     rng = np.random.default_rng(20160101)
     priorities = rng.uniform(0.05, 5.0, 20)
     leaves = priorities**0.6
-    tree = SumTree(20, **shape)
+    tree = SumTree(capacity)  # 20: zero padding up to 32 leaves
     tree.update(np.arange(20), leaves)
     counts = np.zeros(20)
     for _ in range(2000):
@@ -164,17 +149,16 @@ def test_chi_square_detects_a_wrong_law() -> None:
 @settings(max_examples=100, deadline=None)
 @given(
     st.lists(st.booleans(), min_size=1, max_size=300).filter(any),
-    SHAPES,
     st.integers(1, 128),
     st.integers(0, 2**32),
 )
 def test_samples_are_full_size_sorted_and_never_empty_leaves(
-    occupied: list[bool], shape: dict[str, int], batch: int, seed: int
+    occupied: list[bool], batch: int, seed: int
 ) -> None:
     rng = np.random.default_rng(seed)
     mask = np.array(occupied)
     values = np.where(mask, rng.uniform(1e-12, 1e3, mask.size), 0.0)
-    tree = SumTree(mask.size, **shape)
+    tree = SumTree(mask.size)
     tree.update(np.arange(mask.size), values)
     idx, vals = tree.sample_with_values(batch, rng)
     assert idx.shape == (batch,) and idx.dtype == np.intp
@@ -201,11 +185,16 @@ def test_duplicate_indices_last_one_wins() -> None:
 
 
 def test_state_dict_round_trip_and_read_only_leaves() -> None:
-    tree = SumTree(100, block=4, max_top=5)
+    tree = SumTree(100)
     tree.update(np.arange(0, 100, 3), np.linspace(0.5, 3.0, 34))
     copy = SumTree.from_state_dict(tree.state_dict())
     np.testing.assert_array_equal(copy.leaves, tree.leaves)
     assert copy.total == tree.total
+    # A checkpoint of the earlier wide-tree layout carried shape keys: they are ignored.
+    old = {**tree.state_dict(), "block": 16, "max_top": 1024}
+    assert SumTree.from_state_dict(old).total == tree.total
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        SumTree.from_state_dict({"capacity": 2, "leaves": np.array([1.0, np.nan])})
     with pytest.raises(ValueError):
         tree.leaves[0] = 1.0  # numpy: "assignment destination is read-only"
 
@@ -256,8 +245,6 @@ def test_empty_tree_and_bad_batch_sizes_raise() -> None:
         tree.find(np.array([-0.5]))
     with pytest.raises(ValueError, match="capacity must be an int >= 1"):
         SumTree(0)
-    with pytest.raises(ValueError, match="power of two"):
-        SumTree(10, block=3)
 
 
 def test_empty_update_is_a_no_op() -> None:
@@ -282,3 +269,21 @@ def test_get_checks_its_indices() -> None:
     for bad in ([5], [-1]):
         with pytest.raises(ValueError, match=r"indices must lie in \[0, 5\)"):
             tree.get(np.array(bad))
+
+
+def test_bad_index_after_good_ones_changes_nothing() -> None:
+    tree = SumTree(6)
+    tree.update(np.array([0, 5]), np.array([1.0, 2.0]))
+    before = tree._node.copy()
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, 6\)"):
+        tree.update(np.array([1, 2, 6]), np.array([3.0, 4.0, 5.0]))
+    np.testing.assert_array_equal(tree._node, before)
+
+
+def test_capacity_one_and_other_index_dtypes() -> None:
+    tree = SumTree(1)
+    tree.update(np.array([0], dtype=np.uint8), np.array([2.5], dtype=np.float32))
+    assert tree.total == 2.5 and tree.find(np.array([0.0, 2.5])).tolist() == [0, 0]
+    assert tree.sample_stratified(3, np.random.default_rng(0)).tolist() == [0, 0, 0]
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, 1\)"):
+        tree.update(np.array([1], dtype=np.int32), np.array([1.0]))

@@ -17,57 +17,31 @@ import numpy as np
 from janus_sim.adapters.duckdb_store import open_store
 from janus_sim.adapters.scenario_file import load_scenario
 from janus_sim.app.engine import Engine
-from janus_sim.core import events as ev
 from janus_sim.core.logic import ConstraintSet
 from janus_sim.core.state import Recorder, SimState
 from janus_sim.core.swr import replay_phase
+from tests.factories import MINUTE_NS, run_started, transition
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _filled_state(n: int, d: int, rng: np.random.Generator) -> Recorder:
+    """A full buffer of ``n`` random transitions, built through the fold."""
     rec = Recorder(SimState())
-    rec.emit(
-        ev.RunStarted(
-            cycle=0,
-            t_ns=0,
-            entity="run",
-            scenario_name="bench",
-            scenario_hash="",
-            seed=0,
-            feature_names=tuple(f"f{i}" for i in range(d)),
-            constraint_names=(),
-            capacity=n,
-            alpha=0.6,
-            policy_params=tuple(tuple(r) for r in rng.normal(0, 0.01, (3, d + 1)).tolist()),
-            sep_weights=((0.0,) * d,),
-            sep_bias=(0.0,),
-        )
-    )
+    rec.emit(run_started(n, d))
     states = rng.normal(size=(n + 1, d))
     for i in range(n):
+        ctx = (rng.normal(-0.5, 1), rng.random(), rng.random() * 5, float(rng.integers(-4, 5)))
         rec.emit(
-            ev.TransitionRecorded(
-                cycle=1,
-                t_ns=i * 60_000_000_000,
-                entity=f"transition:{i}",
-                transition_id=i,
-                dt_ns=60_000_000_000,
-                state=tuple(states[i].tolist()),
-                action=int(i % 3),
+            transition(
+                i,
+                i * MINUTE_NS,
+                states[i].tolist(),
+                action=i % 3,
                 reward=float(rng.normal(0, 0.1)),
-                next_state=tuple(states[i + 1].tolist()),
-                done=False,
-                price=100.0,
-                regime="calm",
-                ctx=(
-                    float(rng.normal(-0.5, 1)),
-                    float(rng.random()),
-                    float(rng.random() * 5),
-                    float(rng.integers(-4, 5)),
-                ),
+                next_state=states[i + 1].tolist(),
+                ctx=tuple(float(c) for c in ctx),
                 violation=float(rng.random() < 0.1),
-                position_after=0,
             )
         )
     rec.drain()
@@ -92,7 +66,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             cfg,
             np.random.default_rng(100 + rep),
             cycle=1,
-            t_ns=10_000 * 60_000_000_000,
+            t_ns=10_000 * MINUTE_NS,
         )
         times.append(time.perf_counter() - t0)
         n_events = len(rec.drain())

@@ -126,6 +126,20 @@ class EventBatch:
             payload=table.column("payload").to_pylist(),
         )
 
+    def take(self, idx: np.ndarray) -> EventBatch:
+        """The rows at positions ``idx``, in that order."""
+        rows = idx.tolist()
+        return EventBatch(
+            run_id=self.run_id,
+            seq=self.seq[idx],
+            cycle=self.cycle[idx],
+            t_ns=self.t_ns[idx],
+            kind=[self.kind[i] for i in rows],
+            entity=[self.entity[i] for i in rows],
+            version=self.version[idx],
+            payload=[self.payload[i] for i in rows],
+        )
+
     def concat(self, other: EventBatch) -> EventBatch:
         if other.run_id != self.run_id:
             raise ValueError("cannot concatenate batches of different runs")

@@ -97,20 +97,6 @@ def _copy(batch: EventBatch) -> EventBatch:
     )
 
 
-def _take(batch: EventBatch, idx: np.ndarray) -> EventBatch:
-    rows = idx.tolist()
-    return EventBatch(
-        run_id=batch.run_id,
-        seq=batch.seq[idx],
-        cycle=batch.cycle[idx],
-        t_ns=batch.t_ns[idx],
-        kind=[batch.kind[i] for i in rows],
-        entity=[batch.entity[i] for i in rows],
-        version=batch.version[idx],
-        payload=[batch.payload[i] for i in rows],
-    )
-
-
 class MemoryEventStore:
     """The ``EventStore`` port over a dict of runs and a list of batches per run."""
 
@@ -218,7 +204,7 @@ class MemoryEventStore:
         idx = np.flatnonzero(mask)
         if q.limit is not None:
             idx = idx[len(idx) - min(q.limit, len(idx)) :] if q.tail else idx[: q.limit]
-        return _take(everything, idx)
+        return everything.take(idx)
 
     def close(self) -> None:
         """Drop everything; later calls raise StoreError. Idempotent."""

@@ -348,17 +348,7 @@ def test_read_filters(run_with_events: EventStore, name: str) -> None:
 
 
 def _rows(batch: EventBatch, rows: list[int]) -> EventBatch:
-    idx = np.array(rows, dtype=np.intp)
-    return EventBatch(
-        run_id=batch.run_id,
-        seq=batch.seq[idx],
-        cycle=batch.cycle[idx],
-        t_ns=batch.t_ns[idx],
-        kind=[batch.kind[i] for i in rows],
-        entity=[batch.entity[i] for i in rows],
-        version=batch.version[idx],
-        payload=[batch.payload[i] for i in rows],
-    )
+    return batch.take(np.array(rows, dtype=np.intp))
 
 
 def test_query_table_is_not_vacuous() -> None:

@@ -12,36 +12,15 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from janus_sim.core import events as ev
 from janus_sim.core.replay import draw_batch
 from janus_sim.core.state import SimState, apply
-
-
-def _started(capacity: int, alpha: float) -> SimState:
-    state = SimState()
-    apply(
-        ev.RunStarted(
-            cycle=0,
-            t_ns=0,
-            entity="run",
-            scenario_name="m",
-            scenario_hash="h",
-            seed=0,
-            feature_names=("a", "b"),
-            constraint_names=(),
-            capacity=capacity,
-            alpha=alpha,
-            policy_params=((0.0,) * 3,) * 3,
-            sep_weights=((0.0, 0.0),),
-            sep_bias=(0.0,),
-        ),
-        state,
-    )
-    return state
+from tests.factories import run_started, transition
 
 
 class BufferAndPriorities(RuleBasedStateMachine):
     @initialize(capacity=st.integers(1, 12), alpha=st.sampled_from([0.0, 0.6, 1.0]))
     def start(self, capacity: int, alpha: float) -> None:
         self.capacity, self.alpha = capacity, alpha
-        self.state = _started(capacity, alpha)
+        self.state = SimState()
+        apply(run_started(capacity, 2, alpha), self.state)
         self.model: list[list[float]] = []  # [id, t, priority], oldest first
         self.next_id = 0
         self.t = 0
@@ -55,26 +34,7 @@ class BufferAndPriorities(RuleBasedStateMachine):
                 ev.TransitionEvicted(cycle=1, t_ns=self.t, entity="x", transition_id=oldest),
                 self.state,
             )
-        apply(
-            ev.TransitionRecorded(
-                cycle=1,
-                t_ns=self.t,
-                entity="x",
-                transition_id=self.next_id,
-                dt_ns=1,
-                state=(0.0, 1.0),
-                action=1,
-                reward=0.0,
-                next_state=(0.0, 0.0),
-                done=False,
-                price=1.0,
-                regime="calm",
-                ctx=(0.0, 0.0, 0.0, 0.0),
-                violation=0.0,
-                position_after=0,
-            ),
-            self.state,
-        )
+        apply(transition(self.next_id, self.t, (0.0, 1.0)), self.state)
         self.model.append([self.next_id, self.t, 0.0])
         self.next_id += 1
 

@@ -9,51 +9,19 @@ from janus_sim.core import events as ev
 from janus_sim.core.logic import ConstraintSet
 from janus_sim.core.state import Recorder, SimState
 from janus_sim.core.swr import replay_phase
+from tests.factories import run_started, transition
 
 
 def _recorder(n: int, d: int, seed: int) -> Recorder:
+    """A buffer of ``n`` terminal transitions whose rewards are linear in the state."""
     rng = np.random.default_rng(seed)
     rec = Recorder(SimState())
-    rec.emit(
-        ev.RunStarted(
-            cycle=0,
-            t_ns=0,
-            entity="run",
-            scenario_name="t",
-            scenario_hash="",
-            seed=0,
-            feature_names=tuple(f"f{i}" for i in range(d)),
-            constraint_names=(),
-            capacity=n,
-            alpha=0.6,
-            policy_params=((0.0,) * (d + 1),) * 3,
-            sep_weights=((0.0,) * d,),
-            sep_bias=(0.0,),
-        )
-    )
+    rec.emit(run_started(max(n, 1), d))
     true_w = rng.normal(size=(3, d))
     for i in range(n):
         s = rng.normal(size=d)
         a = int(rng.integers(3))
-        rec.emit(
-            ev.TransitionRecorded(
-                cycle=1,
-                t_ns=i,
-                entity="t",
-                transition_id=i,
-                dt_ns=60_000_000_000,
-                state=tuple(s.tolist()),
-                action=a,
-                reward=float(true_w[a] @ s),
-                next_state=tuple(s.tolist()),
-                done=True,
-                price=1.0,
-                regime="calm",
-                ctx=(0.0, 0.0, 0.0, 0.0),
-                violation=0.0,
-                position_after=0,
-            )
-        )
+        rec.emit(transition(i, i, s.tolist(), action=a, reward=float(true_w[a] @ s), done=True))
     rec.drain()
     return rec
 
@@ -105,24 +73,7 @@ def test_replay_events_are_consistent() -> None:
 
 
 def test_empty_buffer_replays_nothing() -> None:
-    rec = Recorder(SimState())
-    rec.emit(
-        ev.RunStarted(
-            cycle=0,
-            t_ns=0,
-            entity="run",
-            scenario_name="t",
-            scenario_hash="",
-            seed=0,
-            feature_names=("a",),
-            constraint_names=(),
-            capacity=4,
-            alpha=0.6,
-            policy_params=((0.0, 0.0),) * 3,
-            sep_weights=((0.0,),),
-            sep_bias=(0.0,),
-        )
-    )
+    rec = _recorder(0, 1, 0)
     assert (
         replay_phase(
             rec,

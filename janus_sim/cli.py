@@ -7,6 +7,7 @@ or usage. Every error is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,9 @@ from rich.console import Console
 from janus_sim import __version__
 from janus_sim.adapters.duckdb_store import DuckDBEventStore, open_store
 from janus_sim.adapters.scenario_file import load_scenario
-from janus_sim.app.engine import Engine, default_run_id
-from janus_sim.config import json_schema
+from janus_sim.app.engine import Engine, RunInterrupted, default_run_id
+from janus_sim.app.verify import verify_run
+from janus_sim.config import Scenario, json_schema
 from janus_sim.errors import ConfigError, JanusError, NotFoundError
 from janus_sim.ports import EventQuery
 from janus_sim.render import (
@@ -41,6 +43,12 @@ store_option = click.option(
     type=click.Path(path_type=Path),
     help=STORE_HELP + " Env: JANUS_SIM_STORE.",
 )
+
+
+def _stdout() -> Console:
+    """Tables on stdout; piped output gets a wide console instead of rich's 80 columns."""
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
 
 
 def _open_existing(path: Path) -> DuckDBEventStore:
@@ -72,8 +80,19 @@ def cli() -> None:
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Override the scenario's seed.")
 @click.option("--run-id", help="Name of the run (default: <scenario>-s<seed>[-N]).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Finish a run that stopped early (killed, interrupted, failed): the latest "
+    "unfinished run of this scenario and seed, or --run-id.",
+)
 def run(
-    scenario: Path, store_path: Path, seed: int | None, run_id: str | None, quiet: bool
+    scenario: Path,
+    store_path: Path,
+    seed: int | None,
+    run_id: str | None,
+    quiet: bool,
+    resume: bool,
 ) -> None:
     """Simulate every trading day of SCENARIO and its nightly sleep cycle.
 
@@ -82,9 +101,14 @@ def run(
     the store. At the end: a table per sleep cycle, the run id and the run digest
     (equal digests mean bit-identical runs).
 
+    Ctrl-C or SIGTERM stops at the next batch boundary and marks the run interrupted
+    (exit 130 / 143); `--resume` then finishes it with the digest an uninterrupted run
+    would have had.
+
     \b
-    Example:
+    Examples:
       janus-sim run scenarios/crash_week.yaml --seed 7 --store store/
+      janus-sim run scenarios/crash_week.yaml --resume
     """
     sc, text = load_scenario(scenario)
     if seed is not None:
@@ -93,9 +117,11 @@ def run(
         raise ConfigError("--run-id", "", "must not be empty")
     store = open_store(store_path)
     err = Console(stderr=True)
-    out = Console()
+    out = _stdout()
+    stop = _StopSignals()
     try:
-        rid = run_id or default_run_id(store, sc)
+        pick = _run_to_resume if resume else default_run_id
+        rid = run_id or pick(store, sc)
         observer = ProgressObserver(err) if not quiet else None
         engine = Engine(
             sc,
@@ -104,12 +130,22 @@ def run(
             scenario_source=str(scenario),
             scenario_text=text,
             observer=observer,
+            should_stop=stop.pending,
         )
-        if observer is not None:
-            with observer:
-                result = engine.run()
-        else:
-            result = engine.run()
+        go = engine.resume if resume else engine.run
+        with stop:
+            if observer is not None:
+                with observer:
+                    result = go()
+            else:
+                result = go()
+    except RunInterrupted as e:
+        click.echo(
+            f"janus-sim: {e}; run {rid!r} is marked interrupted. Finish it with: "
+            f"janus-sim run {scenario} --store {store_path} --run-id {rid} --resume",
+            err=True,
+        )
+        sys.exit(130 if e.signal_name == "SIGINT" else 143)
     finally:
         store.close()
     out.print(cycle_table(result))
@@ -120,6 +156,74 @@ def run(
         f"[dim]next: janus-sim events --store {store_path} --run {result.run_id} "
         "--kind cycle_metrics --json[/]"
     )
+
+
+class _StopSignals:
+    """Turns SIGINT/SIGTERM into a request the engine honours at its next batch boundary."""
+
+    def __init__(self) -> None:
+        self._name: str | None = None
+        self._saved: dict[int, Any] = {}
+
+    def pending(self) -> str | None:
+        return self._name
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self._name = signal.Signals(signum).name
+
+    def __enter__(self) -> _StopSignals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._saved[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._saved.items():
+            signal.signal(sig, handler)
+
+
+def _run_to_resume(store: DuckDBEventStore, sc: Scenario) -> str:
+    digest = sc.scenario_hash()
+    open_runs = [
+        r for r in store.list_runs() if r.scenario_hash == digest and r.status != "finished"
+    ]
+    if not open_runs:
+        raise NotFoundError(
+            f"no unfinished run of scenario {sc.name!r} with seed {sc.seed} to resume"
+        )
+    return open_runs[-1].run_id
+
+
+@cli.command()
+@store_option
+@click.option("--run", "run_id", help="Run id (default: the latest run).")
+@click.option(
+    "--replay",
+    is_flag=True,
+    help="Also re-simulate the run from its stored scenario and check every event "
+    "(needs the janus-sim version that wrote it).",
+)
+def verify(store_path: Path, run_id: str | None, replay: bool) -> None:
+    """Check a run's log: gap-free sequence, every event decodes and folds, the digest.
+
+    Exit 0 when everything holds; exit 1 naming the first bad sequence number otherwise.
+    """
+    store = _open_existing(store_path)
+    try:
+        rid = run_id or _latest_run(store)
+        report = verify_run(store, rid, replay=replay)
+    finally:
+        store.close()
+    out = _stdout()
+    if report.ok:
+        checks = "sequence, fold, digest" + (", replay" if report.replayed else "")
+        out.print(f"[green]ok[/]  run {rid}: {report.n_events} events; {checks} verified")
+        out.print(f"digest  {report.recomputed_digest}")
+        return
+    for problem in report.problems:
+        out.print(f"[red]FAIL[/] run {rid}: {problem}")
+    if report.first_bad_seq is not None:
+        out.print(f"first bad sequence number: {report.first_bad_seq}")
+    sys.exit(1)
 
 
 @cli.command()
@@ -136,7 +240,7 @@ def runs(store_path: Path, as_json: bool) -> None:
         for r in infos:
             click.echo(json.dumps({k: v for k, v in r.__dict__.items() if k != "scenario_text"}))
         return
-    Console().print(runs_table(infos))
+    _stdout().print(runs_table(infos))
 
 
 @cli.command()
@@ -202,7 +306,7 @@ def events(
         for line in event_json_lines(batch):
             click.echo(line)
     else:
-        Console().print(events_table(batch))
+        _stdout().print(events_table(batch))
 
 
 def _latest_run(store: DuckDBEventStore) -> str:

@@ -19,7 +19,7 @@ from typing import Literal, Protocol
 
 from janus_sim.eventlog import EventBatch
 
-RunStatus = Literal["running", "finished", "failed"]
+RunStatus = Literal["running", "finished", "failed", "interrupted"]
 
 
 @dataclass(frozen=True)

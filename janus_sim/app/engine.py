@@ -6,6 +6,13 @@ one batch, and the run digest is updated. The run row says ``running`` until the
 batch (``run_finished``) is committed; a run that stops early is marked ``failed`` with
 the reason, so no run can look complete when it is not.
 
+Resuming a run that stopped early re-simulates it from the start: the engine is
+deterministic, so every regenerated event must equal the stored one (checked, not
+appended) until the stored log ends, after which new events are appended. The log is
+never rewritten, and the resumed run's digest equals that of an uninterrupted run. The
+same replay, run over a finished log, is ``replay_check``: it names the first stored
+event that this code and scenario would not have written.
+
 BLAS is pinned to one thread for the whole run (threadpoolctl) so results cannot depend
 on the machine's core count.
 """
@@ -18,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 from janus_sim import __version__
@@ -32,7 +40,7 @@ from janus_sim.core.sleep import sleep_cycle
 from janus_sim.core.state import Recorder, SimState
 from janus_sim.errors import NotFoundError, StoreError
 from janus_sim.eventlog import EventBatch, RunDigest
-from janus_sim.ports import EventStore, RunInfo
+from janus_sim.ports import EventQuery, EventStore, RunInfo
 
 NUMERIC_PACKAGES = (
     "numpy",
@@ -55,6 +63,41 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "absent"
     return out
+
+
+class RunInterrupted(Exception):
+    """The run was asked to stop (SIGINT/SIGTERM); it stopped at a batch boundary."""
+
+    def __init__(self, signal_name: str, next_seq: int) -> None:
+        self.signal_name = signal_name
+        self.next_seq = next_seq
+        super().__init__(f"interrupted by {signal_name} after event {next_seq - 1}")
+
+
+class ReplayMismatch(StoreError):
+    """A regenerated event differs from the stored event with the same sequence number."""
+
+    exit_code = 1
+
+    def __init__(self, run_id: str, seq: int, problem: str) -> None:
+        self.seq = seq
+        self.problem = problem
+        super().__init__(f"run {run_id!r}: event {seq} {problem}")
+
+
+def _first_difference(stored: EventBatch, fresh: EventBatch) -> tuple[int, str] | None:
+    """(seq, what differs) of the first row where two equal-length batches differ."""
+    for i in range(len(fresh)):
+        for name in ("kind", "version", "cycle", "t_ns", "entity", "payload"):
+            a, b = getattr(stored, name)[i], getattr(fresh, name)[i]
+            if a != b:
+                return int(fresh.seq[i]), f"{name} is {_short(a)} in the log, {_short(b)} on replay"
+    return None
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class Observer:
@@ -103,16 +146,22 @@ class Engine:
         scenario_text: str = "",
         observer: Observer | None = None,
         clock: Callable[[], str] | None = None,
+        should_stop: Callable[[], str | None] | None = None,
     ) -> None:
         self.scenario = scenario
         self.store = store
         self.run_id = run_id
         self.observer = observer or Observer()
         self._source = scenario_source
-        self._text = scenario_text
+        # Without the file's text, keep the canonical JSON (valid YAML): verify --replay
+        # re-simulates from whatever is stored here.
+        self._text = scenario_text or scenario.canonical_json()
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        self._should_stop = should_stop or (lambda: None)
         self._digest = RunDigest()
         self._next_seq = 0
+        self._stored = 0  # events already in the log (resume / replay check)
+        self._append = True
         self.state: SimState | None = None
         """The live state once ``run`` has started (for inspection and tests)."""
 
@@ -121,9 +170,66 @@ class Engine:
         if not records:
             return
         batch = EventBatch.from_records(self.run_id, self._next_seq, records)
-        self.store.append(batch)
+        known = min(len(batch), max(0, self._stored - self._next_seq))
+        if known:
+            self._check_stored(batch.take(np.arange(known)))
+        if known < len(batch):
+            if not self._append:
+                raise ReplayMismatch(
+                    self.run_id, self._next_seq + known, "is missing: the log ends before it"
+                )
+            self.store.append(batch if known == 0 else batch.take(np.arange(known, len(batch))))
         self._digest.update(batch)
         self._next_seq += len(records)
+        signal_name = self._should_stop()
+        if signal_name is not None:
+            raise RunInterrupted(signal_name, self._next_seq)
+
+    def _check_stored(self, fresh: EventBatch) -> None:
+        first, last = int(fresh.seq[0]), int(fresh.seq[-1])
+        stored = self.store.read(self.run_id, EventQuery(seq_min=first, seq_max=last))
+        if len(stored) != len(fresh) or not np.array_equal(stored.seq, fresh.seq):
+            missing = sorted(set(fresh.seq.tolist()) - set(stored.seq.tolist()))
+            raise ReplayMismatch(self.run_id, missing[0] if missing else first, "is missing")
+        diff = _first_difference(stored, fresh)
+        if diff is not None:
+            raise ReplayMismatch(self.run_id, diff[0], diff[1])
+
+    def _check_resumable(self) -> RunInfo:
+        info = self.store.get_run(self.run_id)
+        if info.scenario_hash != self.scenario.scenario_hash() or info.seed != self.scenario.seed:
+            raise StoreError(
+                f"run {self.run_id!r} was started from another scenario or seed "
+                f"(scenario hash {info.scenario_hash[:12]}, seed {info.seed}); "
+                "resume it with the same scenario file and --seed"
+            )
+        self._stored = self.store.last_seq(self.run_id) + 1
+        return info
+
+    def resume(self) -> RunResult:
+        """Finish a run that stopped early; its digest equals an uninterrupted run's."""
+        info = self._check_resumable()
+        if info.status == "finished":
+            raise StoreError(f"run {self.run_id!r} already finished; nothing to resume")
+        self.store.finish_run(self.run_id, "running", None, f"resumed at event {self._stored}")
+        return self._execute()
+
+    def replay_check(self) -> RunResult:
+        """Re-simulate a stored run and check every stored event; appends nothing.
+
+        Raises ReplayMismatch naming the first event that differs or is missing/extra.
+        """
+        self._check_resumable()
+        self._append = False
+        with threadpool_limits(limits=1):
+            result = self._simulate()
+        if self._next_seq != self._stored:
+            raise ReplayMismatch(
+                self.run_id,
+                self._next_seq,
+                f"and later are extra: the replay ends at event {self._next_seq - 1}",
+            )
+        return result
 
     def run(self) -> RunResult:
         sc = self.scenario
@@ -148,9 +254,15 @@ class Engine:
                 started_at=self._clock(),
             )
         )
+        return self._execute()
+
+    def _execute(self) -> RunResult:
         try:
             with threadpool_limits(limits=1):
                 result = self._simulate()
+        except RunInterrupted as e:
+            self.store.finish_run(self.run_id, "interrupted", None, f"{e}; resume with --resume")
+            raise
         except BaseException as e:
             reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
             self.store.finish_run(self.run_id, "failed", None, reason)

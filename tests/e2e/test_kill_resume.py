@@ -1,0 +1,98 @@
+"""Kill a real `janus-sim run` process (SIGKILL, SIGTERM), resume it, get the same digest."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.e2e.test_cli import ROOT, digest_line, jsim
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture
+def long_file(tiny_dict: dict[str, Any], tmp_path: Path) -> Path:
+    """About 5-10 s of work: long enough to be killed at several points."""
+    tiny_dict["calendar"]["bars_per_day"] = 120
+    tiny_dict["replay"]["n_replays"] = 1500
+    path = tmp_path / "long.yaml"
+    path.write_text(yaml.safe_dump(tiny_dict))
+    return path
+
+
+def _start(scenario: Path, store: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "janus_sim",
+            "run",
+            str(scenario),
+            "--store",
+            str(store),
+            "--quiet",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def test_sigkill_at_several_points_then_resume(long_file: Path, tmp_path: Path) -> None:
+    whole = jsim("run", long_file, "--store", tmp_path / "whole", "--quiet")
+    assert whole.returncode == 0, whole.stderr
+    expected = digest_line(whole.stdout)
+    store = tmp_path / "killed"
+    kills = 0
+    for delay in (2.5, 3.5, 4.5, 5.5, 6.5):
+        # Resume once the first attempt got far enough to create the run.
+        started = jsim("runs", "--store", store, "--json").stdout.strip() != ""
+        proc = _start(long_file, store, *(("--resume",) if started else ()))
+        time.sleep(delay)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait(timeout=60)
+        if proc.returncode == 0:
+            break
+    assert kills >= 2, "the run finished too fast to be killed; make the fixture longer"
+    # A kill can land after the run committed its last batch: then there is nothing left.
+    if '"status": "finished"' not in jsim("runs", "--store", store, "--json").stdout:
+        final = jsim("run", long_file, "--store", store, "--quiet", "--resume")
+        assert final.returncode == 0, final.stderr
+    runs = [
+        json.loads(line) for line in jsim("runs", "--store", store, "--json").stdout.splitlines()
+    ]
+    assert [(r["status"], r["digest"]) for r in runs] == [("finished", expected)]
+    verify = jsim("verify", "--store", store)
+    assert verify.returncode == 0, verify.stdout
+    assert expected in verify.stdout
+
+
+def test_sigterm_stops_at_a_batch_boundary(long_file: Path, tmp_path: Path) -> None:
+    store = tmp_path / "s"
+    proc = _start(long_file, store)
+    time.sleep(3.0)
+    assert proc.poll() is None, "finished before the signal; make the fixture longer"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "marked interrupted" in err and "--resume" in err and "Traceback" not in err
+    runs = jsim("runs", "--store", store, "--json")
+    assert '"status": "interrupted"' in runs.stdout
+    resumed = jsim("run", long_file, "--store", store, "--quiet", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    fresh = jsim("run", long_file, "--store", tmp_path / "fresh", "--quiet")
+    assert digest_line(resumed.stdout) == digest_line(fresh.stdout)

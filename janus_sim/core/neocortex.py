@@ -1,0 +1,242 @@
+"""Long-term memory: Gaussian schemas (spec 1.3, eq. 13-16 and 21-22; pruning 3.3, eq. 34).
+
+Schema k is N(mu_k, Sigma_k) over state vectors. A state s joins the schema of maximum
+likelihood (eq. 16) unless that likelihood is below tau_schema, in which case the caller
+creates a new schema with mu = s, Sigma = eps I (Algorithm 2, line 16). Joining moves the
+moments by an exponential moving average with rate eta (eq. 21-22).
+
+Every likelihood here is a log-density of the *regularized* Gaussian N(mu, Sigma + eps I):
+a fresh schema has Sigma = eps I and an updated one may be rank-deficient (constant or
+collinear states), so the ridge is what makes the density defined. Schemas are immutable;
+every update returns a new ``Schema`` that carries its own Cholesky factor, so a batch of
+states costs one triangular solve per schema version and the factor can never be stale.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg
+import scipy.stats
+
+ETA_SCHEMA = 0.01  # eq. 21-22, "typically 0.01"
+MIN_POINTS = 10  # tau_min_points, eq. 34
+NS_PER_DAY = 86_400 * 1_000_000_000
+MAX_AGE_NS = 90 * NS_PER_DAY  # tau_max_age, eq. 34
+_LOG_2PI = math.log(2.0 * math.pi)
+_FMAX = float(np.finfo(np.float64).max)
+_FEPS = float(np.finfo(np.float64).eps)
+
+
+def schema_id(cycle: int, counter: int) -> str:
+    """The deterministic id of the ``counter``-th schema created in sleep cycle ``cycle``."""
+    return f"schema-{cycle}-{counter}"
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    out = np.array(a, dtype=np.float64, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+def _cholesky(cov: np.ndarray, eps: float) -> np.ndarray:
+    """Lower factor L of Sigma + r I, r = max(eps, d * machine-eps * max diag(Sigma)).
+
+    The floor on r only acts when eps is below the floating resolution of Sigma (say a
+    rank-one Sigma of scale 1e200 with eps = 1e-2): there Sigma + eps I rounds to Sigma,
+    which is numerically singular, and adding eps changes nothing anyway. Should rounding
+    still defeat the factorization, the ridge grows tenfold until it succeeds; this is
+    deterministic because it depends on the matrix only.
+    """
+    d = cov.shape[0]
+    ridge = max(eps, d * _FEPS * float(np.max(np.diag(cov))))
+    eye = np.eye(d)
+    for _ in range(64):
+        try:
+            return scipy.linalg.cholesky(cov + ridge * eye, lower=True, check_finite=False)
+        except scipy.linalg.LinAlgError:
+            ridge *= 10.0
+    raise ValueError("covariance cannot be factorized")  # pragma: no cover
+
+
+@dataclass(frozen=True, eq=False)
+class Schema:
+    """One schema: N(mean, cov) with its bookkeeping (spec 3.1 payload).
+
+    Contract: ``mean`` is finite with shape (d,), ``cov`` finite symmetric (d, d), ``eps``
+    finite and > 0, ``n_points`` >= 1 (= |S_k|), ``created_ns <= updated_ns`` (simulated
+    time, ns). Arrays are copied and made read-only. ``chol`` is the lower Cholesky factor
+    of cov + eps I (see ``_cholesky``), computed once here; ``half_log_norm`` is
+    (d log 2 pi + log det(cov + eps I)) / 2. Equality is identity (arrays do not compare).
+    """
+
+    id: str
+    mean: np.ndarray
+    cov: np.ndarray
+    n_points: int
+    avg_reward: float
+    created_ns: int
+    updated_ns: int
+    eps: float
+    chol: np.ndarray = field(init=False, repr=False)
+    half_log_norm: float = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        mean, cov = _frozen(self.mean), _frozen(self.cov)
+        d = mean.shape[0] if mean.ndim == 1 else -1
+        if d < 1 or cov.shape != (d, d):
+            raise ValueError(f"mean must be (d,) and cov (d, d), got {mean.shape}, {cov.shape}")
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))):
+            raise ValueError("schema moments must be finite")
+        if not np.array_equal(cov, cov.T):
+            raise ValueError("cov must be exactly symmetric")
+        if not (math.isfinite(self.eps) and self.eps > 0.0):
+            raise ValueError(f"eps must be finite and > 0, got {self.eps}")
+        if self.n_points < 1 or self.updated_ns < self.created_ns:
+            raise ValueError("n_points must be >= 1 and updated_ns >= created_ns")
+        chol = _frozen(_cholesky(cov, self.eps))
+        half = 0.5 * (d * _LOG_2PI + 2.0 * float(np.sum(np.log(np.diag(chol)))))
+        object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "cov", cov)
+        object.__setattr__(self, "chol", chol)
+        object.__setattr__(self, "half_log_norm", half)
+
+    @property
+    def dim(self) -> int:
+        return int(self.mean.shape[0])
+
+
+def _check_state(state: np.ndarray, d: int | None = None) -> np.ndarray:
+    s = np.asarray(state, dtype=np.float64)
+    if s.ndim != 1 or (d is not None and s.shape[0] != d):
+        raise ValueError(f"state must have shape ({d if d else 'd'},), got {s.shape}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("state must be finite")
+    return s
+
+
+def create(id: str, state: np.ndarray, reward: float, t_ns: int, eps: float) -> Schema:
+    """A new schema for ``state`` (Algorithm 2, line 16): mean == state, cov == eps I exactly.
+
+    n_points = 1, avg_reward = reward, created_ns = updated_ns = t_ns.
+    """
+    s = _check_state(state)
+    cov = np.eye(s.shape[0]) * eps  # eps * 1.0 and eps * 0.0 are exact
+    return Schema(id, s, cov, 1, float(reward), t_ns, t_ns, eps)
+
+
+def consolidate(
+    schema: Schema, state: np.ndarray, reward: float, t_ns: int, eta: float = ETA_SCHEMA
+) -> Schema:
+    """Schema after absorbing ``state`` (eq. 21-22), with 0 < eta <= 1.
+
+    mu' = (1 - eta) mu + eta s;  Sigma' = (1 - eta) Sigma + eta (s - mu)(s - mu)^T with the
+    OLD mu. n_points += 1, avg_reward becomes the running mean, updated_ns = t_ns (which may
+    not precede schema.updated_ns). Floating-point guarantees: each coordinate of mu' lies
+    in [min(mu, s), max(mu, s)] (the computed value is clipped there, which only undoes a
+    rounding of at most one ulp, e.g. 0.99 x + 0.01 x != x); Sigma' is exactly symmetric
+    and, as a convex combination of PSD matrices rounded entrywise, PSD up to rounding
+    (min eigenvalue >= -O(d * 1e-16) * max |Sigma'|). Raises ValueError if the moments
+    would overflow float64 (|s - mu| beyond ~1e153).
+    """
+    s = _check_state(state, schema.dim)
+    if not 0.0 < eta <= 1.0:
+        raise ValueError(f"eta must be in (0, 1], got {eta}")
+    if t_ns < schema.updated_ns:
+        raise ValueError("consolidation goes back in simulated time")
+    mu = schema.mean
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = np.clip((1.0 - eta) * mu + eta * s, np.minimum(mu, s), np.maximum(mu, s))
+        dev = s - mu
+        cov = (1.0 - eta) * schema.cov + eta * np.outer(dev, dev)
+    # np.outer(dev, dev) is already symmetric (dev_i dev_j == dev_j dev_i in IEEE), but the
+    # explicit symmetrization keeps the invariant independent of how the terms are formed.
+    cov = 0.5 * (cov + cov.T)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))):
+        raise ValueError("consolidation overflows float64")
+    n = schema.n_points + 1
+    avg = schema.avg_reward + (float(reward) - schema.avg_reward) / n
+    return Schema(schema.id, mean, cov, n, avg, schema.created_ns, t_ns, schema.eps)
+
+
+def log_likelihoods(schemas: Sequence[Schema], states: np.ndarray) -> np.ndarray:
+    """log N(s_i; mu_k, Sigma_k + eps_k I) for an (m, d) batch: an (m, K) array (eq. 13, 16).
+
+    Computed as -(d log 2 pi + log det)/2 - ||L^-1 (s - mu)||^2 / 2 with the schema's cached
+    Cholesky factor L: one triangular solve per schema for the whole batch, no inverse, no
+    exp. Finite for every finite state: each row is first scaled by a power of two 2^e >=
+    max(|s|_inf, |mu|_inf) (exact, so moderate rows are computed unscaled and identically),
+    which keeps s - mu from overflowing; the squared Mahalanobis distance is then rescaled
+    by 4^e and clipped at the largest float (~1.8e308). Only states whose true distance is
+    beyond float64 hit the clip; they all get the same, lowest, log-likelihood for that
+    schema. Raises ValueError on non-finite states or a dimension mismatch.
+    """
+    x = np.asarray(states, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"states must be (m, d), got {x.shape}")
+    out = np.empty((x.shape[0], len(schemas)))
+    if not np.all(np.isfinite(x)):
+        raise ValueError("states must be finite")
+    row_max = np.max(np.abs(x), axis=1, initial=0.0)
+    for k, sc in enumerate(schemas):
+        if x.shape[1] != sc.dim:
+            raise ValueError(f"states have dimension {x.shape[1]}, schema {sc.id} has {sc.dim}")
+        big = np.maximum(row_max, float(np.max(np.abs(sc.mean))))
+        e = np.where(big > 1.0, np.frexp(big)[1], 0)  # 2^e >= big, and e = 0 when no risk
+        dev = np.ldexp(x, -e[:, None]) - np.ldexp(sc.mean[None, :], -e[:, None])
+        z = scipy.linalg.solve_triangular(sc.chol, dev.T, lower=True, check_finite=False)
+        with np.errstate(over="ignore"):
+            maha = np.minimum(np.ldexp(np.sum(z * z, axis=0), 2 * e), _FMAX)
+        out[:, k] = -0.5 * maha - sc.half_log_norm
+    return out
+
+
+def assign(schemas: Sequence[Schema], state: np.ndarray, log_tau: float) -> int | None:
+    """k* = argmax_k log N(s; mu_k, Sigma_k + eps I) (eq. 16), or None to create a schema.
+
+    Ties go to the lowest index (schemas are kept in creation order). None when there are
+    no schemas or the best log-likelihood is strictly below ``log_tau`` (= log tau_schema);
+    equal to it is a match, per "if max < tau_schema, create".
+    """
+    if not schemas:
+        return None
+    ll = log_likelihoods(schemas, _check_state(state)[None, :])[0]
+    best = int(np.argmax(ll))  # first occurrence of the maximum
+    return None if ll[best] < log_tau else best
+
+
+def default_log_tau(d: int, eps: float, q: float = 0.99) -> float:
+    """log tau_schema such that a FRESH schema accepts exactly its own q-region.
+
+    A fresh schema has Sigma = eps I, so its regularized density is N(s; mu, 2 eps I). The
+    threshold is that density at squared Mahalanobis distance chi2.ppf(q, d):
+        log tau = -(d log(2 pi * 2 eps) + chi2_q(d)) / 2.
+    So eps sets the granularity of long-term memory: on standardized features a state joins
+    a fresh schema iff |s - mu| <= sqrt(2 eps chi2_q(d)) (d = 9, q = 0.99, eps = 0.05 gives
+    radius ~1.47 standard deviations). A schema that has grown keeps attracting its own
+    centre while det(Sigma + eps I) <= (2 eps)^d exp(chi2_q(d)), i.e. a geometric-mean variance
+    up to 2 eps exp(chi2_q(d) / d) (~22 eps for d = 9); the states it accepts lie within
+    squared radius 2 eps chi2_q(d) (~43 eps), which keeps its covariance at a few eps per axis.
+    """
+    if d < 1 or not (eps > 0.0 and 0.0 < q < 1.0):
+        raise ValueError("need d >= 1, eps > 0 and 0 < q < 1")
+    chi2_q = float(scipy.stats.chi2.ppf(q, d))
+    return -0.5 * (d * math.log(2.0 * math.pi * 2.0 * eps) + chi2_q)
+
+
+def prunable(
+    schema: Schema, now_ns: int, min_points: int = MIN_POINTS, max_age_ns: int = MAX_AGE_NS
+) -> bool:
+    """Eq. 34: prune iff n_points < min_points OR age > max_age_ns, age = now_ns - created_ns.
+
+    Both comparisons are strict, so with the defaults 9 points is pruned and 10 kept; an age
+    of exactly 90 days is kept and 90 days + 1 ns pruned. ``now_ns`` may not precede
+    ``schema.created_ns``.
+    """
+    age = now_ns - schema.created_ns
+    if age < 0:
+        raise ValueError("now_ns precedes the schema's creation")
+    return schema.n_points < min_points or age > max_age_ns

@@ -19,6 +19,7 @@ from janus_sim import __version__
 from janus_sim.adapters.duckdb_store import DuckDBEventStore, open_store
 from janus_sim.adapters.scenario_file import load_scenario
 from janus_sim.app.engine import Engine, RunInterrupted, default_run_id
+from janus_sim.app.timetravel import Moment, schema_rows, state_at
 from janus_sim.app.verify import verify_run
 from janus_sim.config import Scenario, json_schema
 from janus_sim.errors import ConfigError, JanusError, NotFoundError
@@ -29,6 +30,7 @@ from janus_sim.render import (
     event_json_lines,
     events_table,
     runs_table,
+    schemas_table,
 )
 from janus_sim.timefmt import parse_moment
 
@@ -314,6 +316,72 @@ def _latest_run(store: DuckDBEventStore) -> str:
     if not infos:
         raise NotFoundError("the store has no runs yet: run `janus-sim run SCENARIO` first")
     return infos[-1].run_id
+
+
+@cli.command()
+@click.argument("when", required=False)
+@store_option
+@click.option("--run", "run_id", help="Run id (default: the latest run).")
+@click.option("--cycle", type=click.IntRange(0), help="After the night of this cycle.")
+@click.option("--seq", type=click.IntRange(0), help="After this event sequence number.")
+@click.option("--json", "as_json", is_flag=True, help="The schemas as JSON.")
+def at(
+    when: str | None,
+    store_path: Path,
+    run_id: str | None,
+    cycle: int | None,
+    seq: int | None,
+    as_json: bool,
+) -> None:
+    """The schema state of a run as of WHEN: a date (its end), a timestamp, a cycle or
+    a sequence number; the end of the run when none is given. Rebuilt from the log.
+
+    \b
+    Examples:
+      janus-sim at 2025-12-20
+      janus-sim at 2025-12-18T12:00 --json
+      janus-sim at --cycle 3
+    """
+    given = [x for x in (when, cycle, seq) if x is not None]
+    if len(given) > 1:
+        raise ConfigError("at", "", "give one of WHEN, --cycle or --seq")
+    if when is not None:
+        try:
+            moment = Moment(t_ns=parse_moment(when, end_of_day=True), label=when)
+        except ValueError as e:
+            raise ConfigError("WHEN", "", str(e)) from e
+    elif cycle is not None:
+        moment = Moment(cycle=cycle, label=f"cycle {cycle}")
+    elif seq is not None:
+        moment = Moment(seq=seq, label=f"event {seq}")
+    else:
+        moment = Moment()
+    store = _open_existing(store_path)
+    try:
+        rid = run_id or _latest_run(store)
+        state, last = state_at(store, rid, moment)
+    finally:
+        store.close()
+    rows = schema_rows(state)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "run_id": rid,
+                    "as_of": moment.label,
+                    "last_seq": last,
+                    "cycle": state.cycle,
+                    "schemas": rows,
+                },
+                indent=2,
+            )
+        )
+        return
+    _stdout().print(
+        schemas_table(
+            rows, f"Schemas of {rid} as of {moment.label} (cycle {state.cycle}, event {last})"
+        )
+    )
 
 
 @cli.command()

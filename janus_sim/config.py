@@ -226,6 +226,24 @@ class Replay(Strict):
         return self
 
 
+class Neocortex(Strict):
+    """Phase 2: gated consolidation into Gaussian schemas (spec 1.3, eq. 13-22, 34)."""
+
+    eps: Annotated[float, Field(gt=0, le=100)] = 0.05
+    """Ridge of every schema's covariance; a new schema starts at Sigma = eps I."""
+    eta: Annotated[float, Field(gt=0, le=1)] = 0.01
+    tau_quantile: Annotated[float, Field(gt=0, lt=1)] = 0.99
+    """tau_schema in log-density terms: the log-density of a fresh schema at the
+    chi-square ``tau_quantile`` of its own Mahalanobis distance (see neocortex.default_log_tau)."""
+    recall_threshold: Probability = 0.3
+    logic_threshold: Probability = 0.7
+    recall_sharpness: Positive = 10.0
+    recall_similarity: Annotated[float, Field(ge=-1, le=1)] = 0.5
+    """Cosine similarity to the hippocampal prototype at which the recall gate is 0.5."""
+    min_points: Annotated[int, Field(ge=1)] = 10
+    max_age_days: Annotated[float, Field(gt=0)] = 90.0
+
+
 class Scenario(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     description: str = ""
@@ -236,6 +254,7 @@ class Scenario(Strict):
     logic: Logic = Logic()
     hippocampus: Hippocampus = Hippocampus()
     replay: Replay = Replay()
+    neocortex: Neocortex = Neocortex()
 
     @model_validator(mode="after")
     def _days_in_calendar(self) -> Self:

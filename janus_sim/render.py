@@ -145,3 +145,38 @@ def event_json_lines(batch: EventBatch) -> list[str]:
         }
         lines.append(json.dumps(obj, separators=(",", ":")))
     return lines
+
+
+def schemas_table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_footer=True)
+    total_points = sum(int(r["points"]) for r in rows)
+    columns = [
+        ("id", f"{len(rows)} schemas"),
+        ("points", str(total_points)),
+        ("avg reward", ""),
+        ("created", ""),
+        ("updated", ""),
+        ("|mean|", ""),
+        ("tr Σ", ""),
+        ("dominant regime", ""),
+    ]
+    for name, footer in columns:
+        table.add_column(
+            name,
+            footer=footer,
+            justify="left" if name in {"id", "created", "updated", "dominant regime"} else "right",
+        )
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            str(r["points"]),
+            f"{r['avg_reward']:+.4f}",
+            str(r["created"]),
+            str(r["updated"]),
+            f"{r['mean_norm']:.3f}",
+            f"{r['cov_trace']:.4f}",
+            f"{r['dominant_regime']} ({100 * r['dominant_share']:.0f}%)"
+            if r["dominant_regime"]
+            else "-",
+        )
+    return table

@@ -170,6 +170,61 @@ class SeparationTrained(Event):
     bias: Vector
 
 
+# --- sleep, phase 2 ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConsolidationGated(Event):
+    """Gate outcomes of the night (eq. 17-20) over the day's new transitions."""
+
+    KIND: ClassVar[str] = "consolidation_gated"
+    candidates: int
+    recall_passed: int
+    logic_gate: float
+    logic_passed: bool
+    consolidated: int
+    prototype: Vector
+    """The recall gate's learned direction W_r / sharpness (unit norm, or zeros)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaCreated(Event):
+    """A new schema: mean = s, Sigma = eps I (Algorithm 2, line 16)."""
+
+    KIND: ClassVar[str] = "schema_created"
+    schema_id: str
+    mean: Vector
+    reward: float
+    eps: float
+    regime: str
+    transition_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaUpdated(Event):
+    """A schema after the night's consolidation steps (eq. 21-22), in full."""
+
+    KIND: ClassVar[str] = "schema_updated"
+    schema_id: str
+    mean: Vector
+    cov: Matrix
+    n_points: int
+    avg_reward: float
+    points_added: int
+    mean_shift: float
+    regime_counts: tuple[tuple[str, int], ...]
+    """Cumulative true regimes of the member transitions, sorted by regime name."""
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaPruned(Event):
+    KIND: ClassVar[str] = "schema_pruned"
+    schema_id: str
+    reason: str
+    n_points: int
+    age_days: float
+
+
 # --- sleep, phase 5 ------------------------------------------------------------------
 
 
@@ -197,6 +252,10 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     PolicyUpdated,
     PrioritiesUpdated,
     SeparationTrained,
+    ConsolidationGated,
+    SchemaCreated,
+    SchemaUpdated,
+    SchemaPruned,
     CycleMetrics,
 )
 

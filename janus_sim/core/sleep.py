@@ -1,8 +1,9 @@
 """The nightly sleep cycle (Algorithm 2): the seam where the five phases plug in.
 
 Implemented so far: phase 1 (prioritized SWR replay, ``swr.py``), the hippocampus's
-orthogonality training (eq. 4), and phase 5's metrics. Phases 2-4 (schema consolidation,
-projection, vector store) are not implemented yet and emit nothing.
+orthogonality training (eq. 4), phase 2 (gated consolidation into schemas,
+``consolidation.py``) and phase 5's metrics. Phases 3-4 (projection, vector store) are
+not implemented yet and emit nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from janus_sim.core import events as ev
+from janus_sim.core.consolidation import ConsolidationStats, consolidation_phase
 from janus_sim.core.hippocampus import ortho_loss, train_orthogonality
 from janus_sim.core.state import Recorder
 from janus_sim.core.swr import Progress, ReplayStats, replay_phase
@@ -54,7 +56,9 @@ def sleep_cycle(
         )
     )
 
-    metrics = cycle_metrics(rec, world, day, stats)
+    schemas = consolidation_phase(rec, world, day, cycle=cycle, t_ns=t_ns)
+
+    metrics = cycle_metrics(rec, world, day, stats, schemas)
     rec.emit(
         ev.CycleMetrics(
             cycle=cycle,
@@ -68,7 +72,11 @@ def sleep_cycle(
 
 
 def cycle_metrics(
-    rec: Recorder, world: World, day: int, stats: ReplayStats | None
+    rec: Recorder,
+    world: World,
+    day: int,
+    stats: ReplayStats | None,
+    schemas: ConsolidationStats,
 ) -> dict[str, float]:
     """Phase 5: the night's figures, in a fixed order."""
     state = rec.state
@@ -89,4 +97,19 @@ def cycle_metrics(
         replay["td_improvement"] = (before - after) / before if before > 0 else 0.0
         out.update({k: float(v) for k, v in replay.items()})
     out["ortho_loss"] = ortho_loss(state.sep_weights, world.scenario.hippocampus.ortho_lambda)
+    sizes = [s.n_points for s in state.schemas.values()]
+    out.update(
+        {
+            "n_schemas": float(len(sizes)),
+            "mean_schema_size": float(np.mean(sizes)) if sizes else 0.0,
+            "schemas_created": float(schemas.created),
+            "schemas_updated": float(schemas.updated),
+            "schemas_pruned": float(schemas.pruned),
+            "recall_pass_rate": schemas.recall_passed / schemas.candidates
+            if schemas.candidates
+            else 0.0,
+            "logic_gate": schemas.logic_gate,
+            "consolidated": float(schemas.consolidated),
+        }
+    )
     return out

@@ -16,6 +16,7 @@ import numpy as np
 
 from janus_sim.core import events as ev
 from janus_sim.core.buffer import EpisodicBuffer
+from janus_sim.core.neocortex import Schema, create
 from janus_sim.core.sum_tree import SumTree
 
 
@@ -43,6 +44,9 @@ class SimState:
     metrics: dict[int, dict[str, float]] = field(default_factory=dict)
     replay_iterations: int = 0
     position: int = 0
+    schemas: dict[str, Schema] = field(default_factory=dict)
+    """Live schemas in creation order (insertion order is the deterministic order)."""
+    schema_regimes: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def require_buffer(self) -> tuple[EpisodicBuffer, SumTree]:
         if self.buffer is None or self.tree is None:
@@ -177,6 +181,49 @@ def _(event: ev.SeparationTrained, state: SimState) -> None:
     _advance(event, state)
     state.sep_weights = np.array(event.weights, dtype=np.float64)
     state.sep_bias = np.array(event.bias, dtype=np.float64)
+
+
+@apply.register
+def _(event: ev.ConsolidationGated, state: SimState) -> None:
+    _advance(event, state)
+
+
+@apply.register
+def _(event: ev.SchemaCreated, state: SimState) -> None:
+    _advance(event, state)
+    if event.schema_id in state.schemas:
+        raise ValueError(f"schema {event.schema_id} created twice")
+    state.schemas[event.schema_id] = create(
+        event.schema_id, np.array(event.mean), event.reward, event.t_ns, event.eps
+    )
+    state.schema_regimes[event.schema_id] = {event.regime: 1}
+
+
+@apply.register
+def _(event: ev.SchemaUpdated, state: SimState) -> None:
+    _advance(event, state)
+    old = state.schemas.get(event.schema_id)
+    if old is None:
+        raise ValueError(f"update of unknown schema {event.schema_id}")
+    state.schemas[event.schema_id] = Schema(
+        event.schema_id,
+        np.array(event.mean),
+        np.array(event.cov),
+        event.n_points,
+        event.avg_reward,
+        old.created_ns,
+        event.t_ns,
+        old.eps,
+    )
+    state.schema_regimes[event.schema_id] = dict(event.regime_counts)
+
+
+@apply.register
+def _(event: ev.SchemaPruned, state: SimState) -> None:
+    _advance(event, state)
+    if state.schemas.pop(event.schema_id, None) is None:
+        raise ValueError(f"prune of unknown schema {event.schema_id}")
+    state.schema_regimes.pop(event.schema_id, None)
 
 
 @apply.register

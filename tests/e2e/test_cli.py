@@ -170,3 +170,24 @@ def test_digest_does_not_depend_on_thread_counts(tiny_file: Path, tmp_path: Path
         assert p.returncode == 0, p.stderr
         digests.append(digest_line(p.stdout))
     assert digests[0] == digests[1]
+
+
+def test_time_travel_and_verify(tiny_file: Path, tmp_path: Path) -> None:
+    assert jsim("run", tiny_file, "--store", tmp_path, "--quiet").returncode == 0
+    sat = jsim("at", "2025-12-20", "--store", tmp_path, "--json")
+    assert sat.returncode == 0, sat.stderr
+    doc = json.loads(sat.stdout)
+    assert doc["cycle"] == 3 and doc["as_of"] == "2025-12-20"
+    end = json.loads(jsim("at", "--store", tmp_path, "--json").stdout)
+    assert [s["id"] for s in doc["schemas"]] == [s["id"] for s in end["schemas"]]
+    table = jsim("at", "--cycle", "1", "--store", tmp_path)
+    assert table.returncode == 0 and "as of cycle 1" in table.stdout
+    assert "is before run" in _one_line_error(jsim("at", "2025-12-01", "--store", tmp_path))
+    assert "not a date or timestamp" in _one_line_error(
+        jsim("at", "2025-13-40", "--store", tmp_path)
+    )
+    assert "give one of WHEN" in _one_line_error(
+        jsim("at", "2025-12-18", "--cycle", "1", "--store", tmp_path)
+    )
+    ok = jsim("verify", "--store", tmp_path, "--replay")
+    assert ok.returncode == 0 and ok.stdout.startswith("ok")

@@ -1,0 +1,84 @@
+"""Phase 2 through the engine: gates, schema events, and time travel by folding the log."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from janus_sim.adapters.memory_store import MemoryEventStore
+from janus_sim.app.engine import Engine, Observer
+from janus_sim.app.timetravel import Moment, schema_rows, state_at
+from janus_sim.config import Scenario
+from janus_sim.core.consolidation import recall_gate
+from janus_sim.errors import NotFoundError
+
+
+class _Snapshots(Observer):
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self.schemas: dict[int, dict[str, tuple[np.ndarray, np.ndarray, int]]] = {}
+
+    def cycle_finished(self, cycle: int, date: str, metrics: dict[str, float]) -> None:
+        assert self.engine is not None and self.engine.state is not None
+        self.schemas[cycle] = {
+            sid: (s.mean.copy(), s.cov.copy(), s.n_points)
+            for sid, s in self.engine.state.schemas.items()
+        }
+
+
+def test_fold_to_each_cycle_equals_the_live_state(tiny_scenario: Scenario) -> None:
+    store = MemoryEventStore()
+    snaps = _Snapshots()
+    engine = Engine(tiny_scenario, store, run_id="r", observer=snaps)
+    snaps.engine = engine
+    engine.run()
+    assert any(snaps.schemas.values()), "the tiny run should create schemas"
+    for cycle, live in snaps.schemas.items():
+        rebuilt, _ = state_at(store, "r", Moment(cycle=cycle))
+        assert list(rebuilt.schemas) == list(live)
+        for sid, (mean, cov, n) in live.items():
+            got = rebuilt.schemas[sid]
+            assert np.array_equal(got.mean, mean) and np.array_equal(got.cov, cov)
+            assert got.n_points == n
+
+
+def test_schema_metrics_match_the_schema_events(tiny_scenario: Scenario) -> None:
+    store = MemoryEventStore()
+    result = Engine(tiny_scenario, store, run_id="r").run()
+    kinds = store.read("r").kind
+    created = kinds.count("schema_created")
+    pruned = kinds.count("schema_pruned")
+    assert created == sum(m["schemas_created"] for m in result.metrics.values())
+    assert pruned == sum(m["schemas_pruned"] for m in result.metrics.values())
+    final, _ = state_at(store, "r", Moment())
+    assert len(final.schemas) == created - pruned == result.metrics[3]["n_schemas"]
+    rows = schema_rows(final)
+    assert sum(int(r["points"]) for r in rows) == sum(s.n_points for s in final.schemas.values())
+
+
+def test_logic_gate_blocks_consolidation_below_threshold(tiny_scenario: Scenario) -> None:
+    strict = tiny_scenario.model_copy(
+        update={"neocortex": tiny_scenario.neocortex.model_copy(update={"logic_threshold": 1.0})}
+    )
+    result = Engine(strict, MemoryEventStore(), run_id="r").run()
+    for m in result.metrics.values():
+        assert m["consolidated"] == 0 and m["n_schemas"] == 0
+
+
+def test_recall_gate_passes_familiar_codes_and_not_novel_ones() -> None:
+    rng = np.random.default_rng(0)
+    familiar = np.zeros((200, 64))
+    familiar[:, :6] = rng.random((200, 6)) + 1.0  # the buffer's usual active units
+    novel = np.zeros((50, 64))
+    novel[:, 40:46] = rng.random((50, 6)) + 1.0  # units the buffer never uses
+    g_fam, proto = recall_gate(familiar[:50], familiar, 10.0, 0.5)
+    g_nov, _ = recall_gate(novel, familiar, 10.0, 0.5)
+    assert np.linalg.norm(proto) == pytest.approx(1.0)
+    assert (g_fam > 0.3).all() and (g_nov < 0.3).all()
+
+
+def test_a_moment_before_the_run_is_an_error(tiny_scenario: Scenario) -> None:
+    store = MemoryEventStore()
+    Engine(tiny_scenario, store, run_id="r").run()
+    with pytest.raises(NotFoundError, match="2025-12-01 is before run 'r' starts"):
+        state_at(store, "r", Moment(t_ns=0, label="2025-12-01"))

@@ -18,6 +18,7 @@ from rich.console import Console
 from janus_sim import __version__
 from janus_sim.adapters.duckdb_store import DuckDBEventStore, open_store
 from janus_sim.adapters.scenario_file import load_scenario
+from janus_sim.app.diff import diff_states, parse_spec
 from janus_sim.app.engine import Engine, RunInterrupted, default_run_id
 from janus_sim.app.timetravel import Moment, schema_rows, state_at
 from janus_sim.app.verify import verify_run
@@ -27,6 +28,7 @@ from janus_sim.ports import EventQuery
 from janus_sim.render import (
     ProgressObserver,
     cycle_table,
+    diff_tables,
     event_json_lines,
     events_table,
     runs_table,
@@ -382,6 +384,52 @@ def at(
             rows, f"Schemas of {rid} as of {moment.label} (cycle {state.cycle}, event {last})"
         )
     )
+
+
+@cli.command()
+@click.argument("a")
+@click.argument("b")
+@store_option
+@click.option("--run", "run_id", help="Run for A and B when they do not name one.")
+@click.option("--json", "as_json", is_flag=True, help="The difference as JSON.")
+def diff(a: str, b: str, store_path: Path, run_id: str | None, as_json: bool) -> None:
+    """What changed from moment A to moment B: schemas created, pruned, updated (mean
+    shift, covariance change, point delta) and the latest cycle metrics' deltas.
+
+    A and B are [RUN@]WHEN, WHEN a date (its end), a timestamp, cycle:N, seq:N or end.
+
+    \b
+    Examples:
+      janus-sim diff 2025-12-17 2025-12-19
+      janus-sim diff cycle:2 end --json
+      janus-sim diff runA@end runB@end
+    """
+    (run_a, moment_a), (run_b, moment_b) = parse_spec(a), parse_spec(b)
+    store = _open_existing(store_path)
+    try:
+        default = run_id or _latest_run(store)
+        ra, rb = run_a or default, run_b or default
+        state_a, _ = state_at(store, ra, moment_a)
+        state_b, _ = state_at(store, rb, moment_b)
+    finally:
+        store.close()
+    d = diff_states(state_a, state_b)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "a": {"run_id": ra, "as_of": moment_a.label},
+                    "b": {"run_id": rb, "as_of": moment_b.label},
+                    "created": d.created,
+                    "pruned": d.pruned,
+                    "updated": [u.__dict__ for u in d.updated],
+                    "metrics": {k: {"a": va, "b": vb} for k, (va, vb) in d.metrics.items()},
+                },
+                indent=2,
+            )
+        )
+        return
+    _stdout().print(diff_tables(d, f"{ra} @ {moment_a.label}", f"{rb} @ {moment_b.label}"))
 
 
 @cli.command()

@@ -30,7 +30,9 @@ def _load(path: Path) -> tuple[dict[str, object], EventBatch]:
 
 
 def test_there_is_a_fixture() -> None:
-    assert FIXTURES, "commit at least one event log fixture (python -m tests.fixtures.make_event_log)"
+    assert FIXTURES, (
+        "commit at least one event log fixture (python -m tests.fixtures.make_event_log)"
+    )
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)

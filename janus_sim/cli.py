@@ -20,7 +20,7 @@ from janus_sim.adapters.duckdb_store import DuckDBEventStore, open_store
 from janus_sim.adapters.scenario_file import load_scenario
 from janus_sim.app.diff import diff_states, parse_spec
 from janus_sim.app.engine import Engine, RunInterrupted, default_run_id
-from janus_sim.app.timetravel import Moment, schema_rows, state_at
+from janus_sim.app.timetravel import SCHEMA_KINDS, Moment, schema_rows, state_at
 from janus_sim.app.verify import verify_run
 from janus_sim.config import Scenario, json_schema
 from janus_sim.errors import ConfigError, JanusError, NotFoundError
@@ -361,7 +361,7 @@ def at(
     store = _open_existing(store_path)
     try:
         rid = run_id or _latest_run(store)
-        state, last = state_at(store, rid, moment)
+        state, last = state_at(store, rid, moment, kinds=SCHEMA_KINDS)
     finally:
         store.close()
     rows = schema_rows(state)
@@ -409,8 +409,8 @@ def diff(a: str, b: str, store_path: Path, run_id: str | None, as_json: bool) ->
     try:
         default = run_id or _latest_run(store)
         ra, rb = run_a or default, run_b or default
-        state_a, _ = state_at(store, ra, moment_a)
-        state_b, _ = state_at(store, rb, moment_b)
+        state_a, _ = state_at(store, ra, moment_a, kinds=SCHEMA_KINDS)
+        state_b, _ = state_at(store, rb, moment_b, kinds=SCHEMA_KINDS)
     finally:
         store.close()
     d = diff_states(state_a, state_b)

@@ -83,3 +83,69 @@ class EventStore(Protocol):
     def read(self, run_id: str, query: EventQuery = EventQuery()) -> EventBatch: ...
 
     def close(self) -> None: ...
+
+
+# Imports for the VectorStore port, kept next to it (the port was appended to this module).
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from janus_sim.core.neocortex import Schema  # noqa: E402
+
+
+class VectorStore(Protocol):
+    """Schemas as searchable vectors (spec section 3: one point per schema, eq. 33).
+
+    Contract (tested in ``tests/contract/test_vector_store.py``):
+
+    * a point is a schema: its vector is the schema mean and its payload carries the
+      schema id, the flattened covariance, the mean itself (the stored vector may be
+      normalized by a cosine index), num_points, avg_reward and both timestamps (ISO text
+      and raw nanoseconds);
+    * ``upsert`` of an id that exists replaces that point; ``delete`` of an id that does
+      not exist is a no-op;
+    * ``search`` returns at most ``k`` (schema id, cosine score) pairs, best first, equal
+      scores ordered by schema id, so the answer is deterministic for the same contents;
+    * ``ids`` is sorted; ``points`` maps each id to its payload plus ``"vector"``;
+    * operations on a collection that does not exist raise StoreError, except
+      ``ensure_collection`` and ``recreate``; every backend failure is a StoreError with
+      a one-line message naming where (URL or path) and what failed.
+    """
+
+    def ensure_collection(self, name: str, dim: int) -> None:
+        """Create the collection (cosine distance, ``dim`` wide) unless it exists.
+
+        StoreError when it exists with another dimension.
+        """
+        ...
+
+    def recreate(self, name: str, dim: int) -> None:
+        """Drop the collection if it exists and create it empty."""
+        ...
+
+    def upsert(self, name: str, schemas: Sequence[Schema]) -> None:
+        """Insert or replace one point per schema, as one batch."""
+        ...
+
+    def delete(self, name: str, ids: Sequence[str]) -> None:
+        """Remove the points of these schema ids (unknown ids are ignored)."""
+        ...
+
+    def search(self, name: str, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Top-``k`` schemas by cosine similarity to ``vector`` (eq. 33), ties by id."""
+        ...
+
+    def ids(self, name: str) -> list[str]:
+        """Every schema id in the collection, sorted."""
+        ...
+
+    def points(self, name: str) -> dict[str, dict[str, Any]]:
+        """Schema id -> payload with the stored vector under ``"vector"`` (for tests)."""
+        ...
+
+    def snapshot(self, name: str, target_dir: Path) -> Path:
+        """Write a snapshot or export of the collection under ``target_dir``; its path."""
+        ...
+
+    def close(self) -> None: ...

@@ -7,7 +7,7 @@ live engine runs, over the events up to that moment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -28,18 +28,39 @@ class Moment:
     label: str = "the end of the run"
 
 
-def state_at(store: EventStore, run_id: str, moment: Moment) -> tuple[SimState, int]:
-    """(state, last folded seq). NotFoundError when the moment precedes the run."""
-    query = EventQuery(t_max=moment.t_ns, cycle_max=moment.cycle, seq_max=moment.seq)
-    batch = store.read(run_id, query)
-    if len(batch) == 0:
+SCHEMA_KINDS = (
+    "schema_created",
+    "schema_updated",
+    "schema_pruned",
+    "schema_checkpoint",
+    "cycle_metrics",
+)
+"""The events the schema view depends on: no other event touches the schemas. `at` and
+`diff` start from the latest schema checkpoint at or before the moment and fold only
+these kinds after it, so their cost does not grow with the length of the run."""
+
+
+def state_at(
+    store: EventStore, run_id: str, moment: Moment, *, kinds: tuple[str, ...] | None = None
+) -> tuple[SimState, int]:
+    """(state, seq of the last event up to the moment). With ``kinds``, only those events
+    are folded (see SCHEMA_KINDS). NotFoundError when the moment precedes the run."""
+    bound = EventQuery(t_max=moment.t_ns, cycle_max=moment.cycle, seq_max=moment.seq)
+    last = store.read(run_id, replace(bound, limit=1, tail=True))
+    if len(last) == 0:
         first = store.read(run_id, EventQuery(limit=1))
         start = format_ns(int(first.t_ns[0])) if len(first) else "(no events)"
         raise NotFoundError(f"{moment.label} is before run {run_id!r} starts ({start})")
     state = SimState()
-    for stored in batch.records():
+    query = replace(bound, kinds=kinds)
+    if kinds is not None and "schema_checkpoint" in kinds:
+        cp = store.read(run_id, replace(bound, kinds=["schema_checkpoint"], limit=1, tail=True))
+        if len(cp):
+            query = replace(query, seq_min=int(cp.seq[0]))
+    for stored in store.read(run_id, query).records():
         apply(decode(stored.record), state)
-    return state, int(batch.seq[-1])
+    state.cycle = int(last.cycle[0])  # the moment's cycle, even when filtered events end earlier
+    return state, int(last.seq[0])
 
 
 def schema_rows(state: SimState) -> list[dict[str, object]]:

@@ -225,6 +225,22 @@ class SchemaPruned(Event):
     age_days: float
 
 
+SchemaRow = tuple[str, Vector, Matrix, int, float, int, int, float, tuple[tuple[str, int], ...]]
+"""(id, mean, cov, n_points, avg_reward, created_ns, updated_ns, eps, regime_counts)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaCheckpoint(Event):
+    """Every live schema after the night's consolidation, in creation order.
+
+    An optimization only: the schema events before it determine it exactly (the fold
+    checks that they agree); ``at`` starts from the latest checkpoint and folds the tail.
+    """
+
+    KIND: ClassVar[str] = "schema_checkpoint"
+    schemas: tuple[SchemaRow, ...]
+
+
 # --- sleep, phase 5 ------------------------------------------------------------------
 
 
@@ -256,6 +272,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     SchemaCreated,
     SchemaUpdated,
     SchemaPruned,
+    SchemaCheckpoint,
     CycleMetrics,
 )
 

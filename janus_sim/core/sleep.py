@@ -16,7 +16,7 @@ import numpy as np
 from janus_sim.core import events as ev
 from janus_sim.core.consolidation import ConsolidationStats, consolidation_phase
 from janus_sim.core.hippocampus import ortho_loss, train_orthogonality
-from janus_sim.core.state import Recorder
+from janus_sim.core.state import Recorder, schema_rows_of
 from janus_sim.core.swr import Progress, ReplayStats, replay_phase
 
 if TYPE_CHECKING:
@@ -57,6 +57,11 @@ def sleep_cycle(
     )
 
     schemas = consolidation_phase(rec, world, day, cycle=cycle, t_ns=t_ns)
+    rec.emit(
+        ev.SchemaCheckpoint(
+            cycle=cycle, t_ns=t_ns, entity="neocortex", schemas=schema_rows_of(rec.state)
+        )
+    )
 
     metrics = cycle_metrics(rec, world, day, stats, schemas)
     rec.emit(

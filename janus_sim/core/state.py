@@ -226,6 +226,44 @@ def _(event: ev.SchemaPruned, state: SimState) -> None:
     state.schema_regimes.pop(event.schema_id, None)
 
 
+def schema_rows_of(state: SimState) -> tuple[ev.SchemaRow, ...]:
+    """The live schemas as checkpoint rows (see ``events.SchemaCheckpoint``)."""
+    return tuple(
+        (
+            sid,
+            tuple(s.mean.tolist()),
+            tuple(tuple(r) for r in s.cov.tolist()),
+            s.n_points,
+            s.avg_reward,
+            s.created_ns,
+            s.updated_ns,
+            s.eps,
+            tuple(sorted(state.schema_regimes.get(sid, {}).items())),
+        )
+        for sid, s in state.schemas.items()
+    )
+
+
+def restore_schemas(state: SimState, event: ev.SchemaCheckpoint) -> None:
+    """Replace the state's schemas with the checkpoint's (the fast path of ``at``)."""
+    state.schemas = {}
+    state.schema_regimes = {}
+    for sid, mean, cov, n, avg, created, updated, eps, regimes in event.schemas:
+        state.schemas[sid] = Schema(
+            sid, np.array(mean), np.array(cov), n, avg, created, updated, eps
+        )
+        state.schema_regimes[sid] = dict(regimes)
+
+
+@apply.register
+def _(event: ev.SchemaCheckpoint, state: SimState) -> None:
+    _advance(event, state)
+    if not state.started:  # folding a filtered view: the checkpoint is the starting point
+        restore_schemas(state, event)
+    elif schema_rows_of(state) != event.schemas:
+        raise ValueError("schema checkpoint disagrees with the schema events before it")
+
+
 @apply.register
 def _(event: ev.CycleMetrics, state: SimState) -> None:
     _advance(event, state)

@@ -76,3 +76,17 @@ def test_the_fixture_run_creates_and_prunes(store: MemoryEventStore) -> None:
     n = len(store.read("r"))
     assert _schema_events(store, "schema_created", -1, n)  # otherwise the tests above are vacuous
     assert _schema_events(store, "schema_pruned", -1, n)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_the_schema_view_equals_the_full_fold(store: MemoryEventStore, data: st.DataObject) -> None:
+    from janus_sim.app.timetravel import SCHEMA_KINDS
+
+    seq = data.draw(st.integers(0, len(store.read("r")) - 1))
+    full, last_full = state_at(store, "r", Moment(seq=seq))
+    view, last_view = state_at(store, "r", Moment(seq=seq), kinds=SCHEMA_KINDS)
+    assert last_full == last_view == seq and full.cycle == view.cycle
+    assert diff_states(full, view).empty
+    if full.metrics:  # the view holds the metrics since its checkpoint: the latest agree
+        assert view.metrics[max(view.metrics)] == full.metrics[max(full.metrics)]

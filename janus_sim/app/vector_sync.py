@@ -1,0 +1,109 @@
+"""Keep a run's schemas searchable: one vector collection per run (spec section 3, eq. 33).
+
+The event log is the source of truth; the collection is a derived index. It can be kept
+in step cycle by cycle (``sync_schemas`` with the schemas before and after a cycle) or
+rebuilt from the whole log (``rebuild_collection``); both give the same points.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+
+from janus_sim.app.timetravel import Moment, state_at
+from janus_sim.core.neocortex import Schema
+from janus_sim.ports import EventStore, VectorStore
+
+PREFIX = "janus_"
+_MAX_STEM = 100
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def collection_name(run_id: str) -> str:
+    """The collection of run ``run_id``: ``janus_`` + the run id when it is made of
+    letters, digits, ``_`` and ``-`` (and at most 100 characters); otherwise the
+    sanitized, truncated id plus the first 12 hex digits of its SHA-256, so distinct run
+    ids never share a collection. Deterministic.
+    """
+    stem = _UNSAFE.sub("_", run_id)[:_MAX_STEM]
+    if stem == run_id and run_id:
+        return PREFIX + run_id
+    digest = hashlib.sha256(run_id.encode("utf-8")).hexdigest()[:12]
+    return f"{PREFIX}{stem}_{digest}"
+
+
+def same_schema(a: Schema, b: Schema) -> bool:
+    """Whether two versions of a schema have the same point (every stored field)."""
+    return (
+        a.id == b.id
+        and a.n_points == b.n_points
+        and a.avg_reward == b.avg_reward
+        and a.created_ns == b.created_ns
+        and a.updated_ns == b.updated_ns
+        and a.eps == b.eps
+        and np.array_equal(a.mean, b.mean)
+        and np.array_equal(a.cov, b.cov)
+    )
+
+
+def sync_schemas(
+    vs: VectorStore, name: str, before: dict[str, Schema], after: dict[str, Schema]
+) -> tuple[int, int]:
+    """Bring collection ``name`` from ``before`` to ``after``: (upserted, deleted).
+
+    Upserts the schemas created (in ``after`` only) or updated (in both, any stored field
+    different: n_points, mean, cov, avg_reward, timestamps) in one batch, in ``after``'s
+    order, and deletes the pruned ones (in ``before`` only). The collection is created
+    when missing (dimension of the schemas). Does nothing, and touches nothing, when the
+    two agree.
+    """
+    changed = [
+        s for sid, s in after.items() if sid not in before or not same_schema(before[sid], s)
+    ]
+    pruned = [sid for sid in before if sid not in after]
+    if not changed and not pruned:
+        return 0, 0
+    first = changed[0] if changed else before[pruned[0]]
+    vs.ensure_collection(name, first.dim)
+    vs.upsert(name, changed)
+    vs.delete(name, pruned)
+    return len(changed), len(pruned)
+
+
+def rebuild_collection(event_store: EventStore, vs: VectorStore, run_id: str) -> int:
+    """Recreate the run's collection from its whole log; the number of live schemas.
+
+    Folds every event (``state_at`` at the end of the run), drops and recreates the
+    collection and upserts the live schemas. Idempotent. A run without live schemas gets
+    an empty collection of its state dimension (its feature count), or none at all when
+    that is unknown. NotFoundError from the event store when the run does not exist or
+    has no events.
+    """
+    state, _ = state_at(event_store, run_id, Moment())
+    schemas = list(state.schemas.values())
+    dim = schemas[0].dim if schemas else len(state.feature_names)
+    if dim < 1:
+        return 0
+    name = collection_name(run_id)
+    vs.recreate(name, dim)
+    vs.upsert(name, schemas)
+    return len(schemas)
+
+
+def search_schemas(
+    vs: VectorStore, run_id: str, vector: np.ndarray, k: int
+) -> list[tuple[str, float]]:
+    """The ``k`` schemas of run ``run_id`` most cosine-similar to ``vector`` (eq. 33)."""
+    return vs.search(collection_name(run_id), vector, k)
+
+
+__all__ = [
+    "PREFIX",
+    "collection_name",
+    "rebuild_collection",
+    "same_schema",
+    "search_schemas",
+    "sync_schemas",
+]

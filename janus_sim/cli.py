@@ -17,51 +17,23 @@ from rich.console import Console
 
 from janus_sim import __version__
 from janus_sim.adapters.duckdb_store import DuckDBEventStore, open_store
+from janus_sim.adapters.qdrant_store import open_vector_store
 from janus_sim.adapters.scenario_file import load_scenario
-from janus_sim.app.diff import diff_states, parse_spec
 from janus_sim.app.engine import Engine, RunInterrupted, default_run_id
-from janus_sim.app.timetravel import SCHEMA_KINDS, Moment, schema_rows, state_at
 from janus_sim.app.verify import verify_run
+from janus_sim.cli_common import latest_run, open_existing, stdout, store_dir, store_option
+from janus_sim.cli_memory import at, diff, rebuild, search
 from janus_sim.config import Scenario, json_schema
 from janus_sim.errors import ConfigError, JanusError, NotFoundError
 from janus_sim.ports import EventQuery
 from janus_sim.render import (
     ProgressObserver,
     cycle_table,
-    diff_tables,
     event_json_lines,
     events_table,
     runs_table,
-    schemas_table,
 )
 from janus_sim.timefmt import parse_moment
-
-STORE_HELP = "Event store: a directory (holding janus.duckdb) or a .duckdb file."
-
-store_option = click.option(
-    "--store",
-    "store_path",
-    default="store",
-    show_default=True,
-    envvar="JANUS_SIM_STORE",
-    type=click.Path(path_type=Path),
-    help=STORE_HELP + " Env: JANUS_SIM_STORE.",
-)
-
-
-def _stdout() -> Console:
-    """Tables on stdout; piped output gets a wide console instead of rich's 80 columns."""
-    console = Console()
-    return console if console.is_terminal else Console(width=160)
-
-
-def _open_existing(path: Path) -> DuckDBEventStore:
-    target = path if path.suffix == ".duckdb" else path / "janus.duckdb"
-    if not target.exists():
-        raise NotFoundError(
-            f"no event store at {target}: run `janus-sim run SCENARIO --store {path}` first"
-        )
-    return open_store(path, read_only=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -85,6 +57,13 @@ def cli() -> None:
 @click.option("--run-id", help="Name of the run (default: <scenario>-s<seed>[-N]).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option(
+    "--qdrant-url",
+    envvar="JANUS_QDRANT_URL",
+    help="Qdrant server for the schema collection (env JANUS_QDRANT_URL; API key from "
+    "JANUS_QDRANT_API_KEY). Default: embedded Qdrant under the store folder.",
+)
+@click.option("--no-qdrant", is_flag=True, help="Do not keep the schema collection (phase 4).")
+@click.option(
     "--resume",
     is_flag=True,
     help="Finish a run that stopped early (killed, interrupted, failed): the latest "
@@ -96,6 +75,8 @@ def run(
     seed: int | None,
     run_id: str | None,
     quiet: bool,
+    qdrant_url: str | None,
+    no_qdrant: bool,
     resume: bool,
 ) -> None:
     """Simulate every trading day of SCENARIO and its nightly sleep cycle.
@@ -114,15 +95,24 @@ def run(
       janus-sim run scenarios/crash_week.yaml --seed 7 --store store/
       janus-sim run scenarios/crash_week.yaml --resume
     """
+    # From here on a SIGINT/SIGTERM only asks the engine to stop at its next batch
+    # boundary (setup included), so no half-written state can come of it.
+    stop = _StopSignals().__enter__()
     sc, text = load_scenario(scenario)
     if seed is not None:
         sc = sc.with_seed(seed)
     if run_id is not None and not run_id.strip():
         raise ConfigError("--run-id", "", "must not be empty")
-    store = open_store(store_path)
+    # The vector store first: an unreachable Qdrant must fail before anything is written.
+    vectors = None if no_qdrant else open_vector_store(store_dir(store_path), qdrant_url)
+    try:
+        store = open_store(store_path)
+    except JanusError:
+        if vectors is not None:
+            vectors.close()
+        raise
     err = Console(stderr=True)
-    out = _stdout()
-    stop = _StopSignals()
+    out = stdout()
     try:
         pick = _run_to_resume if resume else default_run_id
         rid = run_id or pick(store, sc)
@@ -135,14 +125,15 @@ def run(
             scenario_text=text,
             observer=observer,
             should_stop=stop.pending,
+            vector_store=vectors,
+            snapshot_dir=store_dir(store_path) / "snapshots",
         )
         go = engine.resume if resume else engine.run
-        with stop:
-            if observer is not None:
-                with observer:
-                    result = go()
-            else:
+        if observer is not None:
+            with observer:
                 result = go()
+        else:
+            result = go()
     except RunInterrupted as e:
         click.echo(
             f"janus-sim: {e}; run {rid!r} is marked interrupted. Finish it with: "
@@ -151,8 +142,17 @@ def run(
         )
         sys.exit(130 if e.signal_name == "SIGINT" else 143)
     finally:
+        stop.__exit__()
         store.close()
+        if vectors is not None:
+            vectors.close()
     out.print(cycle_table(result))
+    if engine.vector_error is not None:
+        err.print(
+            f"[yellow]warning:[/] the schema collection was not kept in sync "
+            f"({engine.vector_error}); the events are complete: recreate it with "
+            f"`janus-sim rebuild --qdrant --run {result.run_id}`"
+        )
     out.print(f"run id  [bold]{result.run_id}[/]")
     out.print(f"digest  {result.digest}")
     out.print(f"events  {result.n_events}   store  {store_path}")
@@ -211,13 +211,13 @@ def verify(store_path: Path, run_id: str | None, replay: bool) -> None:
 
     Exit 0 when everything holds; exit 1 naming the first bad sequence number otherwise.
     """
-    store = _open_existing(store_path)
+    store = open_existing(store_path)
     try:
-        rid = run_id or _latest_run(store)
+        rid = run_id or latest_run(store)
         report = verify_run(store, rid, replay=replay)
     finally:
         store.close()
-    out = _stdout()
+    out = stdout()
     if report.ok:
         checks = "sequence, fold, digest" + (", replay" if report.replayed else "")
         out.print(f"[green]ok[/]  run {rid}: {report.n_events} events; {checks} verified")
@@ -235,7 +235,7 @@ def verify(store_path: Path, run_id: str | None, replay: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
 def runs(store_path: Path, as_json: bool) -> None:
     """List the runs in the store, oldest first, with status and digest."""
-    store = _open_existing(store_path)
+    store = open_existing(store_path)
     try:
         infos = store.list_runs()
     finally:
@@ -244,7 +244,7 @@ def runs(store_path: Path, as_json: bool) -> None:
         for r in infos:
             click.echo(json.dumps({k: v for k, v in r.__dict__.items() if k != "scenario_text"}))
         return
-    _stdout().print(runs_table(infos))
+    stdout().print(runs_table(infos))
 
 
 @cli.command()
@@ -288,9 +288,9 @@ def events(
         t_max = parse_moment(until, end_of_day=True) if until else None
     except ValueError as e:
         raise ConfigError("--since/--until", "", str(e)) from e
-    store = _open_existing(store_path)
+    store = open_existing(store_path)
     try:
-        rid = run_id or _latest_run(store)
+        rid = run_id or latest_run(store)
         batch = store.read(
             rid,
             EventQuery(
@@ -310,132 +310,17 @@ def events(
         for line in event_json_lines(batch):
             click.echo(line)
     else:
-        _stdout().print(events_table(batch))
-
-
-def _latest_run(store: DuckDBEventStore) -> str:
-    infos = store.list_runs()
-    if not infos:
-        raise NotFoundError("the store has no runs yet: run `janus-sim run SCENARIO` first")
-    return infos[-1].run_id
-
-
-@cli.command()
-@click.argument("when", required=False)
-@store_option
-@click.option("--run", "run_id", help="Run id (default: the latest run).")
-@click.option("--cycle", type=click.IntRange(0), help="After the night of this cycle.")
-@click.option("--seq", type=click.IntRange(0), help="After this event sequence number.")
-@click.option("--json", "as_json", is_flag=True, help="The schemas as JSON.")
-def at(
-    when: str | None,
-    store_path: Path,
-    run_id: str | None,
-    cycle: int | None,
-    seq: int | None,
-    as_json: bool,
-) -> None:
-    """The schema state of a run as of WHEN: a date (its end), a timestamp, a cycle or
-    a sequence number; the end of the run when none is given. Rebuilt from the log.
-
-    \b
-    Examples:
-      janus-sim at 2025-12-20
-      janus-sim at 2025-12-18T12:00 --json
-      janus-sim at --cycle 3
-    """
-    given = [x for x in (when, cycle, seq) if x is not None]
-    if len(given) > 1:
-        raise ConfigError("at", "", "give one of WHEN, --cycle or --seq")
-    if when is not None:
-        try:
-            moment = Moment(t_ns=parse_moment(when, end_of_day=True), label=when)
-        except ValueError as e:
-            raise ConfigError("WHEN", "", str(e)) from e
-    elif cycle is not None:
-        moment = Moment(cycle=cycle, label=f"cycle {cycle}")
-    elif seq is not None:
-        moment = Moment(seq=seq, label=f"event {seq}")
-    else:
-        moment = Moment()
-    store = _open_existing(store_path)
-    try:
-        rid = run_id or _latest_run(store)
-        state, last = state_at(store, rid, moment, kinds=SCHEMA_KINDS)
-    finally:
-        store.close()
-    rows = schema_rows(state)
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "run_id": rid,
-                    "as_of": moment.label,
-                    "last_seq": last,
-                    "cycle": state.cycle,
-                    "schemas": rows,
-                },
-                indent=2,
-            )
-        )
-        return
-    _stdout().print(
-        schemas_table(
-            rows, f"Schemas of {rid} as of {moment.label} (cycle {state.cycle}, event {last})"
-        )
-    )
-
-
-@cli.command()
-@click.argument("a")
-@click.argument("b")
-@store_option
-@click.option("--run", "run_id", help="Run for A and B when they do not name one.")
-@click.option("--json", "as_json", is_flag=True, help="The difference as JSON.")
-def diff(a: str, b: str, store_path: Path, run_id: str | None, as_json: bool) -> None:
-    """What changed from moment A to moment B: schemas created, pruned, updated (mean
-    shift, covariance change, point delta) and the latest cycle metrics' deltas.
-
-    A and B are [RUN@]WHEN, WHEN a date (its end), a timestamp, cycle:N, seq:N or end.
-
-    \b
-    Examples:
-      janus-sim diff 2025-12-17 2025-12-19
-      janus-sim diff cycle:2 end --json
-      janus-sim diff runA@end runB@end
-    """
-    (run_a, moment_a), (run_b, moment_b) = parse_spec(a), parse_spec(b)
-    store = _open_existing(store_path)
-    try:
-        default = run_id or _latest_run(store)
-        ra, rb = run_a or default, run_b or default
-        state_a, _ = state_at(store, ra, moment_a, kinds=SCHEMA_KINDS)
-        state_b, _ = state_at(store, rb, moment_b, kinds=SCHEMA_KINDS)
-    finally:
-        store.close()
-    d = diff_states(state_a, state_b)
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "a": {"run_id": ra, "as_of": moment_a.label},
-                    "b": {"run_id": rb, "as_of": moment_b.label},
-                    "created": d.created,
-                    "pruned": d.pruned,
-                    "updated": [u.__dict__ for u in d.updated],
-                    "metrics": {k: {"a": va, "b": vb} for k, (va, vb) in d.metrics.items()},
-                },
-                indent=2,
-            )
-        )
-        return
-    _stdout().print(diff_tables(d, f"{ra} @ {moment_a.label}", f"{rb} @ {moment_b.label}"))
+        stdout().print(events_table(batch))
 
 
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of the scenario file format."""
     click.echo(json.dumps(json_schema(), indent=2))
+
+
+for _command in (at, diff, search, rebuild):
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -15,8 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
+import numpy as np
+
+from janus_sim.core.neocortex import Schema
 from janus_sim.eventlog import EventBatch
 
 RunStatus = Literal["running", "finished", "failed", "interrupted"]
@@ -86,12 +90,6 @@ class EventStore(Protocol):
 
 
 # Imports for the VectorStore port, kept next to it (the port was appended to this module).
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from janus_sim.core.neocortex import Schema  # noqa: E402
 
 
 class VectorStore(Protocol):

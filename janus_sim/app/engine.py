@@ -24,23 +24,26 @@ import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from janus_sim import __version__
+from janus_sim.app.vector_sync import collection_name, sync_schemas
 from janus_sim.config import Scenario
 from janus_sim.core import events as ev
 from janus_sim.core.agent import init_params
 from janus_sim.core.awake import World, run_day
 from janus_sim.core.codec import encode
 from janus_sim.core.hippocampus import init_separation
+from janus_sim.core.neocortex import Schema
 from janus_sim.core.rng import component_rng
 from janus_sim.core.sleep import sleep_cycle
 from janus_sim.core.state import Recorder, SimState
 from janus_sim.errors import NotFoundError, StoreError
 from janus_sim.eventlog import EventBatch, RunDigest
-from janus_sim.ports import EventQuery, EventStore, RunInfo
+from janus_sim.ports import EventQuery, EventStore, RunInfo, VectorStore
 
 NUMERIC_PACKAGES = (
     "numpy",
@@ -147,6 +150,8 @@ class Engine:
         observer: Observer | None = None,
         clock: Callable[[], str] | None = None,
         should_stop: Callable[[], str | None] | None = None,
+        vector_store: VectorStore | None = None,
+        snapshot_dir: Path | None = None,
     ) -> None:
         self.scenario = scenario
         self.store = store
@@ -158,6 +163,12 @@ class Engine:
         self._text = scenario_text or scenario.canonical_json()
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         self._should_stop = should_stop or (lambda: None)
+        # Phase 4: the vector store is a projection of the log, kept in sync after each
+        # night; it never enters the log, and its failure never stops the run.
+        self.vector_store = vector_store
+        self.vector_error: str | None = None
+        self._snapshot_dir = snapshot_dir
+        self._synced: dict[str, Schema] | None = None  # None: collection not made yet
         self._digest = RunDigest()
         self._next_seq = 0
         self._stored = 0  # events already in the log (resume / replay check)
@@ -184,6 +195,24 @@ class Engine:
         signal_name = self._should_stop()
         if signal_name is not None:
             raise RunInterrupted(signal_name, self._next_seq)
+
+    def _sync_vectors(self, state: SimState, dim: int) -> None:
+        """Phase 4: upsert the night's new and changed schemas, delete the pruned, snapshot."""
+        vs = self.vector_store
+        if vs is None or self.vector_error is not None or not self._append:
+            return
+        name = collection_name(self.run_id)
+        try:
+            if self._synced is None:
+                vs.recreate(name, dim)  # a fresh projection, also when resuming
+                self._synced = {}
+            after = dict(state.schemas)
+            sync_schemas(vs, name, self._synced, after)
+            self._synced = after
+            if self._snapshot_dir is not None:
+                vs.snapshot(name, self._snapshot_dir)
+        except StoreError as e:
+            self.vector_error = str(e)
 
     def _check_stored(self, fresh: EventBatch) -> None:
         first, last = int(fresh.seq[0]), int(fresh.seq[-1])
@@ -308,6 +337,7 @@ class Engine:
             self._flush(rec)
             metrics = sleep_cycle(world, day, rec, replay_rng, self.observer.replay_progress)
             self._flush(rec)
+            self._sync_vectors(rec.state, d)
             result.metrics[day + 1] = metrics
             result.dates[day + 1] = world.date(day)
             self.observer.cycle_finished(day + 1, world.date(day), metrics)

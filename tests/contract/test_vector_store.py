@@ -164,9 +164,8 @@ def test_search_is_brute_force_cosine_top_k(
     q = np.asarray(query, dtype=np.float64)
     norms = np.linalg.norm(vectors, axis=1)
     # Distinct pool vectors must score clearly apart, else float32 storage may reorder them.
-    cos_pool = vectors @ q / (norms * np.linalg.norm(q)) if np.linalg.norm(q) else None
-    assume(cos_pool is not None and np.min(norms) > 1e-3)
-    assert cos_pool is not None
+    assume(np.min(norms) > 1e-3 and np.linalg.norm(q) > 1e-3)
+    cos_pool = vectors @ q / (norms * np.linalg.norm(q))
     gaps = np.abs(cos_pool[:, None] - cos_pool[None, :])[np.triu_indices(len(pool), 1)]
     assume(len(gaps) == 0 or np.min(gaps) > 1e-5)
     picks = data.draw(st.lists(st.integers(0, len(pool) - 1), min_size=1, max_size=12))

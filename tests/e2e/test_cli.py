@@ -196,3 +196,37 @@ def test_time_travel_and_verify(tiny_file: Path, tmp_path: Path) -> None:
     assert "cycle:N" in _one_line_error(jsim("diff", "cycle:x", "end", "--store", tmp_path))
     ok = jsim("verify", "--store", tmp_path, "--replay")
     assert ok.returncode == 0 and ok.stdout.startswith("ok")
+
+
+def test_vector_store_search_and_rebuild(tiny_file: Path, tmp_path: Path) -> None:
+    assert jsim("run", tiny_file, "--store", tmp_path, "--quiet").returncode == 0
+    assert (tmp_path / "snapshots" / "janus_tiny-s7.jsonl").exists()
+    live = json.loads(jsim("at", "--store", tmp_path, "--json").stdout)
+    hits = jsim("search", "--transition", "5", "-k", "50", "--store", tmp_path, "--json")
+    assert hits.returncode == 0, hits.stderr
+    found = [json.loads(x)["schema_id"] for x in hits.stdout.splitlines()]
+    assert sorted(found) == sorted(s["id"] for s in live["schemas"])
+    rebuilt = jsim("rebuild", "--qdrant", "--store", tmp_path)
+    assert rebuilt.returncode == 0 and f"{len(found)} schemas" in rebuilt.stdout
+    again = jsim("search", "--transition", "5", "-k", "50", "--store", tmp_path, "--json")
+    assert again.stdout == hits.stdout  # the rebuilt collection answers the same
+    assert "dimension 3" in _one_line_error(jsim("search", "--state", "1,2,3", "--store", tmp_path))
+    assert "exactly one of --state or --transition" in _one_line_error(
+        jsim("search", "--store", tmp_path)
+    )
+
+
+def test_unreachable_qdrant_is_exit_2_and_writes_nothing(tiny_file: Path, tmp_path: Path) -> None:
+    line = _one_line_error(
+        jsim(
+            "run",
+            tiny_file,
+            "--store",
+            tmp_path / "s",
+            "--quiet",
+            "--qdrant-url",
+            "http://127.0.0.1:9",
+        )
+    )
+    assert "Qdrant at http://127.0.0.1:9 does not answer" in line
+    assert not (tmp_path / "s" / "janus.duckdb").exists()

@@ -84,7 +84,10 @@ def test_sigkill_at_several_points_then_resume(long_file: Path, tmp_path: Path) 
 def test_sigterm_stops_at_a_batch_boundary(long_file: Path, tmp_path: Path) -> None:
     store = tmp_path / "s"
     proc = _start(long_file, store)
-    time.sleep(3.0)
+    deadline = time.monotonic() + 30
+    while not (store / "janus.duckdb").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the store opens after the stop handlers are installed
+    time.sleep(1.0)
     assert proc.poll() is None, "finished before the signal; make the fixture longer"
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)

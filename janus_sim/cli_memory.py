@@ -1,0 +1,211 @@
+"""Commands that look at a run's memory: at, diff, search, rebuild."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import numpy as np
+from rich.table import Table
+
+from janus_sim.adapters.qdrant_store import open_vector_store
+from janus_sim.app.diff import diff_states, parse_spec
+from janus_sim.app.timetravel import SCHEMA_KINDS, Moment, schema_rows, state_at
+from janus_sim.app.vector_sync import collection_name, rebuild_collection, search_schemas
+from janus_sim.cli_common import latest_run, open_existing, stdout, store_dir, store_option
+from janus_sim.errors import ConfigError, NotFoundError
+from janus_sim.ports import EventQuery
+from janus_sim.render import diff_tables, schemas_table
+from janus_sim.timefmt import parse_moment
+
+
+@click.command()
+@click.argument("when", required=False)
+@store_option
+@click.option("--run", "run_id", help="Run id (default: the latest run).")
+@click.option("--cycle", type=click.IntRange(0), help="After the night of this cycle.")
+@click.option("--seq", type=click.IntRange(0), help="After this event sequence number.")
+@click.option("--json", "as_json", is_flag=True, help="The schemas as JSON.")
+def at(
+    when: str | None,
+    store_path: Path,
+    run_id: str | None,
+    cycle: int | None,
+    seq: int | None,
+    as_json: bool,
+) -> None:
+    """The schema state of a run as of WHEN: a date (its end), a timestamp, a cycle or
+    a sequence number; the end of the run when none is given. Rebuilt from the log.
+
+    \b
+    Examples:
+      janus-sim at 2025-12-20
+      janus-sim at 2025-12-18T12:00 --json
+      janus-sim at --cycle 3
+    """
+    given = [x for x in (when, cycle, seq) if x is not None]
+    if len(given) > 1:
+        raise ConfigError("at", "", "give one of WHEN, --cycle or --seq")
+    if when is not None:
+        try:
+            moment = Moment(t_ns=parse_moment(when, end_of_day=True), label=when)
+        except ValueError as e:
+            raise ConfigError("WHEN", "", str(e)) from e
+    elif cycle is not None:
+        moment = Moment(cycle=cycle, label=f"cycle {cycle}")
+    elif seq is not None:
+        moment = Moment(seq=seq, label=f"event {seq}")
+    else:
+        moment = Moment()
+    store = open_existing(store_path)
+    try:
+        rid = run_id or latest_run(store)
+        state, last = state_at(store, rid, moment, kinds=SCHEMA_KINDS)
+    finally:
+        store.close()
+    rows = schema_rows(state)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "run_id": rid,
+                    "as_of": moment.label,
+                    "last_seq": last,
+                    "cycle": state.cycle,
+                    "schemas": rows,
+                },
+                indent=2,
+            )
+        )
+        return
+    stdout().print(
+        schemas_table(
+            rows, f"Schemas of {rid} as of {moment.label} (cycle {state.cycle}, event {last})"
+        )
+    )
+
+
+@click.command()
+@click.argument("a")
+@click.argument("b")
+@store_option
+@click.option("--run", "run_id", help="Run for A and B when they do not name one.")
+@click.option("--json", "as_json", is_flag=True, help="The difference as JSON.")
+def diff(a: str, b: str, store_path: Path, run_id: str | None, as_json: bool) -> None:
+    """What changed from moment A to moment B: schemas created, pruned, updated (mean
+    shift, covariance change, point delta) and the latest cycle metrics' deltas.
+
+    A and B are [RUN@]WHEN, WHEN a date (its end), a timestamp, cycle:N, seq:N or end.
+
+    \b
+    Examples:
+      janus-sim diff 2025-12-17 2025-12-19
+      janus-sim diff cycle:2 end --json
+      janus-sim diff runA@end runB@end
+    """
+    (run_a, moment_a), (run_b, moment_b) = parse_spec(a), parse_spec(b)
+    store = open_existing(store_path)
+    try:
+        default = run_id or latest_run(store)
+        ra, rb = run_a or default, run_b or default
+        state_a, _ = state_at(store, ra, moment_a, kinds=SCHEMA_KINDS)
+        state_b, _ = state_at(store, rb, moment_b, kinds=SCHEMA_KINDS)
+    finally:
+        store.close()
+    d = diff_states(state_a, state_b)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "a": {"run_id": ra, "as_of": moment_a.label},
+                    "b": {"run_id": rb, "as_of": moment_b.label},
+                    "created": d.created,
+                    "pruned": d.pruned,
+                    "updated": [u.__dict__ for u in d.updated],
+                    "metrics": {k: {"a": va, "b": vb} for k, (va, vb) in d.metrics.items()},
+                },
+                indent=2,
+            )
+        )
+        return
+    stdout().print(diff_tables(d, f"{ra} @ {moment_a.label}", f"{rb} @ {moment_b.label}"))
+
+
+@click.command()
+@store_option
+@click.option("--run", "run_id", help="Run id (default: the latest run).")
+@click.option(
+    "--qdrant", "qdrant", is_flag=True, required=True, help="Recreate the schema collection."
+)
+@click.option("--qdrant-url", envvar="JANUS_QDRANT_URL", help="Qdrant server (default: embedded).")
+def rebuild(store_path: Path, run_id: str | None, qdrant: bool, qdrant_url: str | None) -> None:
+    """Recreate a derived store from the event log: `--qdrant`, the run's schema
+    collection (idempotent: the same log always gives the same collection)."""
+    store = open_existing(store_path)
+    try:
+        rid = run_id or latest_run(store)
+        with open_vector_store(store_dir(store_path), qdrant_url) as vectors:
+            n = rebuild_collection(store, vectors, rid)
+    finally:
+        store.close()
+    stdout().print(f"rebuilt collection {collection_name(rid)}: {n} schemas of run {rid}")
+
+
+@click.command()
+@store_option
+@click.option("--run", "run_id", help="Run id (default: the latest run).")
+@click.option("--state", "state_text", help="A state vector: comma-separated numbers.")
+@click.option(
+    "--transition", "transition_id", type=click.IntRange(0), help="Use this transition's state."
+)
+@click.option("-k", "k", type=click.IntRange(1), default=5, show_default=True)
+@click.option("--qdrant-url", envvar="JANUS_QDRANT_URL", help="Qdrant server (default: embedded).")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines: schema id and score.")
+def search(
+    store_path: Path,
+    run_id: str | None,
+    state_text: str | None,
+    transition_id: int | None,
+    k: int,
+    qdrant_url: str | None,
+    as_json: bool,
+) -> None:
+    """The K schemas most similar (cosine, eq. 33) to a state or a transition's state."""
+    if (state_text is None) == (transition_id is None):
+        raise ConfigError("search", "", "give exactly one of --state or --transition")
+    store = open_existing(store_path)
+    try:
+        rid = run_id or latest_run(store)
+        if transition_id is not None:
+            found = store.read(
+                rid,
+                EventQuery(
+                    kinds=["transition_recorded"], entity=f"transition:{transition_id}", limit=1
+                ),
+            )
+            if not len(found):
+                raise NotFoundError(f"run {rid!r} has no transition {transition_id}")
+            vector = np.array(json.loads(found.payload[0])["state"])
+        else:
+            try:
+                vector = np.array([float(x) for x in str(state_text).split(",")])
+            except ValueError as e:
+                raise ConfigError("--state", "", "expected comma-separated numbers") from e
+        with open_vector_store(store_dir(store_path), qdrant_url) as vectors:
+            try:
+                hits = search_schemas(vectors, rid, vector, k)
+            except ValueError as e:  # a vector of the wrong dimension
+                raise ConfigError("--state", "", str(e)) from e
+    finally:
+        store.close()
+    if as_json:
+        for sid, score in hits:
+            click.echo(json.dumps({"schema_id": sid, "score": score}))
+        return
+    table = Table(title=f"Top {k} schemas of {rid} by cosine similarity", title_justify="left")
+    table.add_column("schema")
+    table.add_column("cosine", justify="right")
+    for sid, score in hits:
+        table.add_row(sid, f"{score:.6f}")
+    stdout().print(table)

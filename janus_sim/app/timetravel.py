@@ -15,7 +15,7 @@ from janus_sim.core.codec import decode
 from janus_sim.core.state import SimState, apply
 from janus_sim.errors import NotFoundError
 from janus_sim.ports import EventQuery, EventStore
-from janus_sim.timefmt import format_ns
+from janus_sim.timefmt import DAY_NS, format_ns
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,13 @@ def state_at(
         first = store.read(run_id, EventQuery(limit=1))
         start = format_ns(int(first.t_ns[0])) if len(first) else "(no events)"
         raise NotFoundError(f"{moment.label} is before run {run_id!r} starts ({start})")
+    if moment.t_ns is not None:
+        end = store.read(run_id, EventQuery(limit=1, tail=True))
+        last_t = int(end.t_ns[0])
+        if moment.t_ns > last_t - last_t % DAY_NS + DAY_NS - 1:  # past the run's last day
+            raise NotFoundError(
+                f"{moment.label} is after run {run_id!r} ends ({format_ns(last_t)})"
+            )
     state = SimState()
     query = replace(bound, kinds=kinds)
     if kinds is not None and "schema_checkpoint" in kinds:

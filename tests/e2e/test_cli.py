@@ -174,10 +174,11 @@ def test_digest_does_not_depend_on_thread_counts(tiny_file: Path, tmp_path: Path
 
 def test_time_travel_and_verify(tiny_file: Path, tmp_path: Path) -> None:
     assert jsim("run", tiny_file, "--store", tmp_path, "--quiet").returncode == 0
-    sat = jsim("at", "2025-12-20", "--store", tmp_path, "--json")
-    assert sat.returncode == 0, sat.stderr
-    doc = json.loads(sat.stdout)
-    assert doc["cycle"] == 3 and doc["as_of"] == "2025-12-20"
+    fri = jsim("at", "2025-12-19", "--store", tmp_path, "--json")
+    assert fri.returncode == 0, fri.stderr
+    doc = json.loads(fri.stdout)
+    assert doc["cycle"] == 3 and doc["as_of"] == "2025-12-19"
+    assert "is after run" in _one_line_error(jsim("at", "2025-12-20", "--store", tmp_path))
     end = json.loads(jsim("at", "--store", tmp_path, "--json").stdout)
     assert [s["id"] for s in doc["schemas"]] == [s["id"] for s in end["schemas"]]
     table = jsim("at", "--cycle", "1", "--store", tmp_path)

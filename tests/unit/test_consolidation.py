@@ -10,7 +10,7 @@ from janus_sim.app.engine import Engine, Observer
 from janus_sim.app.timetravel import Moment, schema_rows, state_at
 from janus_sim.config import Scenario
 from janus_sim.core.consolidation import recall_gate
-from janus_sim.errors import NotFoundError
+from janus_sim.errors import NotFoundError, StoreError
 
 
 class _Snapshots(Observer):
@@ -82,3 +82,30 @@ def test_a_moment_before_the_run_is_an_error(tiny_scenario: Scenario) -> None:
     Engine(tiny_scenario, store, run_id="r").run()
     with pytest.raises(NotFoundError, match="2025-12-01 is before run 'r' starts"):
         state_at(store, "r", Moment(t_ns=0, label="2025-12-01"))
+    with pytest.raises(NotFoundError, match=r"2030-01-01 is after run 'r' ends \(2025-12-19"):
+        state_at(store, "r", Moment(t_ns=1_893_456_000 * 10**9, label="2030-01-01"))
+
+
+class _BrokenVectors:
+    """A vector store whose every write fails, as an unreachable server would."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def recreate(self, name: str, dim: int) -> None:
+        self.calls += 1
+        raise StoreError("Qdrant at http://example.invalid does not answer (timeout)")
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"unexpected call {name}")
+
+
+def test_a_failing_vector_store_never_costs_events(tiny_scenario: Scenario) -> None:
+    plain = Engine(tiny_scenario, MemoryEventStore(), run_id="r").run()
+    broken = _BrokenVectors()
+    store = MemoryEventStore()
+    engine = Engine(tiny_scenario, store, run_id="r", vector_store=broken)  # type: ignore[arg-type]
+    result = engine.run()
+    assert result.digest == plain.digest and store.get_run("r").status == "finished"
+    assert engine.vector_error is not None and "does not answer" in engine.vector_error
+    assert broken.calls == 1  # after the first failure the engine stops trying

@@ -31,8 +31,7 @@ from janus_sim.core import events as ev
 from janus_sim.core.hippocampus import sparse_code
 from janus_sim.core.neocortex import (
     NS_PER_DAY,
-    Schema,
-    assign,
+    SchemaIndex,
     consolidate,
     default_log_tau,
     prunable,
@@ -105,7 +104,7 @@ def consolidation_phase(
     )
 
     log_tau = default_log_tau(states.shape[1], cfg.eps, cfg.tau_quantile)
-    working: dict[str, Schema] = dict(state.schemas)
+    index = SchemaIndex(list(state.schemas.values()), states.shape[1])
     regimes = {k: dict(v) for k, v in state.schema_regimes.items()}
     added: dict[str, int] = {}
     before: dict[str, np.ndarray] = {}
@@ -114,8 +113,7 @@ def consolidation_phase(
         s, slot = states[i], slots[i]
         reward = float(buf.rewards[slot])
         regime = state.regime_names[buf.regimes[slot]]
-        order = list(working.values())
-        k = assign(order, s, log_tau)
+        k = index.assign(s, log_tau)
         if k is None:
             sid = schema_id(cycle, created)
             created += 1
@@ -132,15 +130,16 @@ def consolidation_phase(
                     transition_id=int(ids[i]),
                 )
             )
-            working[sid] = state.schemas[sid]
+            index.put(len(index.schemas), state.schemas[sid])
             regimes[sid] = {regime: 1}
             continue
-        target = order[k]
+        target = index.schemas[k]
         before.setdefault(target.id, target.mean)
-        working[target.id] = consolidate(target, s, reward, t_ns, cfg.eta)
+        index.put(k, consolidate(target, s, reward, t_ns, cfg.eta))
         added[target.id] = added.get(target.id, 0) + 1
         regimes[target.id][regime] = regimes[target.id].get(regime, 0) + 1
 
+    working = {sch.id: sch for sch in index.schemas}
     for sid in working:  # creation order: deterministic
         if sid not in added:
             continue

@@ -18,6 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import scipy.linalg
 import scipy.stats
@@ -166,8 +167,9 @@ def log_likelihoods(schemas: Sequence[Schema], states: np.ndarray) -> np.ndarray
     """log N(s_i; mu_k, Sigma_k + eps_k I) for an (m, d) batch: an (m, K) array (eq. 13, 16).
 
     Computed as -(d log 2 pi + log det)/2 - ||L^-1 (s - mu)||^2 / 2 with the schema's cached
-    Cholesky factor L: one triangular solve per schema for the whole batch, no inverse, no
-    exp. Finite for every finite state: each row is first scaled by a power of two 2^e >=
+    Cholesky factor L: forward substitution in one compiled kernel over all rows and
+    schemas, no inverse, no exp. Finite for every finite state: each row is first scaled
+    by a power of two 2^e >=
     max(|s|_inf, |mu|_inf) (exact, so moderate rows are computed unscaled and identically),
     which keeps s - mu from overflowing; the squared Mahalanobis distance is then rescaled
     by 4^e and clipped at the largest float (~1.8e308). Only states whose true distance is
@@ -177,20 +179,47 @@ def log_likelihoods(schemas: Sequence[Schema], states: np.ndarray) -> np.ndarray
     x = np.asarray(states, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"states must be (m, d), got {x.shape}")
-    out = np.empty((x.shape[0], len(schemas)))
     if not np.all(np.isfinite(x)):
         raise ValueError("states must be finite")
-    row_max = np.max(np.abs(x), axis=1, initial=0.0)
-    for k, sc in enumerate(schemas):
+    if not schemas:
+        return np.empty((x.shape[0], 0))
+    for sc in schemas:
         if x.shape[1] != sc.dim:
             raise ValueError(f"states have dimension {x.shape[1]}, schema {sc.id} has {sc.dim}")
-        big = np.maximum(row_max, float(np.max(np.abs(sc.mean))))
-        e = np.where(big > 1.0, np.frexp(big)[1], 0)  # 2^e >= big, and e = 0 when no risk
-        dev = np.ldexp(x, -e[:, None]) - np.ldexp(sc.mean[None, :], -e[:, None])
-        z = scipy.linalg.solve_triangular(sc.chol, dev.T, lower=True, check_finite=False)
-        with np.errstate(over="ignore"):
-            maha = np.minimum(np.ldexp(np.sum(z * z, axis=0), 2 * e), _FMAX)
-        out[:, k] = -0.5 * maha - sc.half_log_norm
+    chols = np.stack([sc.chol for sc in schemas])
+    means = np.stack([sc.mean for sc in schemas])
+    half = np.array([sc.half_log_norm for sc in schemas])
+    return -0.5 * _mahalanobis_sq(np.ascontiguousarray(x), chols, means) - half
+
+
+@numba.njit(cache=True, nogil=True)
+def _mahalanobis_sq(x: np.ndarray, chols: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """||L_k^-1 (x_i - mu_k)||^2 for every row i and schema k, by forward substitution,
+    with the power-of-two scaling described in ``log_likelihoods``."""
+    m, d = x.shape
+    n_k = chols.shape[0]
+    out = np.empty((m, n_k))
+    z = np.empty(d)
+    for i in range(m):
+        row_max = 0.0
+        for j in range(d):
+            row_max = max(row_max, abs(x[i, j]))
+        for k in range(n_k):
+            big = row_max
+            for j in range(d):
+                big = max(big, abs(means[k, j]))
+            e = math.frexp(big)[1] if big > 1.0 else 0  # 2^e >= big
+            acc = 0.0
+            for r in range(d):
+                v = math.ldexp(x[i, r], -e) - math.ldexp(means[k, r], -e)
+                for c in range(r):
+                    v -= chols[k, r, c] * z[c]
+                z[r] = v / chols[k, r, r]
+                acc += z[r] * z[r]
+            if acc > 0.0 and math.frexp(acc)[1] + 2 * e > 1024:
+                out[i, k] = _FMAX  # beyond float64: every such state gets the same clip
+            else:
+                out[i, k] = min(math.ldexp(acc, 2 * e), _FMAX)
     return out
 
 
@@ -206,6 +235,50 @@ def assign(schemas: Sequence[Schema], state: np.ndarray, log_tau: float) -> int 
     ll = log_likelihoods(schemas, _check_state(state)[None, :])[0]
     best = int(np.argmax(ll))  # first occurrence of the maximum
     return None if ll[best] < log_tau else best
+
+
+class SchemaIndex:
+    """The schemas of one night's consolidation loop, stacked for fast assignment.
+
+    ``assign`` equals the module-level ``assign`` over ``schemas`` (same kernel, same
+    arithmetic); ``put`` replaces or appends one schema without restacking the others.
+    """
+
+    def __init__(self, schemas: Sequence[Schema], dim: int) -> None:
+        self.schemas: list[Schema] = list(schemas)
+        n = max(len(self.schemas), 8)
+        self._chols = np.zeros((n, dim, dim))
+        self._means = np.zeros((n, dim))
+        self._half = np.zeros(n)
+        for k, sc in enumerate(self.schemas):
+            self._write(k, sc)
+
+    def _write(self, k: int, sc: Schema) -> None:
+        if k >= len(self._half):  # grow geometrically
+            grow = len(self._half)
+            self._chols = np.concatenate([self._chols, np.zeros_like(self._chols[:grow])])
+            self._means = np.concatenate([self._means, np.zeros_like(self._means[:grow])])
+            self._half = np.concatenate([self._half, np.zeros(grow)])
+        self._chols[k] = sc.chol
+        self._means[k] = sc.mean
+        self._half[k] = sc.half_log_norm
+
+    def put(self, k: int, sc: Schema) -> None:
+        """Schema ``k`` becomes ``sc``; ``k == len(schemas)`` appends."""
+        if k == len(self.schemas):
+            self.schemas.append(sc)
+        else:
+            self.schemas[k] = sc
+        self._write(k, sc)
+
+    def assign(self, state: np.ndarray, log_tau: float) -> int | None:
+        n = len(self.schemas)
+        if n == 0:
+            return None
+        x = _check_state(state, self._means.shape[1])[None, :]
+        ll = -0.5 * _mahalanobis_sq(x, self._chols[:n], self._means[:n])[0] - self._half[:n]
+        best = int(np.argmax(ll))
+        return None if ll[best] < log_tau else best
 
 
 def default_log_tau(d: int, eps: float, q: float = 0.99) -> float:

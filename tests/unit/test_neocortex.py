@@ -161,3 +161,21 @@ def test_contract_violations_raise() -> None:
     with pytest.raises(ValueError):
         Schema("x", np.zeros(2), np.array([[1.0, 0.5], [0.4, 1.0]]), 1, 0.0, 0, 0, 0.1)
     assert log_likelihoods([], np.zeros((4, 2))).shape == (4, 0)
+
+
+def test_schema_index_assigns_like_assign_as_schemas_change() -> None:
+    from janus_sim.core.neocortex import SchemaIndex, assign, consolidate, create
+
+    rng = np.random.default_rng(4)
+    schemas = [create(f"s{k}", rng.normal(0, 3, 5), 0.0, 0, 0.05) for k in range(3)]
+    index = SchemaIndex(schemas, 5)
+    log_tau = -40.0
+    for step in range(300):
+        s = rng.normal(0, 3, 5)
+        got = index.assign(s, log_tau)
+        assert got == assign(index.schemas, s, log_tau)
+        if got is None:
+            index.put(len(index.schemas), create(f"n{step}", s, 0.0, step, 0.05))
+        else:
+            index.put(got, consolidate(index.schemas[got], s, 0.0, step))
+    assert len(index.schemas) > 8  # the stacked arrays grew past their first size

@@ -17,6 +17,7 @@ class _Snapshots(Observer):
     def __init__(self) -> None:
         self.engine: Engine | None = None
         self.schemas: dict[int, dict[str, tuple[np.ndarray, np.ndarray, int]]] = {}
+        self.whole: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def cycle_finished(self, cycle: int, date: str, metrics: dict[str, float]) -> None:
         assert self.engine is not None and self.engine.state is not None
@@ -24,6 +25,14 @@ class _Snapshots(Observer):
             sid: (s.mean.copy(), s.cov.copy(), s.n_points)
             for sid, s in self.engine.state.schemas.items()
         }
+        st = self.engine.state
+        buf, _ = st.require_buffer()
+        self.whole[cycle] = (
+            st.params.copy(),
+            st.priorities.copy(),
+            buf.ids.copy(),
+            st.sep_weights.copy(),
+        )
 
 
 def test_fold_to_each_cycle_equals_the_live_state(tiny_scenario: Scenario) -> None:
@@ -40,6 +49,11 @@ def test_fold_to_each_cycle_equals_the_live_state(tiny_scenario: Scenario) -> No
             got = rebuilt.schemas[sid]
             assert np.array_equal(got.mean, mean) and np.array_equal(got.cov, cov)
             assert got.n_points == n
+        params, priorities, ids, sep = snaps.whole[cycle]
+        buf, _ = rebuilt.require_buffer()
+        assert np.array_equal(rebuilt.params, params)
+        assert np.array_equal(rebuilt.priorities, priorities)
+        assert np.array_equal(buf.ids, ids) and np.array_equal(rebuilt.sep_weights, sep)
 
 
 def test_schema_metrics_match_the_schema_events(tiny_scenario: Scenario) -> None:

@@ -32,7 +32,7 @@ def _night(rng: np.random.Generator) -> Recorder:
     rec.emit(
         replace(
             start,
-            sep_weights=tuple(tuple(r) for r in w.tolist()),
+            sep_weights=ev.as_matrix(w),
             sep_bias=tuple(b.tolist()),
         )
     )

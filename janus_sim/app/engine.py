@@ -323,8 +323,8 @@ class Engine:
                 constraint_names=world.constraints.names,
                 capacity=sc.hippocampus.capacity,
                 alpha=sc.replay.alpha,
-                policy_params=tuple(tuple(r) for r in params.tolist()),
-                sep_weights=tuple(tuple(r) for r in sep_w.tolist()),
+                policy_params=ev.as_matrix(params),
+                sep_weights=ev.as_matrix(sep_w),
                 sep_bias=tuple(sep_b.tolist()),
             )
         )

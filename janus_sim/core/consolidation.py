@@ -139,11 +139,10 @@ def consolidation_phase(
         added[target.id] = added.get(target.id, 0) + 1
         regimes[target.id][regime] = regimes[target.id].get(regime, 0) + 1
 
-    working = {sch.id: sch for sch in index.schemas}
-    for sid in working:  # creation order: deterministic
-        if sid not in added:
+    for sch in index.schemas:  # creation order: deterministic
+        if sch.id not in added:
             continue
-        sch = working[sid]
+        sid = sch.id
         rec.emit(
             ev.SchemaUpdated(
                 cycle=cycle,
@@ -151,7 +150,7 @@ def consolidation_phase(
                 entity=f"schema:{sid}",
                 schema_id=sid,
                 mean=tuple(sch.mean.tolist()),
-                cov=tuple(tuple(r) for r in sch.cov.tolist()),
+                cov=ev.as_matrix(sch.cov),
                 n_points=sch.n_points,
                 avg_reward=sch.avg_reward,
                 points_added=added[sid],

@@ -15,8 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
+
 Vector = tuple[float, ...]
 Matrix = tuple[tuple[float, ...], ...]
+
+
+def as_matrix(a: np.ndarray) -> Matrix:
+    """A 2-d array as the nested tuple of Python floats that event fields hold."""
+    return tuple(tuple(row) for row in a.tolist())
 
 
 @dataclass(frozen=True, slots=True)

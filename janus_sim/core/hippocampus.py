@@ -37,16 +37,13 @@ def top_k(h: np.ndarray, k: int) -> np.ndarray:
 
     Ties are broken towards the lower index (stable sort), so the code is deterministic.
     """
-    if not 1 <= k <= h.shape[-1]:
-        raise ValueError(f"k must be in [1, {h.shape[-1]}], got {k}")
-    order = np.argsort(-h, axis=-1, kind="stable")[..., :k]
-    out = np.zeros_like(h)
-    np.put_along_axis(out, order, np.take_along_axis(h, order, axis=-1), axis=-1)
-    return out
+    return np.where(top_k_mask(h, k), h, 0.0)
 
 
 def top_k_mask(h: np.ndarray, k: int) -> np.ndarray:
-    """The boolean mask of the k kept positions of each row."""
+    """The boolean mask of the k kept positions of each row (ties to the lower index)."""
+    if not 1 <= k <= h.shape[-1]:
+        raise ValueError(f"k must be in [1, {h.shape[-1]}], got {k}")
     order = np.argsort(-h, axis=-1, kind="stable")[..., :k]
     mask = np.zeros(h.shape, dtype=bool)
     np.put_along_axis(mask, order, True, axis=-1)

@@ -51,7 +51,7 @@ def sleep_cycle(
             entity="hippocampus",
             ortho_loss_before=before,
             ortho_loss_after=ortho_loss(weights, hc.ortho_lambda),
-            weights=tuple(tuple(row) for row in weights.tolist()),
+            weights=ev.as_matrix(weights),
             bias=tuple(state.sep_bias.tolist()),
         )
     )

@@ -232,7 +232,7 @@ def schema_rows_of(state: SimState) -> tuple[ev.SchemaRow, ...]:
         (
             sid,
             tuple(s.mean.tolist()),
-            tuple(tuple(r) for r in s.cov.tolist()),
+            ev.as_matrix(s.cov),
             s.n_points,
             s.avg_reward,
             s.created_ns,

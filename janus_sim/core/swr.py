@@ -148,7 +148,7 @@ def replay_phase(
                 td_loss=step.td_loss,
                 logic_loss=step.logic_loss,
                 grad_norm=step.grad_norm,
-                params=tuple(tuple(row) for row in step.params.tolist()),
+                params=ev.as_matrix(step.params),
             )
         )
         new_p = compute_priorities(

@@ -16,12 +16,23 @@ import click
 from rich.console import Console
 
 from janus_sim import __version__
-from janus_sim.adapters.duckdb_store import DuckDBEventStore, open_store
+from janus_sim.adapters.bars_file import load_market_data
+from janus_sim.adapters.duckdb_store import DuckDBEventStore
 from janus_sim.adapters.qdrant_store import open_vector_store
+from janus_sim.adapters.run_lock import RunLock
 from janus_sim.adapters.scenario_file import load_scenario
-from janus_sim.app.engine import Engine, RunInterrupted, default_run_id
+from janus_sim.app.engine import Engine, RunInterrupted, RunResult, default_run_id
 from janus_sim.app.verify import verify_run
-from janus_sim.cli_common import latest_run, open_existing, stdout, store_dir, store_option
+from janus_sim.cli_baseline import baseline
+from janus_sim.cli_common import (
+    latest_run,
+    open_existing,
+    open_for_writing,
+    stdout,
+    store_dir,
+    store_option,
+)
+from janus_sim.cli_compare import compare
 from janus_sim.cli_memory import at, diff, rebuild, search
 from janus_sim.config import Scenario, json_schema
 from janus_sim.errors import ConfigError, JanusError, NotFoundError
@@ -69,6 +80,12 @@ def cli() -> None:
     help="Finish a run that stopped early (killed, interrupted, failed): the latest "
     "unfinished run of this scenario and seed, or --run-id.",
 )
+@click.option(
+    "--from-checkpoint",
+    is_flag=True,
+    help="With --resume: restore the last nightly checkpoint instead of re-simulating and "
+    "re-checking the stored nights (faster on long runs; `verify --replay` checks them).",
+)
 def run(
     scenario: Path,
     store_path: Path,
@@ -78,6 +95,7 @@ def run(
     qdrant_url: str | None,
     no_qdrant: bool,
     resume: bool,
+    from_checkpoint: bool,
 ) -> None:
     """Simulate every trading day of SCENARIO and its nightly sleep cycle.
 
@@ -98,24 +116,35 @@ def run(
     # From here on a SIGINT/SIGTERM only asks the engine to stop at its next batch
     # boundary (setup included), so no half-written state can come of it.
     stop = _StopSignals().__enter__()
-    sc, text = load_scenario(scenario)
-    if seed is not None:
-        sc = sc.with_seed(seed)
-    if run_id is not None and not run_id.strip():
-        raise ConfigError("--run-id", "", "must not be empty")
-    # The vector store first: an unreachable Qdrant must fail before anything is written.
-    vectors = None if no_qdrant else open_vector_store(store_dir(store_path), qdrant_url)
     try:
-        store = open_store(store_path)
-    except JanusError:
-        if vectors is not None:
-            vectors.close()
+        sc, text = load_scenario(scenario)
+        # Real bars are read (and their hash pinned into the scenario) before any store opens.
+        sc, bars = load_market_data(sc, scenario.parent, str(scenario))
+        if seed is not None:
+            sc = sc.with_seed(seed)
+        if run_id is not None and not run_id.strip():
+            raise ConfigError("--run-id", "", "must not be empty")
+        if from_checkpoint and not resume:
+            raise ConfigError("--from-checkpoint", "", "only applies with --resume")
+        # The vector store first: an unreachable Qdrant must fail before anything is written.
+        vectors = None if no_qdrant else open_vector_store(store_dir(store_path), qdrant_url)
+        try:
+            store = open_for_writing(store_path)
+        except JanusError:
+            if vectors is not None:
+                vectors.close()
+            raise
+    except BaseException:
+        stop.__exit__()  # nothing ran: give the signals back before the error leaves
         raise
     err = Console(stderr=True)
     out = stdout()
+    lock: RunLock | None = None
     try:
         pick = _run_to_resume if resume else default_run_id
         rid = run_id or pick(store, sc)
+        lock = RunLock(store_dir(store_path), rid)
+        lock.acquire()  # one process per run; released however this process ends
         observer = ProgressObserver(err) if not quiet else None
         engine = Engine(
             sc,
@@ -127,8 +156,12 @@ def run(
             should_stop=stop.pending,
             vector_store=vectors,
             snapshot_dir=store_dir(store_path) / "snapshots",
+            market_data=bars,
         )
-        go = engine.resume if resume else engine.run
+
+        def go() -> RunResult:
+            return engine.resume(from_checkpoint=from_checkpoint) if resume else engine.run()
+
         if observer is not None:
             with observer:
                 result = go()
@@ -144,9 +177,11 @@ def run(
     finally:
         stop.__exit__()
         store.close()
+        if lock is not None:
+            lock.release()
         if vectors is not None:
             vectors.close()
-    out.print(cycle_table(result))
+    out.print(cycle_table(result, closes=None if bars is None else bars.daily_closes()))
     if engine.vector_error is not None:
         err.print(
             f"[yellow]warning:[/] the schema collection was not kept in sync "
@@ -207,7 +242,9 @@ def _run_to_resume(store: DuckDBEventStore, sc: Scenario) -> str:
     "(needs the janus-sim version that wrote it).",
 )
 def verify(store_path: Path, run_id: str | None, replay: bool) -> None:
-    """Check a run's log: gap-free sequence, every event decodes and folds, the digest.
+    """Check a run's log: gap-free sequence, the hash chain, every event decodes and
+    folds (each nightly checkpoint is compared with the state the events before it
+    build), and the recorded digest.
 
     Exit 0 when everything holds; exit 1 naming the first bad sequence number otherwise.
     """
@@ -218,8 +255,13 @@ def verify(store_path: Path, run_id: str | None, replay: bool) -> None:
     finally:
         store.close()
     out = stdout()
+    for note in report.notes:
+        out.print(f"[yellow]note[/] run {rid}: {note}")
     if report.ok:
-        checks = "sequence, fold, digest" + (", replay" if report.replayed else "")
+        chain = "" if report.notes else "hash chain, "
+        checks = f"sequence, {chain}fold, checkpoints, digest" + (
+            ", replay" if report.replayed else ""
+        )
         out.print(f"[green]ok[/]  run {rid}: {report.n_events} events; {checks} verified")
         out.print(f"digest  {report.recomputed_digest}")
         return
@@ -320,6 +362,8 @@ def schema() -> None:
 
 
 for _command in (at, diff, search, rebuild):
+    cli.add_command(_command)
+for _command in (compare, baseline):
     cli.add_command(_command)
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 from rich.console import Console
 
-from janus_sim.adapters.duckdb_store import DuckDBEventStore, open_store
-from janus_sim.errors import NotFoundError
+from janus_sim.adapters.duckdb_store import DEFAULT_LOCK_TIMEOUT, DuckDBEventStore, open_store
+from janus_sim.errors import ConfigError, NotFoundError
 
 STORE_HELP = "Event store: a directory (holding janus.duckdb) or a .duckdb file."
 
@@ -33,13 +34,41 @@ def store_dir(path: Path) -> Path:
     return path.parent if path.suffix == ".duckdb" else path
 
 
+def lock_timeout() -> float:
+    """Seconds to wait for a store another process is using (env JANUS_STORE_WAIT)."""
+    raw = os.environ.get("JANUS_STORE_WAIT", "")
+    if not raw:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 86_400:
+        raise ConfigError("JANUS_STORE_WAIT", "", f"expected seconds from 0 to 86400 (got {raw!r})")
+    return value
+
+
+def say_waiting(message: str) -> None:
+    Console(stderr=True).print(f"[yellow]waiting:[/] {message}")
+
+
+def open_for_writing(path: Path) -> DuckDBEventStore:
+    """The store for a writer: it holds the file only while it appends (readers fit
+    between its batches)."""
+    return open_store(path, lock_timeout=lock_timeout(), on_wait=say_waiting)
+
+
 def open_existing(path: Path) -> DuckDBEventStore:
+    """The store for a reading command: one session, held until ``close``, so the
+    command sees one consistent log even while a run appends to it."""
     target = path if path.suffix == ".duckdb" else path / "janus.duckdb"
     if not target.exists():
         raise NotFoundError(
             f"no event store at {target}: run `janus-sim run SCENARIO --store {path}` first"
         )
-    return open_store(path, read_only=True)
+    return open_store(
+        path, read_only=True, hold=True, lock_timeout=lock_timeout(), on_wait=say_waiting
+    )
 
 
 def latest_run(store: DuckDBEventStore) -> str:

@@ -25,14 +25,21 @@ FEATURE_PATTERN = re.compile(r"^(ret|rv|volume_z)_(\d+)$|^(drawdown|position|tim
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+    # No NaN or infinity anywhere: a scenario of them would simulate garbage, not fail.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False, allow_inf_nan=False)
 
 
 class Calendar(Strict):
-    """Trading days: weekdays from ``start`` to ``end`` inclusive, less ``holidays``."""
+    """Trading days: weekdays from ``start`` to ``end`` inclusive, less ``holidays``.
 
-    start: dt.date
-    end: dt.date
+    A synthetic market needs ``start`` and ``end``. A market of real bars
+    (``market.data``) takes its trading days from the dates in its file instead;
+    ``start`` and ``end``, when given, clip them. ``bars_per_day``, ``session_open`` and
+    ``bar_seconds`` shape the intraday bars that daily data are bridged into.
+    """
+
+    start: dt.date | None = None
+    end: dt.date | None = None
     holidays: tuple[dt.date, ...] = ()
     session_open: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "09:30"
     bars_per_day: Annotated[int, Field(ge=2, le=100_000)] = 390
@@ -40,6 +47,8 @@ class Calendar(Strict):
 
     @model_validator(mode="after")
     def _has_trading_days(self) -> Self:
+        if self.start is None or self.end is None:
+            return self  # only a data market may leave them out (checked by Scenario)
         if self.end < self.start:
             raise ValueError(f"end ({self.end}) is before start ({self.start})")
         if not self.trading_days():
@@ -50,6 +59,9 @@ class Calendar(Strict):
         return self
 
     def trading_days(self) -> tuple[dt.date, ...]:
+        """The weekdays from start to end less the holidays (a synthetic market's days)."""
+        if self.start is None or self.end is None:
+            raise ValueError("calendar.start and calendar.end are needed to list trading days")
         days = []
         day = self.start
         holidays = set(self.holidays)
@@ -61,16 +73,20 @@ class Calendar(Strict):
 
 
 class Regime(Strict):
-    """Per-bar log-return drift and volatility, Poisson jumps, lognormal volume."""
+    """Per-bar log-return drift and volatility, Poisson jumps, lognormal volume.
 
-    drift: float = 0.0
-    vol: Positive = 0.0005
-    jump_rate: NonNegative = 0.0
+    The bounds are far beyond any market (a 10% drift per bar) yet keep prices and
+    volumes inside floating-point range over a scenario.
+    """
+
+    drift: Annotated[float, Field(ge=-0.1, le=0.1)] = 0.0
+    vol: Annotated[float, Field(gt=0, le=0.5)] = 0.0005
+    jump_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
     """Expected jumps per bar."""
-    jump_mean: float = 0.0
-    jump_std: NonNegative = 0.0
-    volume_mean: Positive = 1000.0
-    volume_sigma: NonNegative = 0.3
+    jump_mean: Annotated[float, Field(ge=-0.5, le=0.5)] = 0.0
+    jump_std: Annotated[float, Field(ge=0, le=0.5)] = 0.0
+    volume_mean: Annotated[float, Field(gt=0, le=1e15)] = 1000.0
+    volume_sigma: Annotated[float, Field(ge=0, le=5)] = 0.3
 
 
 class Segment(Strict):
@@ -93,14 +109,102 @@ class DayPlan(Strict):
         return v
 
 
+ColumnName = Annotated[str, Field(min_length=1)]
+DATA_SUFFIXES: dict[str, Literal["csv", "parquet"]] = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
+class BarColumns(Strict):
+    """The file's column name for each bar field; each defaults to the field's own name.
+
+    Two fields may read one column (e.g. open, high, low and close all from ``Close``
+    for a close-only series: its bridged days are then flat).
+    """
+
+    timestamp: ColumnName = "timestamp"
+    open: ColumnName = "open"
+    high: ColumnName = "high"
+    low: ColumnName = "low"
+    close: ColumnName = "close"
+    volume: ColumnName = "volume"
+
+
+class MarketData(Strict):
+    """Real bars from a CSV or Parquet file, in place of the synthetic regime process.
+
+    ``path`` is relative to the scenario file's directory (or absolute). ``frequency``
+    says whether a row is a day (bridged into ``calendar.bars_per_day`` intraday bars,
+    see ``core/bridge.py``) or one intraday bar (taken as is; every day must then have
+    exactly ``calendar.bars_per_day`` rows). ``sha256`` pins the file's content: when
+    given, a file with other content is an error; when left out, the loader fills it in,
+    so the scenario hash - and with it the run digest - identifies the data itself.
+    """
+
+    path: Annotated[str, Field(min_length=1)]
+    format: Literal["csv", "parquet"] | None = None
+    """Default: from the file name's suffix (.csv, .parquet or .pq)."""
+    frequency: Literal["daily", "minute"] = "daily"
+    columns: BarColumns = BarColumns()
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _printable(cls, v: str) -> str:
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in v):
+            raise ValueError(
+                f"{v!r} holds a control character (NUL, newline...): expected a file path"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _format_known(self) -> Self:
+        if self.format is None and self._suffix() not in DATA_SUFFIXES:
+            raise ValueError(
+                f"cannot tell the format of {self.path!r} from its suffix: expected a name "
+                "ending in .csv, .parquet or .pq, or format: csv|parquet"
+            )
+        return self
+
+    def _suffix(self) -> str:
+        name = self.path.rsplit("/", 1)[-1]
+        return "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+    @property
+    def file_format(self) -> Literal["csv", "parquet"]:
+        return self.format or DATA_SUFFIXES[self._suffix()]
+
+
+SYNTHETIC_ONLY = ("start_price", "regimes", "default_regime", "days")
+
+
 class Market(Strict):
-    start_price: Positive = 100.0
-    regimes: Annotated[dict[str, Regime], Field(min_length=1)]
-    default_regime: str
+    """Either a synthetic market (``regimes`` and ``default_regime``, optionally ``days``
+    and ``start_price``) or real bars from a file (``data`` alone)."""
+
+    start_price: Annotated[float, Field(gt=0, le=1e12)] = 100.0
+    regimes: Annotated[dict[str, Regime], Field(min_length=1)] | None = None
+    default_regime: str | None = None
     days: tuple[DayPlan, ...] = ()
+    data: MarketData | None = None
 
     @model_validator(mode="after")
     def _regimes_exist(self) -> Self:
+        if self.data is not None:
+            given = [k for k in SYNTHETIC_ONLY if k in self.model_fields_set]
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} cannot go with data: a market of real bars has "
+                    "no planned regimes or start price (expected data alone)"
+                )
+            return self
+        if self.regimes is None or self.default_regime is None:
+            raise ValueError(
+                "expected regimes and default_regime (a synthetic market) "
+                "or data (real bars from a file)"
+            )
         known = set(self.regimes)
         if self.default_regime not in known:
             raise ValueError(
@@ -242,6 +346,8 @@ class Neocortex(Strict):
     """Cosine similarity to the hippocampal prototype at which the recall gate is 0.5."""
     min_points: Annotated[int, Field(ge=1)] = 10
     max_age_days: Annotated[float, Field(gt=0)] = 90.0
+    eta_sleep: Annotated[float, Field(ge=0, le=1)] = 0.001
+    """Learning rate of the gated policy update (eq. 19); 0 turns the update off."""
 
 
 class Scenario(Strict):
@@ -258,14 +364,37 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _days_in_calendar(self) -> Self:
-        trading = set(self.calendar.trading_days())
+        cal, data = self.calendar, self.market.data
+        if data is not None:
+            if cal.holidays:
+                raise ValueError(
+                    "calendar.holidays cannot go with market.data: the trading days are "
+                    "the dates in the file (clip them with calendar.start and end)"
+                )
+            if data.frequency == "daily" and cal.bars_per_day < 3:
+                raise ValueError(
+                    f"calendar.bars_per_day is {cal.bars_per_day}: bridging daily bars "
+                    "needs at least 3 (the open, the high and the low at distinct times)"
+                )
+            if cal.start is not None and cal.end is not None and cal.end < cal.start:
+                raise ValueError(f"calendar.end ({cal.end}) is before start ({cal.start})")
+            return self
+        if cal.start is None or cal.end is None:
+            missing = " and ".join(k for k in ("start", "end") if getattr(cal, k) is None)
+            raise ValueError(f"calendar.{missing}: required for a synthetic market")
+        trading = set(cal.trading_days())
         for plan in self.market.days:
             if plan.date not in trading:
                 raise ValueError(f"market.days plans {plan.date}, which is not a trading day")
         return self
 
     def canonical_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        doc = self.model_dump(mode="json")
+        # A synthetic market leaves ``data`` out, so the hashes (and run digests) of
+        # scenarios written before real bars existed do not change.
+        if doc["market"]["data"] is None:
+            del doc["market"]["data"]
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
     def scenario_hash(self) -> str:
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()

@@ -6,6 +6,14 @@ per-row Python loop. The run digest is a SHA-256 over the ordered events' sequen
 number, kind, version, cycle, simulated time, entity and payload: wall-clock time never
 enters it, and neither does the run id (the same scenario and seed digest the same in
 any store, under any run id).
+
+The hash chain is the per-row form of the same idea: a store gives row ``i`` the hash
+``h_i = sha256(h_{i-1} || row_i)`` with ``h_{-1}`` 32 zero bytes, where ``row_i`` is
+the row's bytes as the digest reads them. Recomputing the chain finds the first row that
+was altered, inserted, deleted or moved (``first_broken_link``). Like the digest it
+leaves out the run id and the wall clock. It detects changes made by anyone who does not
+rewrite every later row's hash as well; that anchor is the digest kept with the run
+(and, for a stronger guarantee, a digest kept outside the store, e.g. a baseline).
 """
 
 from __future__ import annotations
@@ -54,6 +62,8 @@ class EventBatch:
     entity: list[str]
     version: np.ndarray
     payload: list[str]
+    chain: list[bytes] | None = None
+    """The rows' chain hashes as a store read them back (``None`` for unsaved batches)."""
 
     def __len__(self) -> int:
         return len(self.kind)
@@ -114,7 +124,9 @@ class EventBatch:
 
     @classmethod
     def from_arrow(cls, run_id: str, table: pa.Table) -> EventBatch:
-        """Columns ``seq, cycle, t_ns, kind, entity, version, payload`` of ``table``."""
+        """Columns ``seq, cycle, t_ns, kind, entity, version, payload`` (and ``chain``
+        when present) of ``table``."""
+        names = table.column_names
         return cls(
             run_id=run_id,
             seq=table.column("seq").to_numpy().astype(np.int64, copy=False),
@@ -124,6 +136,7 @@ class EventBatch:
             entity=table.column("entity").to_pylist(),
             version=table.column("version").to_numpy().astype(np.int16, copy=False),
             payload=table.column("payload").to_pylist(),
+            chain=table.column("chain").to_pylist() if "chain" in names else None,
         )
 
     def take(self, idx: np.ndarray) -> EventBatch:
@@ -138,6 +151,7 @@ class EventBatch:
             entity=[self.entity[i] for i in rows],
             version=self.version[idx],
             payload=[self.payload[i] for i in rows],
+            chain=None if self.chain is None else [self.chain[i] for i in rows],
         )
 
     def concat(self, other: EventBatch) -> EventBatch:
@@ -152,7 +166,45 @@ class EventBatch:
             entity=self.entity + other.entity,
             version=np.concatenate([self.version, other.version]),
             payload=self.payload + other.payload,
+            chain=None if self.chain is None or other.chain is None else self.chain + other.chain,
         )
+
+
+def _rows(batch: EventBatch) -> Iterator[bytes]:
+    """Each row's bytes as the digest and the chain read them (fields in a fixed order)."""
+    seq, version, cycle, t_ns = (
+        c.tolist() for c in (batch.seq, batch.version, batch.cycle, batch.t_ns)
+    )
+    for i in range(len(batch)):
+        yield (
+            f"{seq[i]}\x1f{batch.kind[i]}\x1f{version[i]}\x1f{cycle[i]}\x1f{t_ns[i]}\x1f"
+            f"{batch.entity[i]}\x1f{batch.payload[i]}\x1e".encode()
+        )
+
+
+GENESIS = bytes(32)
+"""The hash before a run's first row."""
+
+
+def chain_hashes(prev: bytes, batch: EventBatch) -> list[bytes]:
+    """The chain hashes of ``batch``'s rows, continuing from ``prev`` (see the docstring)."""
+    out: list[bytes] = []
+    h = prev
+    sha = hashlib.sha256
+    for row in _rows(batch):
+        h = sha(h + row).digest()
+        out.append(h)
+    return out
+
+
+def first_broken_link(batch: EventBatch, prev: bytes = GENESIS) -> int | None:
+    """Position of the first row whose stored chain hash is not the recomputed one."""
+    if batch.chain is None:
+        return 0 if len(batch) else None
+    for i, (stored, fresh) in enumerate(zip(batch.chain, chain_hashes(prev, batch), strict=True)):
+        if stored != fresh:
+            return i
+    return None
 
 
 class RunDigest:
@@ -164,12 +216,8 @@ class RunDigest:
 
     def update(self, batch: EventBatch) -> None:
         h = self._h
-        for i in range(len(batch)):
-            h.update(
-                f"{int(batch.seq[i])}\x1f{batch.kind[i]}\x1f{int(batch.version[i])}\x1f"
-                f"{int(batch.cycle[i])}\x1f{int(batch.t_ns[i])}\x1f{batch.entity[i]}\x1f"
-                f"{batch.payload[i]}\x1e".encode()
-            )
+        for row in _rows(batch):
+            h.update(row)
         self.n_events += len(batch)
 
     def hexdigest(self) -> str:

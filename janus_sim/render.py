@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console, Group
@@ -62,7 +63,9 @@ class ProgressObserver(Observer):
         self.progress.advance(self._days)
 
 
-def cycle_table(result: RunResult) -> Table:
+def cycle_table(result: RunResult, closes: Mapping[str, float] | None = None) -> Table:
+    """One row per sleep cycle; with ``closes`` (date -> the day's real close, for a
+    market of real bars) also the close and its change from the previous day."""
     table = Table(title=f"Sleep cycles of {result.run_id}", title_justify="left")
     for name, justify in [
         ("cycle", "right"),
@@ -78,7 +81,19 @@ def cycle_table(result: RunResult) -> Table:
         ("PnL %", "right"),
     ]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    if closes is not None:
+        table.add_column("close", justify="right")
+        table.add_column("day %", justify="right")
+    previous: float | None = None
     for cycle, m in sorted(result.metrics.items()):
+        extra: list[str] = []
+        if closes is not None:
+            close = closes.get(result.dates[cycle])
+            change = (
+                "" if close is None or previous is None else f"{100 * (close / previous - 1):+.2f}"
+            )
+            extra = ["" if close is None else f"{close:,.2f}", change]
+            previous = close
         table.add_row(
             str(cycle),
             result.dates[cycle],
@@ -91,6 +106,7 @@ def cycle_table(result: RunResult) -> Table:
             f"{m.get('mean_is_weight', float('nan')):.3f}",
             f"{100 * m.get('unique_fraction', float('nan')):.0f}%",
             f"{m['day_pnl']:+.2f}",
+            *extra,
         )
     return table
 

@@ -16,18 +16,31 @@ write and smaller than DuckDB's default string compression for JSON. Together th
 roughly double append throughput on large batches. Small appends still go through the
 WAL as usual; durability is DuckDB's default either way.
 
-Assumptions: one ``DuckDBEventStore`` object opens a given file at a time (DuckDB refuses
-a second attach of the same file in one process, and a second read-write process), since
-``last_seq`` is cached per run after its first lookup. The class is not thread-safe.
-Every DuckDB error leaves as a StoreError whose one-line message names the database file
-and what failed.
+Concurrency: DuckDB lets one process hold a file read-write, and then no other process
+may open it at all, not even read-only. So the store holds the file only while it works:
+each call opens a session (a connection with the file attached) and closes it, unless
+the caller holds one session across calls (``hold``: readers do, for a consistent view).
+A writer between batches therefore leaves the file free for readers, and a reader holds
+it only for its own short command. A session that finds the file locked by another
+process waits (backing off, saying so once through ``on_wait``) up to ``lock_timeout``
+seconds, then fails with a one-line StoreError naming the holder's PID. Two writers may
+share a store (each batch is one transaction, and the last sequence number is read
+inside it); the CLI keeps two processes off the same run (``run_lock.py``).
+
+Integrity: every row carries ``chain``, its hash chained to the row before it in the
+same run (``eventlog.chain_hashes``), computed inside the append's transaction from the
+stored tip of the chain. Stores written before the chain existed get the column on
+their first read-write open; their old rows hold NULL (``verify`` says so).
+
+The class is not thread-safe. Every DuckDB error leaves as a StoreError whose one-line
+message names the database file and what failed.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import fields
 from pathlib import Path
@@ -37,6 +50,15 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from janus_sim.adapters.duckdb_connect import (
+    ALIAS as _ALIAS,
+)
+from janus_sim.adapters.duckdb_connect import (
+    DEFAULT_LOCK_TIMEOUT,
+    ROW_GROUP_SIZE,
+    connect_waiting,
+    first_line,
+)
 from janus_sim.adapters.memory_store import (
     ALL_EVENTS,
     check_append,
@@ -46,12 +68,10 @@ from janus_sim.adapters.memory_store import (
     unknown_run,
 )
 from janus_sim.errors import StoreError
-from janus_sim.eventlog import EventBatch
+from janus_sim.eventlog import GENESIS, EventBatch, chain_hashes
 from janus_sim.ports import EventQuery, RunInfo, RunStatus
 
 DB_FILENAME = "janus.duckdb"
-ROW_GROUP_SIZE = 32_768  # a multiple of DuckDB's vector size (2048); see the module docstring
-_ALIAS = "janus"  # the attached database's name inside the private DuckDB instance
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -79,20 +99,20 @@ CREATE TABLE IF NOT EXISTS events (
     kind    VARCHAR  NOT NULL,
     entity  VARCHAR  NOT NULL,
     version SMALLINT NOT NULL,
-    payload VARCHAR  NOT NULL USING COMPRESSION zstd
+    payload VARCHAR  NOT NULL USING COMPRESSION zstd,
+    chain   BLOB
 );
+ALTER TABLE events ADD COLUMN IF NOT EXISTS chain BLOB;
 """
 
 _RUN_FIELDS = tuple(f.name for f in fields(RunInfo))  # the runs columns, bar created_order
 _RUN_COLUMNS = ", ".join(_RUN_FIELDS)
-_EVENT_COLUMNS = "seq, cycle, t_ns, kind, entity, version, payload"
+_EVENT_COLUMNS = "seq, cycle, t_ns, kind, entity, version, payload, chain"
 _APPEND_VIEW = "_janus_append_batch"
-_INSERT_BATCH = f"INSERT INTO events SELECT run_id, {_EVENT_COLUMNS} FROM {_APPEND_VIEW}"
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
+_INSERT_BATCH = (
+    f"INSERT INTO events (run_id, {_EVENT_COLUMNS}) "
+    f"SELECT run_id, {_EVENT_COLUMNS} FROM {_APPEND_VIEW}"
+)
 
 
 def _run_info(row: tuple[Any, ...]) -> RunInfo:
@@ -102,39 +122,73 @@ def _run_info(row: tuple[Any, ...]) -> RunInfo:
 
 
 class DuckDBEventStore:
-    """``EventStore`` backed by the DuckDB file ``path`` (created unless ``read_only``)."""
+    """``EventStore`` backed by the DuckDB file ``path`` (created unless ``read_only``).
 
-    def __init__(self, path: Path, read_only: bool = False) -> None:
+    ``hold`` keeps one session open from construction to ``close`` (a reader's
+    consistent view); otherwise every call opens and closes its own (see the module
+    docstring). ``on_wait`` is told once when a session has to wait for another process.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        read_only: bool = False,
+        *,
+        hold: bool = False,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        self.lock_timeout = lock_timeout
+        self._on_wait = on_wait
         self._where = f"event store {self.path}"
-        self._last_seq: dict[str, int] = {}
-        # A private in-memory instance with the file ATTACHed: that is where DuckDB takes
-        # per-file options such as ROW_GROUP_SIZE.
-        self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(":memory:")
-        literal = "'" + str(self.path).replace("'", "''") + "'"
-        options = "READ_ONLY" if read_only else f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
+        self._literal = "'" + str(self.path).replace("'", "''") + "'"
+        self._last_seq: dict[str, int] = {}  # a scan hint only: re-read in every append
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._held = False
+        self._closed = False
+        con = self._connect()
         try:
-            try:
-                self.con.execute(f"ATTACH {literal} AS {_ALIAS} ({options})")
-                self.con.execute(f"USE {_ALIAS}")
-            except duckdb.Error as e:
-                mode = "read-only" if read_only else "read-write"
-                raise StoreError(
-                    f"cannot open event store {self.path} {mode}: {_first_line(e)}"
-                ) from e
+            self._con = con
             if read_only:
                 self._check_schema()
             else:
                 with self._sql("create the schema"):
-                    self.con.execute(_SCHEMA)
+                    con.execute(_SCHEMA)
         except BaseException:
-            with suppress(duckdb.Error):
-                self.con.close()
             self._con = None
+            with suppress(duckdb.Error):
+                con.close()
             raise
+        if hold:
+            self._held = True
+        else:
+            self._con = None
+            with self._sql("close"):
+                con.close()
 
     # --- plumbing ----------------------------------------------------------------------
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        return connect_waiting(self.path, self.read_only, self.lock_timeout, self._on_wait)
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Keep one session open for the calls inside the block (re-entrant)."""
+        if self._closed:
+            raise StoreError(f"event store {self.path} is closed")
+        if self._con is not None:
+            yield
+            return
+        self._con = self._connect()
+        try:
+            yield
+        finally:
+            con, self._con = self._con, None
+            if con is not None:
+                with suppress(duckdb.Error):
+                    con.close()  # rolls back an unfinished transaction
 
     @contextmanager
     def _sql(self, what: str) -> Iterator[None]:
@@ -142,7 +196,7 @@ class DuckDBEventStore:
         try:
             yield
         except duckdb.Error as e:
-            raise StoreError(f"event store {self.path}: {what} failed: {_first_line(e)}") from e
+            raise StoreError(f"event store {self.path}: {what} failed: {first_line(e)}") from e
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -186,64 +240,79 @@ class DuckDBEventStore:
         if not self._rows(f"look up run {run_id!r}", sql, [run_id]):
             raise unknown_run(run_id, str(self.path), self._known_runs())
 
-    def _lookup_last_seq(self, run_id: str) -> int:
-        cached = self._last_seq.get(run_id)
-        if cached is not None:
-            return cached
+    def _tip(self, run_id: str) -> tuple[int, bytes]:
+        """(last seq, its chain hash) of the run, read now (another writer may have added)."""
         self._require_run(run_id)
-        sql = "SELECT coalesce(max(seq), -1) FROM events WHERE run_id = ?"
-        last = int(self._rows(f"read the last seq of run {run_id!r}", sql, [run_id])[0][0])
-        self._last_seq[run_id] = last
-        return last
+        sql = (
+            "SELECT seq, chain FROM events WHERE run_id = ? AND seq >= ? ORDER BY seq DESC LIMIT 1"
+        )
+        # The last seq this object saw bounds the scan (zone maps skip older row groups).
+        since = self._last_seq.get(run_id, -1)
+        rows = self._rows(f"read the last seq of run {run_id!r}", sql, [run_id, since])
+        if not rows and since >= 0:
+            rows = self._rows(f"read the last seq of run {run_id!r}", sql, [run_id, -1])
+        if not rows:
+            return -1, GENESIS
+        seq, chain = rows[0]
+        self._last_seq[run_id] = int(seq)
+        # A row written before chains existed has none: new rows chain from the start.
+        return int(seq), bytes(chain) if chain is not None else GENESIS
 
     # --- the port ----------------------------------------------------------------------
 
     def create_run(self, info: RunInfo) -> None:
         """Insert a new run row; StoreError if the id is taken. Empty ``started_at`` is set."""
-        con = self._writable()
         check_status(info.status, self._where)
-        sql = "SELECT 1 FROM runs WHERE run_id = ?"
-        if self._rows(f"look up run {info.run_id!r}", sql, [info.run_id]):
-            raise StoreError(f"event store {self.path}: run {info.run_id!r} already exists")
         row = {name: getattr(info, name) for name in _RUN_FIELDS}
         row["versions"] = json.dumps(info.versions, sort_keys=True)
         row["started_at"] = info.started_at or now_utc()
         values = list(row.values())
         marks = ", ".join("?" * len(values))
-        with self._sql(f"create run {info.run_id!r}"):
-            # created_order is computed in the same statement, so it is atomic with the row.
-            con.execute(
-                f"INSERT INTO runs (created_order, {_RUN_COLUMNS}) "
-                f"SELECT (SELECT coalesce(max(created_order), 0) + 1 FROM runs), {marks}",
-                values,
-            )
+        with self.session():
+            con = self._writable()
+            sql = "SELECT 1 FROM runs WHERE run_id = ?"
+            if self._rows(f"look up run {info.run_id!r}", sql, [info.run_id]):
+                raise StoreError(f"event store {self.path}: run {info.run_id!r} already exists")
+            with self._sql(f"create run {info.run_id!r}"):
+                # created_order is computed in the same statement, so it is atomic with
+                # the row; the primary key refuses a second writer that raced us here.
+                con.execute(
+                    f"INSERT INTO runs (created_order, {_RUN_COLUMNS}) "
+                    f"SELECT (SELECT coalesce(max(created_order), 0) + 1 FROM runs), {marks}",
+                    values,
+                )
 
     def append(self, batch: EventBatch) -> None:
         """Append ``batch`` atomically; StoreError (nothing written) if it breaks the rules.
 
-        One transaction: look up the run's last seq, check the batch follows it and is
-        contiguous, insert it through Arrow, commit. Any failure rolls back.
+        One transaction: read the run's last seq and chain tip, check the batch follows
+        it and is contiguous, chain its rows, insert them through Arrow, commit. Any
+        failure rolls back.
         """
-        con = self._writable()
         run_id = batch.run_id
-        self._require_run(run_id)
-        with self._sql(f"begin append to run {run_id!r}"):
-            con.execute("BEGIN TRANSACTION")
-        try:
-            check_append(batch, self._lookup_last_seq(run_id), self._where)
-            if len(batch):
-                table = self._to_arrow(batch)
+        with self.session():
+            con = self._writable()
+            self._require_run(run_id)
+            with self._sql(f"begin append to run {run_id!r}"):
+                con.execute("BEGIN TRANSACTION")
+            try:
+                last, tip = self._tip(run_id)
+                check_append(batch, last, self._where)
+                if len(batch):
+                    table = self._to_arrow(batch)
+                    chain = pa.array(chain_hashes(tip, batch), pa.binary())
+                    table = table.append_column("chain", chain)
+                    with self._sql(f"append {len(batch)} events to run {run_id!r}"):
+                        con.register(_APPEND_VIEW, table)
+                        try:
+                            con.execute(_INSERT_BATCH)
+                        finally:
+                            con.unregister(_APPEND_VIEW)
                 with self._sql(f"append {len(batch)} events to run {run_id!r}"):
-                    con.register(_APPEND_VIEW, table)
-                    try:
-                        con.execute(_INSERT_BATCH)
-                    finally:
-                        con.unregister(_APPEND_VIEW)
-            with self._sql(f"append {len(batch)} events to run {run_id!r}"):
-                con.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
+                    con.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
         if len(batch):
             self._last_seq[run_id] = int(batch.seq[-1])
 
@@ -253,84 +322,90 @@ class DuckDBEventStore:
         except (pa.ArrowException, TypeError, ValueError, OverflowError) as e:
             raise StoreError(
                 f"{self._where}: batch for run {batch.run_id!r} cannot be converted to Arrow "
-                f"({_first_line(e)}); nothing written"
+                f"({first_line(e)}); nothing written"
             ) from e
 
     def finish_run(
         self, run_id: str, status: RunStatus, digest: str | None, message: str | None = None
     ) -> None:
         """Set status, digest, message, ``finished_at`` (now) and ``n_events`` (the count)."""
-        con = self._writable()
         check_status(status, self._where)
-        self._require_run(run_id)
-        with self._sql(f"finish run {run_id!r}"):
-            con.execute(
-                "UPDATE runs SET status = ?, digest = ?, message = ?, finished_at = ?, "
-                "n_events = (SELECT count(*) FROM events WHERE run_id = ?) WHERE run_id = ?",
-                [status, digest, message, now_utc(), run_id, run_id],
-            )
+        with self.session():
+            con = self._writable()
+            self._require_run(run_id)
+            with self._sql(f"finish run {run_id!r}"):
+                con.execute(
+                    "UPDATE runs SET status = ?, digest = ?, message = ?, finished_at = ?, "
+                    "n_events = (SELECT count(*) FROM events WHERE run_id = ?) WHERE run_id = ?",
+                    [status, digest, message, now_utc(), run_id, run_id],
+                )
 
     def get_run(self, run_id: str) -> RunInfo:
         sql = f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?"
-        rows = self._rows(f"read run {run_id!r}", sql, [run_id])
-        if not rows:
-            raise unknown_run(run_id, str(self.path), self._known_runs())
+        with self.session():
+            rows = self._rows(f"read run {run_id!r}", sql, [run_id])
+            if not rows:
+                raise unknown_run(run_id, str(self.path), self._known_runs())
         return _run_info(rows[0])
 
     def list_runs(self) -> list[RunInfo]:
         """All runs, oldest first."""
         sql = f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY created_order"
-        return [_run_info(r) for r in self._rows("list runs", sql)]
+        with self.session():
+            return [_run_info(r) for r in self._rows("list runs", sql)]
 
     def last_seq(self, run_id: str) -> int:
         """The highest sequence number of the run, or -1 when it has no events."""
-        return self._lookup_last_seq(run_id)
+        with self.session():
+            return self._tip(run_id)[0]
 
     def read(self, run_id: str, query: EventQuery = ALL_EVENTS) -> EventBatch:
-        """Events of ``run_id`` matching ``query`` (inclusive bounds), in seq order.
-
-        With ``tail`` the last ``limit`` matches are returned, still in ascending seq order.
-        """
-        self._require_run(run_id)
+        """Events of ``run_id`` matching ``query`` (inclusive bounds), in seq order, with
+        their chain hashes. With ``tail`` the last ``limit`` matches are returned, still in
+        ascending seq order."""
         check_query(query, self._where)
-        q = query
-        if q.limit == 0 or (q.kinds is not None and len(q.kinds) == 0):
-            return EventBatch.empty(run_id)
-        where = ["run_id = ?"]
-        params: list[object] = [run_id]
-        if q.kinds is not None:
-            kinds: Sequence[str] = list(q.kinds)
-            where.append(f"kind IN ({', '.join('?' * len(kinds))})")
-            params.extend(kinds)
-        if q.entity is not None:
-            where.append("entity = ?")
-            params.append(q.entity)
-        for column, lo, hi in (
-            ("cycle", q.cycle_min, q.cycle_max),
-            ("t_ns", q.t_min, q.t_max),
-            ("seq", q.seq_min, q.seq_max),
-        ):
-            if lo is not None:
-                where.append(f"{column} >= ?")
-                params.append(int(lo))
-            if hi is not None:
-                where.append(f"{column} <= ?")
-                params.append(int(hi))
-        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)}"
-        if q.limit is None:
-            sql += " ORDER BY seq"
-        elif q.tail:
-            sql = f"SELECT * FROM ({sql} ORDER BY seq DESC LIMIT ?) ORDER BY seq"
-            params.append(int(q.limit))
-        else:
-            sql += " ORDER BY seq LIMIT ?"
-            params.append(int(q.limit))
-        with self._sql(f"read run {run_id!r}"):
-            table = self.con.sql(sql, params=params).to_arrow_table()
+        with self.session():
+            self._require_run(run_id)
+            q = query
+            if q.limit == 0 or (q.kinds is not None and len(q.kinds) == 0):
+                return EventBatch.empty(run_id)
+            where = ["run_id = ?"]
+            params: list[object] = [run_id]
+            if q.kinds is not None:
+                kinds: Sequence[str] = list(q.kinds)
+                where.append(f"kind IN ({', '.join('?' * len(kinds))})")
+                params.extend(kinds)
+            if q.entity is not None:
+                where.append("entity = ?")
+                params.append(q.entity)
+            for column, lo, hi in (
+                ("cycle", q.cycle_min, q.cycle_max),
+                ("t_ns", q.t_min, q.t_max),
+                ("seq", q.seq_min, q.seq_max),
+            ):
+                if lo is not None:
+                    where.append(f"{column} >= ?")
+                    params.append(int(lo))
+                if hi is not None:
+                    where.append(f"{column} <= ?")
+                    params.append(int(hi))
+            sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)}"
+            if q.limit is None:
+                sql += " ORDER BY seq"
+            elif q.tail:
+                sql = f"SELECT * FROM ({sql} ORDER BY seq DESC LIMIT ?) ORDER BY seq"
+                params.append(int(q.limit))
+            else:
+                sql += " ORDER BY seq LIMIT ?"
+                params.append(int(q.limit))
+            with self._sql(f"read run {run_id!r}"):
+                table = self.con.sql(sql, params=params).to_arrow_table()
         return EventBatch.from_arrow(run_id, table)
 
     def close(self) -> None:
-        """Close the connection (DuckDB checkpoints on close). Idempotent."""
+        """Close a held session (DuckDB checkpoints on close). Idempotent; later calls
+        raise StoreError."""
+        self._closed = True
         con, self._con = self._con, None
         if con is not None:
             with self._sql("close"):
@@ -348,7 +423,14 @@ class DuckDBEventStore:
         self.close()
 
 
-def open_store(location: str | Path, read_only: bool = False) -> DuckDBEventStore:
+def open_store(
+    location: str | Path,
+    read_only: bool = False,
+    *,
+    hold: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    on_wait: Callable[[str], None] | None = None,
+) -> DuckDBEventStore:
     """Open the event store at ``location``.
 
     ``location`` is either a directory (the database is ``<dir>/janus.duckdb``; the
@@ -371,7 +453,15 @@ def open_store(location: str | Path, read_only: bool = False) -> DuckDBEventStor
             raise StoreError(f"cannot create event store directory {folder}: {reason}") from e
         if not os.access(folder, os.W_OK | os.X_OK):
             raise StoreError(f"cannot write event store in {folder}: permission denied")
-    return DuckDBEventStore(db, read_only=read_only)
+    return DuckDBEventStore(
+        db, read_only=read_only, hold=hold, lock_timeout=lock_timeout, on_wait=on_wait
+    )
 
 
-__all__ = ["DB_FILENAME", "ROW_GROUP_SIZE", "DuckDBEventStore", "open_store"]
+__all__ = [
+    "DB_FILENAME",
+    "DEFAULT_LOCK_TIMEOUT",
+    "ROW_GROUP_SIZE",
+    "DuckDBEventStore",
+    "open_store",
+]

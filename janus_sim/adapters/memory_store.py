@@ -20,7 +20,7 @@ from typing import get_args
 import numpy as np
 
 from janus_sim.errors import NotFoundError, StoreError
-from janus_sim.eventlog import EventBatch
+from janus_sim.eventlog import GENESIS, EventBatch, chain_hashes
 from janus_sim.ports import EventQuery, RunInfo, RunStatus
 
 RUN_STATUSES: frozenset[str] = frozenset(get_args(RunStatus))
@@ -106,6 +106,7 @@ class MemoryEventStore:
         self._runs: dict[str, RunInfo] = {}  # insertion-ordered: list_runs is oldest first
         self._batches: dict[str, list[EventBatch]] = {}
         self._last_seq: dict[str, int] = {}
+        self._tip: dict[str, bytes] = {}  # each run's last chain hash
         self._closed = False
 
     def _open(self) -> None:
@@ -130,6 +131,7 @@ class MemoryEventStore:
         self._runs[info.run_id] = replace(info, versions=dict(info.versions))
         self._batches[info.run_id] = []
         self._last_seq[info.run_id] = -1
+        self._tip[info.run_id] = GENESIS
 
     def append(self, batch: EventBatch) -> None:
         """All of ``batch`` or nothing; see ``check_append`` for the sequence rules."""
@@ -146,8 +148,11 @@ class MemoryEventStore:
                     f"{self.where}: batch for run {batch.run_id!r} has a non-string {name}; "
                     "nothing written"
                 )
-        self._batches[batch.run_id].append(_copy(batch))
+        stored = _copy(batch)
+        chain = chain_hashes(self._tip[batch.run_id], stored)
+        self._batches[batch.run_id].append(replace(stored, chain=chain))
         self._last_seq[batch.run_id] = int(batch.seq[-1])
+        self._tip[batch.run_id] = chain[-1]
 
     def finish_run(
         self, run_id: str, status: RunStatus, digest: str | None, message: str | None = None
@@ -182,7 +187,7 @@ class MemoryEventStore:
         """Events of ``run_id`` matching ``query`` (inclusive bounds), in seq order."""
         self._info(run_id)
         check_query(query, self.where)
-        everything = EventBatch.empty(run_id)
+        everything = replace(EventBatch.empty(run_id), chain=[])
         for b in self._batches[run_id]:
             everything = everything.concat(b)
         q = query
@@ -212,3 +217,4 @@ class MemoryEventStore:
         self._runs.clear()
         self._batches.clear()
         self._last_seq.clear()
+        self._tip.clear()

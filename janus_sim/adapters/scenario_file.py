@@ -2,6 +2,11 @@
 
 Every problem is reported as ``FILE: FIELD.PATH: what was expected (got ...)``; YAML
 syntax errors name the line and column.
+
+Loading is safe: ``yaml.safe_load`` constructs plain data only (a tag such as
+``!!python/object/apply`` is a syntax error, never a call), and a document that nests
+too deeply or whose aliases expand beyond ``MAX_NODES`` values (a "billion laughs")
+is refused before validation walks it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from pydantic import ValidationError
 from janus_sim.config import Scenario
 from janus_sim.core.logic import FormulaError, parse_formula
 from janus_sim.errors import ConfigError
+
+MAX_NODES = 1_000_000
+"""Values a scenario may expand to, aliases counted each time they are used."""
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
@@ -53,6 +61,15 @@ def parse_scenario(text: str, source: str) -> Scenario:
         raise ConfigError(source, "", f"malformed YAML at {where}: {e.problem}") from e
     except yaml.YAMLError as e:
         raise ConfigError(source, "", f"malformed YAML: {e}") from e
+    except RecursionError as e:
+        raise ConfigError(source, "", "nests too deeply: expected a scenario mapping") from e
+    if _too_big(raw):
+        raise ConfigError(
+            source,
+            "",
+            f"expands to more than {MAX_NODES:,} values (YAML aliases?): "
+            "expected a scenario mapping",
+        )
     if not isinstance(raw, dict):
         raise ConfigError(
             source, "", f"expected a mapping of scenario fields, got {type(raw).__name__}"
@@ -72,6 +89,24 @@ def parse_scenario(text: str, source: str) -> Scenario:
         except FormulaError as e:
             raise ConfigError(source, f"logic.constraints[{i}].formula", str(e)) from e
     return scenario
+
+
+def _too_big(doc: object) -> bool:
+    """Whether ``doc`` holds more than MAX_NODES values, counting a shared (aliased)
+    container at every use - as validation would walk it. Stops as soon as it knows."""
+    budget = MAX_NODES
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        budget -= 1
+        if budget < 0:
+            return True
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def load_scenario(path: str | Path) -> tuple[Scenario, str]:

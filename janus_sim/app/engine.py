@@ -6,12 +6,15 @@ one batch, and the run digest is updated. The run row says ``running`` until the
 batch (``run_finished``) is committed; a run that stops early is marked ``failed`` with
 the reason, so no run can look complete when it is not.
 
-Resuming a run that stopped early re-simulates it from the start: the engine is
-deterministic, so every regenerated event must equal the stored one (checked, not
-appended) until the stored log ends, after which new events are appended. The log is
+Each night ends with a whole-state checkpoint (``core/checkpoint.py``: buffer window,
+priorities, policy, separation weights, schemas, generator states). Resuming a run that
+stopped early re-simulates it from the start (or, when asked, from its last stored
+checkpoint): the engine is deterministic, so every regenerated event must equal the
+stored one (checked, not appended) until the stored log ends, after which new events
+are appended. The log is
 never rewritten, and the resumed run's digest equals that of an uninterrupted run. The
-same replay, run over a finished log, is ``replay_check``: it names the first stored
-event that this code and scenario would not have written.
+same replay from event 0, run over a finished log, is ``replay_check``: it names the
+first stored event that this code and scenario would not have written.
 
 BLAS is pinned to one thread for the whole run (threadpoolctl) so results cannot depend
 on the machine's core count.
@@ -32,11 +35,13 @@ from threadpoolctl import threadpool_limits
 from janus_sim import __version__
 from janus_sim.app.vector_sync import collection_name, sync_schemas
 from janus_sim.config import Scenario
+from janus_sim.core import checkpoint
 from janus_sim.core import events as ev
 from janus_sim.core.agent import init_params
 from janus_sim.core.awake import World, run_day
-from janus_sim.core.codec import encode
+from janus_sim.core.codec import CodecError, decode, encode
 from janus_sim.core.hippocampus import init_separation
+from janus_sim.core.market import ObservedBars
 from janus_sim.core.neocortex import Schema
 from janus_sim.core.rng import component_rng
 from janus_sim.core.sleep import sleep_cycle
@@ -66,6 +71,10 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "absent"
     return out
+
+
+DIGEST_CHUNK = 100_000
+"""Events per read when hashing a stored prefix on resume (bounds memory)."""
 
 
 class RunInterrupted(Exception):
@@ -136,6 +145,34 @@ def default_run_id(store: EventStore, scenario: Scenario) -> str:
     return f"{base}-{k}"
 
 
+def initial_event(sc: Scenario, world: World) -> ev.RunStarted:
+    """The run's first event: its inputs and seeded initial parameters."""
+    init = component_rng(sc.seed, "init")
+    d = len(sc.agent.features)
+    params = init_params(d, init)
+    sep_w, sep_b = init_separation(d, sc.hippocampus.hidden_dim, init)
+    return ev.RunStarted(
+        cycle=0,
+        t_ns=int(world.bars.t_ns[0] - world.bars.bar_ns),
+        entity="run",
+        scenario_name=sc.name,
+        scenario_hash=sc.scenario_hash(),
+        seed=sc.seed,
+        feature_names=sc.agent.features,
+        constraint_names=world.constraints.names,
+        capacity=sc.hippocampus.capacity,
+        alpha=sc.replay.alpha,
+        policy_params=ev.as_matrix(params),
+        sep_weights=ev.as_matrix(sep_w),
+        sep_bias=tuple(sep_b.tolist()),
+    )
+
+
+def run_generators(seed: int) -> dict[str, np.random.Generator]:
+    """The generators the days and nights draw from (checkpointed every night)."""
+    return {name: component_rng(seed, name) for name in ("agent", "replay")}
+
+
 class Engine:
     """Runs one scenario into one store under one run id."""
 
@@ -152,6 +189,7 @@ class Engine:
         should_stop: Callable[[], str | None] | None = None,
         vector_store: VectorStore | None = None,
         snapshot_dir: Path | None = None,
+        market_data: ObservedBars | None = None,
     ) -> None:
         self.scenario = scenario
         self.store = store
@@ -168,11 +206,14 @@ class Engine:
         self.vector_store = vector_store
         self.vector_error: str | None = None
         self._snapshot_dir = snapshot_dir
+        # The bars of a data-backed market, read by the caller (adapters.bars_file).
+        self._market_data = market_data
         self._synced: dict[str, Schema] | None = None  # None: collection not made yet
         self._digest = RunDigest()
         self._next_seq = 0
         self._stored = 0  # events already in the log (resume / replay check)
         self._append = True
+        self._use_checkpoint = False
         self.state: SimState | None = None
         """The live state once ``run`` has started (for inspection and tests)."""
 
@@ -235,8 +276,15 @@ class Engine:
         self._stored = self.store.last_seq(self.run_id) + 1
         return info
 
-    def resume(self) -> RunResult:
-        """Finish a run that stopped early; its digest equals an uninterrupted run's."""
+    def resume(self, *, from_checkpoint: bool = False) -> RunResult:
+        """Finish a run that stopped early; its digest equals an uninterrupted run's.
+
+        By default every stored night is re-simulated and checked, which also proves that
+        this code still writes the stored log. ``from_checkpoint`` restores the last
+        nightly checkpoint instead: faster on long runs, but the nights before it are
+        trusted, not re-checked (``verify --replay`` checks them).
+        """
+        self._use_checkpoint = from_checkpoint
         info = self._check_resumable()
         if info.status == "finished":
             raise StoreError(f"run {self.run_id!r} already finished; nothing to resume")
@@ -299,43 +347,76 @@ class Engine:
         self.store.finish_run(self.run_id, "finished", result.digest)
         return result
 
+    def _start(self, world: World) -> Recorder:
+        """A fresh state with the run's initial parameters (``run_started``)."""
+        rec = Recorder(SimState())
+        rec.emit(initial_event(self.scenario, world))
+        self._flush(rec)
+        return rec
+
+    def _from_checkpoint(
+        self, world: World, result: RunResult
+    ) -> tuple[Recorder, dict[str, np.random.Generator], int] | None:
+        """Resume at the stored log's last checkpoint instead of re-simulating every night.
+
+        Restores the state and generators, hashes the stored events up to the checkpoint
+        into the digest, and returns (recorder, generators, next day). ``None`` when the
+        log has no usable checkpoint: then the whole run is re-simulated and checked.
+        """
+        read = self.store.read
+        run = self.run_id
+        cps = read(run, EventQuery(kinds=["state_checkpoint"], limit=1, tail=True))
+        if not len(cps):
+            return None
+        cp_seq = int(cps.seq[0])
+        try:
+            cp = decode(next(cps.records()).record)
+            started = decode(next(read(run, EventQuery(seq_max=0)).records()).record)
+            if not isinstance(cp, ev.StateCheckpoint) or not isinstance(started, ev.RunStarted):
+                return None
+            transitions = read(
+                run,
+                EventQuery(
+                    kinds=["transition_recorded"], t_min=cp.buffer_oldest_t_ns, seq_max=cp_seq
+                ),
+            )
+            days = read(run, EventQuery(kinds=["day_closed", "cycle_metrics"], seq_max=cp_seq))
+            both = transitions.concat(days)
+            history = both.take(np.argsort(both.seq, kind="stable"))
+            state = checkpoint.restore(started, cp, (decode(r.record) for r in history.records()))
+        except (CodecError, ValueError):
+            return None  # a damaged checkpoint: the full re-simulation will say where
+        for lo in range(0, cp_seq + 1, DIGEST_CHUNK):
+            hi = min(cp_seq, lo + DIGEST_CHUNK - 1)
+            self._digest.update(read(run, EventQuery(seq_min=lo, seq_max=hi)))
+        self._next_seq = cp_seq + 1
+        for cycle, metrics in sorted(state.metrics.items()):
+            result.metrics[cycle] = metrics
+            result.dates[cycle] = world.date(cycle - 1)
+        return Recorder(state), checkpoint.generators_of(cp), cp.cycle
+
     def _simulate(self) -> RunResult:
         sc = self.scenario
-        world = World.build(sc)
-        init = component_rng(sc.seed, "init")
-        agent_rng = component_rng(sc.seed, "agent")
-        replay_rng = component_rng(sc.seed, "replay")
+        world = World.build(sc, self._market_data)
         d = len(sc.agent.features)
-        params = init_params(d, init)
-        sep_w, sep_b = init_separation(d, sc.hippocampus.hidden_dim, init)
-        rec = Recorder(SimState())
-        self.state = rec.state
-        start_ns = int(world.bars.t_ns[0] - world.bars.bar_ns)
-        rec.emit(
-            ev.RunStarted(
-                cycle=0,
-                t_ns=start_ns,
-                entity="run",
-                scenario_name=sc.name,
-                scenario_hash=sc.scenario_hash(),
-                seed=sc.seed,
-                feature_names=sc.agent.features,
-                constraint_names=world.constraints.names,
-                capacity=sc.hippocampus.capacity,
-                alpha=sc.replay.alpha,
-                policy_params=ev.as_matrix(params),
-                sep_weights=ev.as_matrix(sep_w),
-                sep_bias=tuple(sep_b.tolist()),
-            )
-        )
-        self._flush(rec)
-        self.observer.run_started(self.run_id, world.n_days, sc.replay.n_replays)
         result = RunResult(run_id=self.run_id, digest="", n_events=0)
-        for day in range(world.n_days):
+        use_cp = self._use_checkpoint and self._append and self._stored
+        resumed = self._from_checkpoint(world, result) if use_cp else None
+        if resumed is None:
+            rec, generators = self._start(world), run_generators(sc.seed)
+            first_day = 0
+        else:
+            rec, generators, first_day = resumed
+        self.state = rec.state
+        self.observer.run_started(self.run_id, world.n_days, sc.replay.n_replays)
+        for day in range(first_day, world.n_days):
             self.observer.day_started(day, world.date(day))
-            run_day(world, day, rec, agent_rng)
+            run_day(world, day, rec, generators["agent"])
             self._flush(rec)
-            metrics = sleep_cycle(world, day, rec, replay_rng, self.observer.replay_progress)
+            metrics = sleep_cycle(
+                world, day, rec, generators["replay"], self.observer.replay_progress
+            )
+            rec.emit(checkpoint.take(rec.state, generators))
             self._flush(rec)
             self._sync_vectors(rec.state, d)
             result.metrics[day + 1] = metrics

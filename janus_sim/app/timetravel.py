@@ -33,11 +33,14 @@ SCHEMA_KINDS = (
     "schema_updated",
     "schema_pruned",
     "schema_checkpoint",
+    "state_checkpoint",
     "cycle_metrics",
 )
 """The events the schema view depends on: no other event touches the schemas. `at` and
-`diff` start from the latest schema checkpoint at or before the moment and fold only
-these kinds after it, so their cost does not grow with the length of the run."""
+`diff` start from the latest checkpoint at or before the moment (``state_checkpoint``;
+``schema_checkpoint`` in logs of janus-sim 0.1) and fold only these kinds after it, so
+their cost does not grow with the length of the run."""
+CHECKPOINT_KINDS = ("schema_checkpoint", "state_checkpoint")
 
 
 def state_at(
@@ -60,10 +63,16 @@ def state_at(
             )
     state = SimState()
     query = replace(bound, kinds=kinds)
-    if kinds is not None and "schema_checkpoint" in kinds:
-        cp = store.read(run_id, replace(bound, kinds=["schema_checkpoint"], limit=1, tail=True))
+    if kinds is not None and set(CHECKPOINT_KINDS) <= set(kinds):
+        cp = store.read(run_id, replace(bound, kinds=CHECKPOINT_KINDS, limit=1, tail=True))
         if len(cp):
-            query = replace(query, seq_min=int(cp.seq[0]))
+            from_seq = int(cp.seq[0])
+            query = replace(query, seq_min=from_seq)
+            # The metrics of the nights before the checkpoint: one small event a night.
+            if "cycle_metrics" in kinds:
+                before = replace(bound, kinds=["cycle_metrics"], seq_max=from_seq - 1)
+                for stored in store.read(run_id, before).records():
+                    apply(decode(stored.record), state)
     for stored in store.read(run_id, query).records():
         apply(decode(stored.record), state)
     state.cycle = int(last.cycle[0])  # the moment's cycle, even when filtered events end earlier

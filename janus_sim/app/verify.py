@@ -1,5 +1,6 @@
-"""Integrity of a stored run: gap-free sequence, decodable events, a fold that holds,
-the recorded digest, and (optionally) a replay that regenerates every event.
+"""Integrity of a stored run: gap-free sequence, an unbroken hash chain, decodable
+events, a fold that holds (every checkpoint included), the recorded digest, and
+(optionally) a replay that regenerates every event.
 
 Every check runs; the report keeps each problem and the lowest bad sequence number.
 The fold catches semantic damage (a FIFO eviction out of order, time going backwards,
@@ -11,14 +12,16 @@ stored field; the replay
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from janus_sim.adapters.bars_file import load_market_data
 from janus_sim.adapters.scenario_file import parse_scenario
 from janus_sim.app.engine import Engine, ReplayMismatch
 from janus_sim.core.codec import CodecError, decode
 from janus_sim.core.state import SimState, apply
-from janus_sim.eventlog import digest_of
+from janus_sim.eventlog import digest_of, first_broken_link
 from janus_sim.ports import EventStore
 
 
@@ -31,6 +34,7 @@ class VerifyReport:
     recomputed_digest: str
     replayed: bool = False
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     first_bad_seq: int | None = None
 
     @property
@@ -58,6 +62,17 @@ def verify_run(store: EventStore, run_id: str, *, replay: bool = False) -> Verif
         bad = int(np.flatnonzero(batch.seq != expected)[0])
         report.fail(bad, f"sequence is not gap-free from 0 (found seq {int(batch.seq[bad])})")
 
+    if batch.chain is not None and len(batch) and all(h is None for h in batch.chain):
+        report.notes.append("written before hash chains existed: the chain was not checked")
+    else:
+        broken = first_broken_link(batch)
+        if broken is not None:
+            report.fail(
+                int(batch.seq[broken]),
+                "breaks the hash chain: it, or an event before it, was altered, inserted, "
+                "removed or moved",
+            )
+
     state = SimState()
     for stored in batch.records():
         try:
@@ -77,8 +92,13 @@ def verify_run(store: EventStore, run_id: str, *, replay: bool = False) -> Verif
         report.fail(None, f"the run is {info.status}, not finished (resume it with run --resume)")
 
     if replay:
-        scenario = parse_scenario(info.scenario_text, f"the scenario stored with run {run_id!r}")
-        engine = Engine(scenario.with_seed(info.seed), store, run_id=run_id)
+        source = f"the scenario stored with run {run_id!r}"
+        scenario = parse_scenario(info.scenario_text, source)
+        # Real bars are read again, relative to the scenario file the run was started from;
+        # a changed file fails the engine's scenario-hash check (its sha256 is in the hash).
+        base = Path(info.scenario_source).parent
+        scenario, bars = load_market_data(scenario, base, info.scenario_source or source)
+        engine = Engine(scenario.with_seed(info.seed), store, run_id=run_id, market_data=bars)
         report.replayed = True
         try:
             engine.replay_check()

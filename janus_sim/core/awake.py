@@ -16,7 +16,7 @@ from janus_sim.core import events as ev
 from janus_sim.core.agent import choose_action, next_position, step_reward
 from janus_sim.core.features import feature_matrix, market_context
 from janus_sim.core.logic import ConstraintSet
-from janus_sim.core.market import Bars, generate_bars
+from janus_sim.core.market import Bars, ObservedBars, generate_bars, observed_market
 from janus_sim.core.rng import component_rng
 from janus_sim.core.state import Recorder
 
@@ -36,10 +36,20 @@ class World:
     constraints: ConstraintSet
 
     @classmethod
-    def build(cls, scenario: Scenario) -> World:
-        bars = generate_bars(
-            scenario.market, scenario.calendar, component_rng(scenario.seed, "market")
-        )
+    def build(cls, scenario: Scenario, data: ObservedBars | None = None) -> World:
+        """The world of ``scenario``. A market of real bars (``market.data``) needs its
+        bars read by the caller (an adapter) and passed as ``data``; the core reads no file.
+        """
+        market_rng = component_rng(scenario.seed, "market")
+        if scenario.market.data is not None:
+            if data is None:
+                raise ValueError(
+                    "the scenario's market is a data file: read it (adapters.bars_file) "
+                    "and pass its bars to World.build"
+                )
+            bars = observed_market(data, scenario.calendar, market_rng)
+        else:
+            bars = generate_bars(scenario.market, scenario.calendar, market_rng)
         features, pos_col = feature_matrix(bars, scenario.agent.features)
         constraints = ConstraintSet.compile(
             scenario.logic.constraints, scenario.logic.predicates, scenario.agent.position_limit

@@ -17,7 +17,11 @@ Only the day's new transitions are consolidated: the buffer still holds earlier 
 which were consolidated on their own night. After consolidation, schemas with fewer than
 ``min_points`` points or older than ``max_age_days`` are pruned (eq. 34) — except those
 created tonight, which get one night to gather points before the count can prune them.
-The gated policy update of eq. 19 is not applied here: phase 1 already updates the policy.
+The gated policy update (eq. 19): the transitions that pass both gates also take one
+policy step of ``eta_sleep`` on their TD + logic loss, each weighted by its gate product
+g_recall * g_logic (``agent.policy_step`` with those as the per-transition weights; the
+gradient is averaged over them and clipped like phase 1's). Phase 1 replays everything by
+priority; this step is the consolidation's own, smaller, familiarity-weighted nudge.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from janus_sim.core import events as ev
+from janus_sim.core.agent import policy_step
 from janus_sim.core.hippocampus import sparse_code
 from janus_sim.core.neocortex import (
     NS_PER_DAY,
@@ -70,6 +75,52 @@ def recall_gate(
     return 1.0 / (1.0 + np.exp(-sharpness * (cos - theta))), proto
 
 
+def _gated_policy_update(
+    rec: Recorder,
+    world: World,
+    slots: np.ndarray,
+    gates: np.ndarray,
+    *,
+    cycle: int,
+    t_ns: int,
+) -> None:
+    """Eq. 19: one step of eta_sleep, each transition weighted by its gate product."""
+    state = rec.state
+    buf, _ = state.require_buffer()
+    agent = world.scenario.agent
+    eta = world.scenario.neocortex.eta_sleep
+    step = policy_step(
+        state.params,
+        buf.states[slots],
+        buf.actions[slots],
+        buf.rewards[slots],
+        buf.next_states[slots],
+        buf.dones[slots],
+        buf.ctx[slots],
+        gates,
+        world.constraints,
+        gamma=agent.gamma,
+        learning_rate=eta,
+        logic_weight=agent.logic_loss_weight,
+        temperature=agent.policy_temperature,
+        grad_clip=agent.grad_clip,
+    )
+    rec.emit(
+        ev.PolicyConsolidated(
+            cycle=cycle,
+            t_ns=t_ns,
+            entity="policy",
+            n_transitions=len(slots),
+            eta=eta,
+            mean_gate=float(np.mean(gates)),
+            td_loss=step.td_loss,
+            logic_loss=step.logic_loss,
+            grad_norm=step.grad_norm,
+            params=ev.as_matrix(step.params),
+        )
+    )
+
+
 def consolidation_phase(
     rec: Recorder, world: World, day: int, *, cycle: int, t_ns: int
 ) -> ConsolidationStats:
@@ -102,6 +153,11 @@ def consolidation_phase(
             prototype=tuple(proto.tolist()),
         )
     )
+
+    if len(chosen) and cfg.eta_sleep > 0:
+        _gated_policy_update(
+            rec, world, slots[chosen], g_recall[chosen] * g_logic, cycle=cycle, t_ns=t_ns
+        )
 
     log_tau = default_log_tau(states.shape[1], cfg.eps, cfg.tau_quantile)
     index = SchemaIndex(list(state.schemas.values()), states.shape[1])

@@ -232,6 +232,24 @@ class SchemaPruned(Event):
     age_days: float
 
 
+@dataclass(frozen=True, slots=True)
+class PolicyConsolidated(Event):
+    """The night's gated policy update (eq. 19) over the transitions both gates passed.
+
+    One step of ``eta`` on the TD + logic loss of those transitions, each weighted by its
+    gate product g_recall * g_logic, so familiar, lawful experience moves the policy most.
+    """
+
+    KIND: ClassVar[str] = "policy_consolidated"
+    n_transitions: int
+    eta: float
+    mean_gate: float
+    td_loss: float
+    logic_loss: float
+    grad_norm: float
+    params: Matrix
+
+
 SchemaRow = tuple[str, Vector, Matrix, int, float, int, int, float, tuple[tuple[str, int], ...]]
 """(id, mean, cov, n_points, avg_reward, created_ns, updated_ns, eps, regime_counts)."""
 
@@ -246,6 +264,90 @@ class SchemaCheckpoint(Event):
 
     KIND: ClassVar[str] = "schema_checkpoint"
     schemas: tuple[SchemaRow, ...]
+
+
+# --- sleep, phase 3 and the awake anomaly monitor ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectionFitted(Event):
+    """Phase 3: the night's slice of the aligned 3-D map and what was learned from it.
+
+    ``point_ids`` name every embedded point, ``"schema:<id>"`` for a schema centroid and
+    ``"transition:<id>"`` for a sampled state; ``coords`` are their map coordinates and
+    ``labels`` their cluster (-1: noise), in the same order. ``centres`` are the cluster
+    centres and ``center`` / ``scale`` the affine map from map coordinates to the
+    normalized space where clusters and anomalies are measured (y_norm = (y - center) /
+    scale). ``method`` says what was fitted: ``"aligned_umap"`` or, for slices too small
+    for UMAP, the defined fallback that was used instead. ``params`` holds the fitter's
+    settings as (name, value) pairs. ``projector`` is the parametric projector's weights
+    (eq. 27-30: layer sizes and float64 arrays, base64 of little-endian bytes) and
+    ``projector_rmse`` its error on its own training points.
+    """
+
+    KIND: ClassVar[str] = "projection_fitted"
+    method: str
+    params: tuple[tuple[str, float], ...]
+    point_ids: tuple[str, ...]
+    coords: Matrix
+    labels: tuple[int, ...]
+    centres: Matrix
+    center: Vector
+    scale: float
+    projector: str
+    projector_rmse: float
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalyFlagged(Event):
+    """Eq. 32 during the awake day: the projected state is farther than ``threshold``
+    (normalized map units) from every cluster centre of the last night's map.
+
+    ``entity`` is ``transition:<id>``; the transition gets the highest priority at the
+    next night's replay.
+    """
+
+    KIND: ClassVar[str] = "anomaly_flagged"
+    transition_id: int
+    coords: Vector
+    distance: float
+    threshold: float
+    nearest_cluster: int
+
+
+@dataclass(frozen=True, slots=True)
+class StateCheckpoint(Event):
+    """The whole state after a night, so that rebuilds and resumes need not start at event 0.
+
+    Everything mutable is copied in: the position, the replay counter, the regime
+    vocabulary, every buffered transition's priority (oldest first), the policy, the
+    separation weights, the schemas, and the engine's generator states (``generators``:
+    component name and the canonical JSON of its bit generator state). The buffered
+    transitions themselves are referenced, not copied: they are the immutable
+    ``transition_recorded`` events with ids ``buffer_oldest_id .. buffer_next_id - 1``
+    (none earlier than ``buffer_oldest_t_ns``); copying them every night would multiply
+    the log's size for no information. Day summaries and metrics are likewise read back
+    from their own events (``checkpoint.restore``).
+
+    An optimization only: the events before it determine it exactly, and the fold checks
+    that they agree (``verify`` therefore checks every checkpoint).
+    """
+
+    KIND: ClassVar[str] = "state_checkpoint"
+    position: int
+    replay_iterations: int
+    day_date: str
+    day_transitions: int
+    regime_names: tuple[str, ...]
+    buffer_oldest_id: int
+    buffer_next_id: int
+    buffer_oldest_t_ns: int
+    priorities: Vector
+    params: Matrix
+    sep_weights: Matrix
+    sep_bias: Vector
+    schemas: tuple[SchemaRow, ...]
+    generators: tuple[tuple[str, str], ...]
 
 
 # --- sleep, phase 5 ------------------------------------------------------------------
@@ -279,7 +381,11 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     SchemaCreated,
     SchemaUpdated,
     SchemaPruned,
+    PolicyConsolidated,
+    ProjectionFitted,
+    AnomalyFlagged,
     SchemaCheckpoint,
+    StateCheckpoint,
     CycleMetrics,
 )
 

@@ -7,6 +7,12 @@ log-return is ``drift + vol * z + J`` where ``J`` is a compound Poisson jump
 around ``volume_mean``. Each bar keeps its true regime label so later phases can be
 scored against it. All bars of a scenario are generated at once from the market's own
 generator, so the path does not depend on what the agent does.
+
+A market of real bars (``market.data``) arrives here as ``ObservedBars``, read and
+validated by ``adapters/bars_file.py``: minute bars are taken as they are, daily bars are
+bridged into intraday paths (``core/bridge.py``). Real bars have no true regime: every
+bar carries the one label ``UNLABELLED``, and nothing downstream may read it as a
+regime that was recovered or missed.
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ from __future__ import annotations
 import calendar as _calendar
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+from janus_sim.core.bridge import bridge_days
 
 if TYPE_CHECKING:
     from janus_sim.config import Calendar, Market
@@ -24,6 +32,8 @@ if TYPE_CHECKING:
 NS_PER_S = 1_000_000_000
 OVERNIGHT_GAP_VOL = 0.002
 """Log-return standard deviation of the overnight gap between a close and the next open."""
+UNLABELLED = "unlabelled"
+"""The regime label of every bar of real data, whose true regimes nobody knows."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +77,8 @@ def day_end_ns(date: dt.date) -> int:
 
 def regime_plan(market: Market, dates: tuple[dt.date, ...], bars_per_day: int) -> np.ndarray:
     """The true regime index of every bar, from the day plans (segments by fraction)."""
+    if market.regimes is None or market.default_regime is None:
+        raise ValueError("a synthetic market needs regimes and default_regime")
     names = tuple(market.regimes)
     plans = {p.date: p for p in market.days}
     out = np.empty(len(dates) * bars_per_day, dtype=np.int16)
@@ -92,9 +104,10 @@ def generate_bars(market: Market, cal: Calendar, rng: np.random.Generator) -> Ba
     dates = cal.trading_days()
     per_day = cal.bars_per_day
     n = len(dates) * per_day
-    names = tuple(market.regimes)
     regime = regime_plan(market, dates, per_day)
-    params = [market.regimes[name] for name in names]
+    regimes = market.regimes or {}  # not None: regime_plan checked it
+    names = tuple(regimes)
+    params = [regimes[name] for name in names]
     drift = np.array([p.drift for p in params])[regime]
     vol = np.array([p.vol for p in params])[regime]
     rate = np.array([p.jump_rate for p in params])[regime]
@@ -136,6 +149,75 @@ def generate_bars(market: Market, cal: Calendar, rng: np.random.Generator) -> Ba
         regime=regime,
         regime_names=names,
         dates=dates,
+        bars_per_day=per_day,
+        bar_ns=bar_ns,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class ObservedBars:
+    """Real bars as read from a file, one row per day (daily) or per bar (minute).
+
+    Contract (the reading adapter checks it and names the offending row): prices finite
+    and positive, ``low <= min(open, close)``, ``max(open, close) <= high``, volume finite
+    and positive, ``t_ns`` strictly increasing; minute data hold exactly
+    ``calendar.bars_per_day`` rows on every date.
+    """
+
+    frequency: Literal["daily", "minute"]
+    dates: tuple[dt.date, ...]
+    """The distinct trading dates, ascending: the run's calendar."""
+    day: np.ndarray
+    """Index into ``dates`` of each row."""
+    t_ns: np.ndarray
+    """Row timestamps, integer ns since the epoch, wall-clock time as written in the file."""
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    source: str = ""
+    """The file, for messages."""
+
+    def daily_closes(self) -> dict[str, float]:
+        """ISO date -> the day's last close (the real close a bridged day ends at)."""
+        last = np.flatnonzero(np.append(self.day[1:] != self.day[:-1], True))
+        return {self.dates[self.day[i]].isoformat(): float(self.close[i]) for i in last}
+
+
+def observed_market(data: ObservedBars, cal: Calendar, rng: np.random.Generator) -> Bars:
+    """The scenario's bars from real data: daily rows bridged into ``cal.bars_per_day``
+    intraday bars each (times from ``cal.session_open`` every ``cal.bar_seconds``);
+    minute rows as they are. Every bar is labelled ``UNLABELLED``."""
+    per_day = cal.bars_per_day
+    bar_ns = cal.bar_seconds * NS_PER_S
+    days = len(data.dates)
+    if data.frequency == "daily":
+        b = bridge_days(data.open, data.high, data.low, data.close, data.volume, per_day, rng)
+        open_, high, low, close, volume = b.open, b.high, b.low, b.close, b.volume
+        starts = np.array(
+            [session_start_ns(d, cal.session_open) for d in data.dates], dtype=np.int64
+        )
+        steps = (np.tile(np.arange(per_day), days) + 1) * bar_ns
+        t_ns = np.repeat(starts, per_day) + steps
+    else:
+        if len(data.close) != days * per_day or not np.array_equal(
+            data.day, np.repeat(np.arange(days), per_day)
+        ):
+            raise ValueError(f"minute data need exactly {per_day} bars on every date")
+        open_, high, low, close, volume = data.open, data.high, data.low, data.close, data.volume
+        t_ns = np.asarray(data.t_ns, dtype=np.int64)
+    return Bars(
+        t_ns=t_ns,
+        day=np.repeat(np.arange(days), per_day),
+        open=np.asarray(open_, dtype=np.float64),
+        high=np.asarray(high, dtype=np.float64),
+        low=np.asarray(low, dtype=np.float64),
+        close=np.asarray(close, dtype=np.float64),
+        volume=np.asarray(volume, dtype=np.float64),
+        regime=np.zeros(days * per_day, dtype=np.int16),
+        regime_names=(UNLABELLED,),
+        dates=data.dates,
         bars_per_day=per_day,
         bar_ns=bar_ns,
     )

@@ -1,9 +1,10 @@
 """The nightly sleep cycle (Algorithm 2): the seam where the five phases plug in.
 
 Implemented so far: phase 1 (prioritized SWR replay, ``swr.py``), the hippocampus's
-orthogonality training (eq. 4), phase 2 (gated consolidation into schemas,
-``consolidation.py``) and phase 5's metrics. Phases 3-4 (projection, vector store) are
-not implemented yet and emit nothing.
+orthogonality training (eq. 4), phase 2 (gated consolidation into schemas and the gated
+policy update, ``consolidation.py``) and phase 5's metrics. Phase 4 (the vector store) is
+a projection the engine keeps outside the log; phase 3 (projection) is not implemented
+yet. The engine closes each night with a whole-state checkpoint (``checkpoint.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from janus_sim.core import events as ev
 from janus_sim.core.consolidation import ConsolidationStats, consolidation_phase
 from janus_sim.core.hippocampus import ortho_loss, train_orthogonality
-from janus_sim.core.state import Recorder, schema_rows_of
+from janus_sim.core.state import Recorder
 from janus_sim.core.swr import Progress, ReplayStats, replay_phase
 
 if TYPE_CHECKING:
@@ -57,11 +58,6 @@ def sleep_cycle(
     )
 
     schemas = consolidation_phase(rec, world, day, cycle=cycle, t_ns=t_ns)
-    rec.emit(
-        ev.SchemaCheckpoint(
-            cycle=cycle, t_ns=t_ns, entity="neocortex", schemas=schema_rows_of(rec.state)
-        )
-    )
 
     metrics = cycle_metrics(rec, world, day, stats, schemas)
     rec.emit(

@@ -47,6 +47,10 @@ class SimState:
     schemas: dict[str, Schema] = field(default_factory=dict)
     """Live schemas in creation order (insertion order is the deterministic order)."""
     schema_regimes: dict[str, dict[str, int]] = field(default_factory=dict)
+    projection: ev.ProjectionFitted | None = None
+    """The latest night's map (phase 3), if any."""
+    anomalies: list[int] = field(default_factory=list)
+    """Transitions flagged (eq. 32) since the last replay, in order."""
 
     def require_buffer(self) -> tuple[EpisodicBuffer, SumTree]:
         if self.buffer is None or self.tree is None:
@@ -244,7 +248,7 @@ def schema_rows_of(state: SimState) -> tuple[ev.SchemaRow, ...]:
     )
 
 
-def restore_schemas(state: SimState, event: ev.SchemaCheckpoint) -> None:
+def restore_schemas(state: SimState, event: ev.SchemaCheckpoint | ev.StateCheckpoint) -> None:
     """Replace the state's schemas with the checkpoint's (the fast path of ``at``)."""
     state.schemas = {}
     state.schema_regimes = {}
@@ -262,6 +266,57 @@ def _(event: ev.SchemaCheckpoint, state: SimState) -> None:
         restore_schemas(state, event)
     elif schema_rows_of(state) != event.schemas:
         raise ValueError("schema checkpoint disagrees with the schema events before it")
+
+
+@apply.register
+def _(event: ev.ProjectionFitted, state: SimState) -> None:
+    _advance(event, state)
+    state.projection = event
+
+
+@apply.register
+def _(event: ev.AnomalyFlagged, state: SimState) -> None:
+    _advance(event, state)
+    state.anomalies.append(event.transition_id)
+
+
+@apply.register
+def _(event: ev.PolicyConsolidated, state: SimState) -> None:
+    _advance(event, state)
+    state.params = np.array(event.params, dtype=np.float64)
+
+
+def checkpoint_fields(state: SimState) -> dict[str, object]:
+    """The state's part of a ``StateCheckpoint`` (all but the generators), as event fields."""
+    buf, _ = state.require_buffer()
+    slots = buf.chronological_slots()
+    oldest_t = int(buf.t_ns[slots[0]]) if len(slots) else state.t_ns
+    return {
+        "position": state.position,
+        "replay_iterations": state.replay_iterations,
+        "day_date": state.day_date or "",
+        "day_transitions": state.day_transitions,
+        "regime_names": tuple(state.regime_names),
+        "buffer_oldest_id": buf.oldest_id,
+        "buffer_next_id": buf.next_id,
+        "buffer_oldest_t_ns": oldest_t,
+        "priorities": tuple(state.priorities[slots].tolist()),
+        "params": ev.as_matrix(state.params),
+        "sep_weights": ev.as_matrix(state.sep_weights),
+        "sep_bias": tuple(state.sep_bias.tolist()),
+        "schemas": schema_rows_of(state),
+    }
+
+
+@apply.register
+def _(event: ev.StateCheckpoint, state: SimState) -> None:
+    _advance(event, state)
+    if not state.started:  # folding a filtered view (schemas only): start from it
+        restore_schemas(state, event)
+        return
+    for name, value in checkpoint_fields(state).items():
+        if getattr(event, name) != value:
+            raise ValueError(f"state checkpoint disagrees with the events before it ({name})")
 
 
 @apply.register

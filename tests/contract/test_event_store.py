@@ -10,6 +10,8 @@ import itertools
 import os
 import re
 import stat
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -30,7 +32,7 @@ from janus_sim.adapters.duckdb_store import (
 from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.core.codec import EncodedEvent
 from janus_sim.errors import NotFoundError, StoreError
-from janus_sim.eventlog import EventBatch, RunDigest, digest_of
+from janus_sim.eventlog import EventBatch, RunDigest, digest_of, first_broken_link
 from janus_sim.ports import EventQuery, EventStore, RunInfo
 
 STARTED = "2026-01-02T09:30:00+00:00"
@@ -513,7 +515,7 @@ class _CommitFails:
 
 
 def test_duckdb_failed_commit_rolls_back(tmp_path: Path) -> None:
-    store = DuckDBEventStore(tmp_path / "events.duckdb")
+    store = DuckDBEventStore(tmp_path / "events.duckdb", hold=True)
     store.create_run(run_info("r"))
     store.append(make_batch("r", 0, 10))
     real = store._con
@@ -604,12 +606,81 @@ def test_a_file_that_is_not_a_store_is_a_store_error(tmp_path: Path) -> None:
         open_store(empty, read_only=True)
 
 
-def test_second_open_of_the_same_file_is_refused(tmp_path: Path) -> None:
-    """Two writers would each trust their own last-seq cache; DuckDB must refuse the second."""
-    with open_store(tmp_path) as first:
-        first.create_run(run_info("r"))
-        with pytest.raises(StoreError, match=re.escape(str(tmp_path / DB_FILENAME))):
-            open_store(tmp_path)
-        first.append(make_batch("r", 0, 3))
-    with open_store(tmp_path) as again:
-        assert again.last_seq("r") == 2
+def test_two_store_objects_take_turns_on_one_file(tmp_path: Path) -> None:
+    """Unheld stores hold the file only per call, so two writers can interleave batches;
+    each append reads the run's tip inside its transaction, so nothing is lost or reused."""
+    first, second = open_store(tmp_path), open_store(tmp_path)
+    first.create_run(run_info("r"))
+    first.append(make_batch("r", 0, 3))
+    second.append(make_batch("r", 3, 2))  # the second object sees the first one's rows
+    with pytest.raises(StoreError, match="starts at seq 3"):
+        first.append(make_batch("r", 3, 2))  # a stale writer is refused, not merged
+    first.append(make_batch("r", 5, 1))
+    back = second.read("r")
+    assert back.seq.tolist() == list(range(6))
+    assert first_broken_link(back) is None
+    first.close()
+    second.close()
+
+
+_HOLDER = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def _hold_in_another_process(db: Path, seconds: float) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(db), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_locked_store_is_waited_for_and_said_so(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store:
+        store.create_run(run_info("r"))
+    holder = _hold_in_another_process(tmp_path / DB_FILENAME, 1.0)
+    said: list[str] = []
+    try:
+        with open_store(tmp_path, read_only=True, lock_timeout=20, on_wait=said.append) as s:
+            assert [r.run_id for r in s.list_runs()] == ["r"]
+    finally:
+        holder.wait(timeout=30)
+    assert len(said) == 1 and f"in use by process {holder.pid}" in said[0]
+
+
+def test_a_store_locked_too_long_is_a_clear_error(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store:
+        store.create_run(run_info("r"))
+    holder = _hold_in_another_process(tmp_path / DB_FILENAME, 5.0)
+    try:
+        with pytest.raises(StoreError) as err:
+            open_store(tmp_path, read_only=True, lock_timeout=0.3)
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    message = str(err.value)
+    assert f"stayed locked by process {holder.pid} for 0.3 s" in message
+    assert str(tmp_path / DB_FILENAME) in message and "\n" not in message
+
+
+def test_both_stores_chain_rows_identically_across_batches(tmp_path: Path) -> None:
+    """The chain continues across appends and does not depend on the adapter or run id."""
+    whole = make_batch("r", 0, 12)
+    chains = []
+    for store in (MemoryEventStore(), open_store(tmp_path)):
+        for run_id in ("r", "other"):
+            store.create_run(run_info(run_id))
+            for lo, hi in ((0, 5), (5, 6), (6, 12)):
+                part = whole.take(np.arange(lo, hi))
+                store.append(replace(part, run_id=run_id))
+            back = store.read(run_id)
+            assert back.chain is not None and first_broken_link(back) is None
+            chains.append(back.chain)
+            # A bounded read keeps each row's own hash.
+            assert store.read(run_id, EventQuery(seq_min=6)).chain == back.chain[6:]
+        store.close()
+    assert all(c == chains[0] for c in chains) and len(set(chains[0])) == 12

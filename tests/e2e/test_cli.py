@@ -115,6 +115,12 @@ def test_missing_file_is_exit_2(tmp_path: Path) -> None:
     assert "nope.yaml: no such file" in line
 
 
+def test_from_checkpoint_needs_resume(tiny_file: Path, tmp_path: Path) -> None:
+    line = _one_line_error(jsim("run", tiny_file, "--store", tmp_path / "s", "--from-checkpoint"))
+    assert "--from-checkpoint: only applies with --resume" in line
+    assert not (tmp_path / "s").exists()
+
+
 def test_unwritable_store_is_exit_2(tiny_file: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")

@@ -95,7 +95,67 @@ def test_sigterm_stops_at_a_batch_boundary(long_file: Path, tmp_path: Path) -> N
     assert "marked interrupted" in err and "--resume" in err and "Traceback" not in err
     runs = jsim("runs", "--store", store, "--json")
     assert '"status": "interrupted"' in runs.stdout
-    resumed = jsim("run", long_file, "--store", store, "--quiet", "--resume")
+    resumed = jsim("run", long_file, "--store", store, "--quiet", "--resume", "--from-checkpoint")
     assert resumed.returncode == 0, resumed.stderr
     fresh = jsim("run", long_file, "--store", tmp_path / "fresh", "--quiet")
     assert digest_line(resumed.stdout) == digest_line(fresh.stdout)
+
+
+KILL_POINTS = [
+    ("mid-append", 1),  # the very first batch (run_started): rolled back, resume restarts
+    ("mid-append", 4),  # a night's batch, inserted but not committed
+    ("append-begun", 3),
+    ("after-append", 2),
+    ("replay", 700),  # inside night 1's phase 1 (1500 policy steps a night)
+    ("replay", 2600),  # inside night 2's phase 1
+    ("consolidation", 2),  # inside night 2, after phase 2, before the night's batch
+    ("finish", 1),  # every event stored, the run not yet marked finished
+]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    import copy
+
+    from tests.conftest import TINY
+
+    folder = tmp_path_factory.mktemp("kill")
+    raw = copy.deepcopy(TINY)
+    raw["calendar"]["bars_per_day"] = 120
+    raw["replay"]["n_replays"] = 1500
+    scenario = folder / "long.yaml"
+    scenario.write_text(yaml.safe_dump(raw))
+    whole = jsim("run", scenario, "--store", folder / "whole", "--quiet", "--no-qdrant")
+    assert whole.returncode == 0, whole.stderr
+    return scenario, digest_line(whole.stdout)
+
+
+@pytest.mark.parametrize(("point", "n"), KILL_POINTS, ids=[f"{p}-{n}" for p, n in KILL_POINTS])
+def test_sigkill_at_an_exact_point_then_resume(
+    uninterrupted: tuple[Path, str], tmp_path: Path, point: str, n: int
+) -> None:
+    scenario, expected = uninterrupted
+    store = tmp_path / "s"
+    killed = subprocess.run(
+        [
+            *(sys.executable, "-m", "tests.e2e.kill_harness", point, str(n), "--"),
+            *("run", str(scenario), "--store", str(store), "--quiet", "--no-qdrant"),
+            *("--run-id", "r"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr)
+    # Whatever the point, the log holds whole batches only and the run is not finished.
+    runs = jsim("runs", "--store", store, "--json")
+    assert runs.returncode == 0, runs.stderr
+    assert '"status": "finished"' not in runs.stdout
+    resumed = jsim(
+        "run", scenario, "--store", store, "--quiet", "--no-qdrant", "--run-id", "r", "--resume"
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert digest_line(resumed.stdout) == expected
+    check = jsim("verify", "--store", store, "--run", "r")
+    assert check.returncode == 0, check.stdout

@@ -9,7 +9,13 @@ from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.app.engine import Engine, Observer
 from janus_sim.app.timetravel import Moment, schema_rows, state_at
 from janus_sim.config import Scenario
+from janus_sim.core import events as ev
+from janus_sim.core.agent import policy_step
+from janus_sim.core.awake import World
+from janus_sim.core.codec import decode
 from janus_sim.core.consolidation import recall_gate
+from janus_sim.core.hippocampus import sparse_code
+from janus_sim.core.state import fold
 from janus_sim.errors import NotFoundError, StoreError
 
 
@@ -123,3 +129,79 @@ def test_a_failing_vector_store_never_costs_events(tiny_scenario: Scenario) -> N
     assert result.digest == plain.digest and store.get_run("r").status == "finished"
     assert engine.vector_error is not None and "does not answer" in engine.vector_error
     assert broken.calls == 1  # after the first failure the engine stops trying
+
+
+def _loose(sc: Scenario, **neocortex: float) -> Scenario:
+    """Gates that let consolidation happen on the tiny run's nights."""
+    nc = sc.neocortex.model_copy(
+        update={"logic_threshold": 0.0, "recall_threshold": 0.0, **neocortex}
+    )
+    return sc.model_copy(update={"neocortex": nc})
+
+
+def test_gated_policy_update_is_eq_19_over_the_gated_transitions(
+    tiny_scenario: Scenario,
+) -> None:
+
+    sc = _loose(tiny_scenario, eta_sleep=0.05)
+    store = MemoryEventStore()
+    Engine(sc, store, run_id="r").run()
+    events = [decode(r.record) for r in store.read("r").records()]
+    consolidated = [i for i, e in enumerate(events) if isinstance(e, ev.PolicyConsolidated)]
+    assert consolidated, "loose gates must let the policy consolidate"
+
+    world = World.build(sc)
+    for i in consolidated:
+        e = events[i]
+        assert isinstance(e, ev.PolicyConsolidated) and e.eta == 0.05
+        gated = events[i - 1]
+        assert isinstance(gated, ev.ConsolidationGated) and e.n_transitions == gated.consolidated
+        # Recompute eq. 19 from the state just before the update, by brute force.
+        state = fold(events[:i])
+        buf, _ = state.require_buffer()
+        day_ids = np.arange(buf.next_id - state.day_transitions, buf.next_id)
+        slots = buf.slots_of(day_ids)
+        all_codes = sparse_code(
+            state.sep_weights,
+            state.sep_bias,
+            buf.states[buf.chronological_slots()],
+            sc.hippocampus.sparsity,
+        )
+        codes = sparse_code(
+            state.sep_weights, state.sep_bias, buf.states[slots], sc.hippocampus.sparsity
+        )
+        g_recall, _ = recall_gate(
+            codes, all_codes, sc.neocortex.recall_sharpness, sc.neocortex.recall_similarity
+        )
+        gates = g_recall * gated.logic_gate  # every candidate passes the loose gates
+        step = policy_step(
+            state.params,
+            buf.states[slots],
+            buf.actions[slots],
+            buf.rewards[slots],
+            buf.next_states[slots],
+            buf.dones[slots],
+            buf.ctx[slots],
+            gates,
+            world.constraints,
+            gamma=sc.agent.gamma,
+            learning_rate=0.05,
+            logic_weight=sc.agent.logic_loss_weight,
+            temperature=sc.agent.policy_temperature,
+            grad_clip=sc.agent.grad_clip,
+        )
+        assert np.array_equal(np.array(e.params), step.params)
+        assert e.mean_gate == pytest.approx(float(gates.mean()), rel=1e-12)
+        assert not np.array_equal(step.params, state.params)
+
+
+def test_no_gated_policy_update_when_eta_sleep_is_zero_or_the_gate_is_shut(
+    tiny_scenario: Scenario,
+) -> None:
+    for sc in (
+        _loose(tiny_scenario, eta_sleep=0.0),
+        _loose(tiny_scenario, logic_threshold=1.0),  # SatAgg never exceeds 1
+    ):
+        store = MemoryEventStore()
+        Engine(sc, store, run_id="r").run()
+        assert "policy_consolidated" not in store.read("r").kind

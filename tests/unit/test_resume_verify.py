@@ -148,3 +148,103 @@ def test_verify_names_reordered_events(stored_run: Path) -> None:
     )
     report = _verify(stored_run, replay=True)
     assert report.first_bad_seq == 40  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("fail_cycle", [1, 2, 3])
+def test_resume_from_the_last_checkpoint_gives_the_uninterrupted_digest(
+    tiny_scenario: Scenario, fail_cycle: int
+) -> None:
+    whole = Engine(tiny_scenario, MemoryEventStore(), run_id="r").run()
+    store = MemoryEventStore()
+    with pytest.raises(RuntimeError):
+        Engine(tiny_scenario, store, run_id="r", observer=_FailOnce(fail_cycle)).run()
+    resumed = Engine(tiny_scenario, store, run_id="r").resume(from_checkpoint=True)
+    assert resumed.digest == whole.digest and resumed.n_events == whole.n_events
+    assert resumed.metrics == whole.metrics and resumed.dates == whole.dates
+    assert verify_run(store, "r", replay=True).ok
+
+
+@pytest.mark.parametrize("n_flushes", [1, 2, 4, 7])
+def test_resume_from_checkpoint_after_an_interrupt_anywhere(
+    tiny_scenario: Scenario, n_flushes: int
+) -> None:
+    whole = Engine(tiny_scenario, MemoryEventStore(), run_id="r").run()
+    store = MemoryEventStore()
+    engine = Engine(tiny_scenario, store, run_id="r", should_stop=_stop_after(n_flushes))  # type: ignore[arg-type]
+    with pytest.raises(RunInterrupted):
+        engine.run()
+    resumed = Engine(tiny_scenario, store, run_id="r").resume(from_checkpoint=True)
+    assert resumed.digest == whole.digest
+
+
+def test_resume_from_checkpoint_skips_the_stored_nights(tiny_scenario: Scenario) -> None:
+    """The point of the checkpoint: nights before it are restored, not re-simulated."""
+    store = MemoryEventStore()
+    with pytest.raises(RuntimeError):
+        Engine(tiny_scenario, store, run_id="r", observer=_FailOnce(2)).run()
+
+    class _Days(Observer):
+        def __init__(self) -> None:
+            self.days: list[int] = []
+
+        def day_started(self, day: int, date: str) -> None:
+            self.days.append(day)
+
+    days = _Days()
+    Engine(tiny_scenario, store, run_id="r", observer=days).resume(from_checkpoint=True)
+    assert days.days == [2]  # cycles 1-2 came from the checkpoint
+
+
+def test_a_damaged_checkpoint_falls_back_to_the_full_replay(
+    tiny_scenario: Scenario, tmp_path: Path
+) -> None:
+    store = open_store(tmp_path)
+    with pytest.raises(RuntimeError):
+        Engine(tiny_scenario, store, run_id="r", observer=_FailOnce(2)).run()
+    store.close()
+    db = tmp_path / "janus.duckdb"
+    con = duckdb.connect(str(db))
+    (cp_seq,) = con.execute(
+        "SELECT max(seq) FROM events WHERE kind = 'state_checkpoint'"
+    ).fetchone()  # type: ignore[misc]
+    con.execute(
+        "UPDATE events SET payload = "
+        "replace(payload, '\"buffer_next_id\":', '\"buffer_next_id\":9') WHERE seq = ?",
+        [cp_seq],
+    )
+    con.close()
+    store = open_store(tmp_path)
+    try:
+        # The restore refuses the checkpoint; the full re-simulation names it.
+        with pytest.raises(ReplayMismatch) as info:
+            Engine(tiny_scenario, store, run_id="r").resume(from_checkpoint=True)
+        assert info.value.seq == cp_seq and "payload is" in info.value.problem
+    finally:
+        store.close()
+
+
+_TAMPERING = {
+    "alter": "UPDATE events SET payload = replace(payload, '\"reward\":', '\"reward\":1') "
+    "WHERE seq = 30",
+    "delete": "DELETE FROM events WHERE seq = 30",
+    "insert": "UPDATE events SET seq = seq + 1 WHERE seq >= 30; "
+    "INSERT INTO events SELECT run_id, 30, cycle, t_ns, kind, entity, version, payload, chain "
+    "FROM events WHERE seq = 29",
+    "reorder": "UPDATE events SET seq = CASE seq WHEN 30 THEN 31 ELSE 30 END WHERE seq IN (30, 31)",
+    "rewrite the hash too": "UPDATE events SET payload = replace(payload, '\"reward\":', "
+    "'\"reward\":1'), chain = sha256('forged')::BLOB WHERE seq = 30",
+}
+
+
+@pytest.mark.parametrize("how", list(_TAMPERING))
+def test_verify_names_the_first_tampered_event_without_replay(stored_run: Path, how: str) -> None:
+    """The hash chain alone finds every kind of tampering, at its exact sequence number."""
+    con = duckdb.connect(str(stored_run))
+    assert con.execute("SELECT kind FROM events WHERE seq = 30").fetchall() == [
+        ("transition_recorded",)
+    ]
+    con.close()
+    _tamper(stored_run, _TAMPERING[how])
+    report = _verify(stored_run)
+    assert not report.ok  # type: ignore[attr-defined]
+    assert report.first_bad_seq == 30, report.problems  # type: ignore[attr-defined]

@@ -1,0 +1,306 @@
+"""Regression baselines: a scenario's expected per-cycle metrics and run digest, as JSON.
+
+``record`` runs a scenario in memory (``MemoryEventStore``, no vector store: nothing is
+written anywhere) and returns a ``Baseline``; ``Baseline.to_json`` is stable (sorted
+keys, two-space indent, trailing newline) so a regenerated baseline diffs cleanly in
+git. ``load`` reads one back or raises ``BaselineError`` (exit 2) naming the file and
+the field. ``check`` re-runs the baseline's scenario with its seed and compares with the
+same rule as ``janus-sim compare`` (``compare.compare_cycles``); it also fails when the
+digest or the number of events changed (the event log changed) or the scenario file no
+longer hashes as recorded.
+
+Scenario paths are stored as given to ``baseline save`` and resolved against the
+working directory by ``check``: run both from the repository root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from janus_sim import __version__
+from janus_sim.adapters.bars_file import load_scenario_and_bars
+from janus_sim.adapters.memory_store import MemoryEventStore
+from janus_sim.app.compare import (
+    DEFAULT_TOLERANCES,
+    CompareReport,
+    CycleRow,
+    RunRef,
+    Tolerances,
+    compare_cycles,
+    jsonable,
+    read_cycles,
+)
+from janus_sim.app.engine import Engine, Observer, RunResult
+from janus_sim.config import Scenario
+from janus_sim.core.market import ObservedBars
+from janus_sim.errors import ConfigError, JanusError
+
+FORMAT = 1
+"""Version of the baseline file layout (``format`` in the file)."""
+
+RUN_ID = "baseline"
+
+
+class BaselineError(JanusError):
+    """A baseline file is missing, unreadable or malformed (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Baseline:
+    scenario: str
+    """The scenario file as given to ``baseline save`` (POSIX separators)."""
+    scenario_name: str
+    scenario_hash: str
+    """``Scenario.scenario_hash`` of the file as written (before any ``--seed``)."""
+    seed: int
+    janus_sim_version: str
+    digest: str
+    n_events: int
+    cycles: dict[int, CycleRow]
+
+    def to_json(self) -> str:
+        doc = {
+            "format": FORMAT,
+            "scenario": self.scenario,
+            "scenario_name": self.scenario_name,
+            "scenario_hash": self.scenario_hash,
+            "seed": self.seed,
+            "janus_sim_version": self.janus_sim_version,
+            "digest": self.digest,
+            "n_events": self.n_events,
+            # A list, not a mapping: sorted string keys would put cycle 10 before cycle 2.
+            "cycles": [
+                {
+                    "cycle": c,
+                    "date": row.date,
+                    "metrics": {k: jsonable(v) for k, v in row.metrics.items()},
+                }
+                for c, row in sorted(self.cycles.items())
+            ],
+        }
+        return json.dumps(doc, sort_keys=True, indent=2, allow_nan=False) + "\n"
+
+
+def _number(value: object) -> float:
+    if isinstance(value, str) and value in ("nan", "inf", "-inf"):
+        return float(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise ValueError(f"expected a number, got {value!r}")
+
+
+def display_path(path: str | Path, cwd: Path | None = None) -> str:
+    """``path`` relative to ``cwd`` when it lies below it, with POSIX separators."""
+    p = Path(path)
+    base = (cwd or Path.cwd()).resolve()
+    if p.is_absolute():
+        with contextlib.suppress(ValueError):  # outside cwd: keep it absolute
+            p = p.resolve().relative_to(base)
+    return p.as_posix()
+
+
+def record(
+    scenario_path: str | Path, *, seed: int | None = None, observer: Observer | None = None
+) -> Baseline:
+    """Run the scenario at ``scenario_path`` in memory and return its baseline."""
+    sc, text, bars = load_scenario_and_bars(scenario_path)
+    file_hash = sc.scenario_hash()
+    if seed is not None:
+        sc = sc.with_seed(seed)
+    store, result = _run(sc, str(scenario_path), text, observer, bars)
+    try:
+        cycles = read_cycles(store, RUN_ID)
+    finally:
+        store.close()
+    return Baseline(
+        scenario=display_path(scenario_path),
+        scenario_name=sc.name,
+        scenario_hash=file_hash,
+        seed=sc.seed,
+        janus_sim_version=__version__,
+        digest=result.digest,
+        n_events=result.n_events,
+        cycles=cycles,
+    )
+
+
+def _run(
+    sc: Scenario,
+    source: str,
+    text: str,
+    observer: Observer | None,
+    bars: ObservedBars | None,
+) -> tuple[MemoryEventStore, RunResult]:
+    """The run in a fresh in-memory store (no vector store): nothing touches the disk."""
+    store = MemoryEventStore()
+    engine = Engine(
+        sc,
+        store,
+        run_id=RUN_ID,
+        scenario_source=source,
+        scenario_text=text,
+        observer=observer,
+        market_data=bars,
+    )
+    return store, engine.run()
+
+
+def load(path: str | Path) -> Baseline:
+    """The baseline in the JSON file at ``path``; BaselineError naming what is wrong."""
+    where = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise BaselineError(f"{where}: no such baseline file") from e
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
+        raise BaselineError(f"{where}: cannot read the baseline ({reason})") from e
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise BaselineError(
+            f"{where}: not valid JSON at line {e.lineno}, column {e.colno} ({e.msg})"
+        ) from e
+    try:
+        return _from_doc(doc)
+    except (KeyError, TypeError, ValueError) as e:
+        problem = f"missing field {e.args[0]!r}" if isinstance(e, KeyError) else str(e)
+        raise BaselineError(f"{where}: not a janus-sim baseline: {problem}") from e
+
+
+def _text(doc: dict[str, Any], key: str) -> str:
+    value = doc[key]
+    if not isinstance(value, str):
+        raise TypeError(f"{key}: expected text, got {value!r}")
+    return value
+
+
+def _int(doc: dict[str, Any], key: str) -> int:
+    value = doc[key]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{key}: expected a whole number, got {value!r}")
+    return value
+
+
+def _from_doc(doc: object) -> Baseline:
+    if not isinstance(doc, dict):
+        raise TypeError(f"expected a JSON object, got {type(doc).__name__}")
+    if doc.get("format") != FORMAT:
+        raise ValueError(f"format: expected {FORMAT}, got {doc.get('format')!r}")
+    rows = doc["cycles"]
+    if not isinstance(rows, list):
+        raise TypeError("cycles: expected a list")
+    cycles: dict[int, CycleRow] = {}
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or not isinstance(row.get("metrics"), dict):
+            raise TypeError(f"cycles[{i}]: expected {{cycle, date, metrics}}")
+        try:
+            metrics = {str(k): _number(v) for k, v in row["metrics"].items()}
+        except ValueError as e:
+            raise ValueError(f"cycles[{i}].metrics: {e}") from e
+        cycles[_int(row, "cycle")] = CycleRow(date=_text(row, "date"), metrics=metrics)
+    return Baseline(
+        scenario=_text(doc, "scenario"),
+        scenario_name=_text(doc, "scenario_name"),
+        scenario_hash=_text(doc, "scenario_hash"),
+        seed=_int(doc, "seed"),
+        janus_sim_version=_text(doc, "janus_sim_version"),
+        digest=_text(doc, "digest"),
+        n_events=_int(doc, "n_events"),
+        cycles=cycles,
+    )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A loaded baseline whose scenario file exists and parses: ready to re-run."""
+
+    path: str
+    baseline: Baseline
+    scenario: Scenario
+    scenario_text: str
+    scenario_hash: str
+    bars: ObservedBars | None = None
+
+
+def prepare(path: str | Path) -> Prepared:
+    """Load the baseline and its scenario; exit-2 errors for anything missing or bad.
+
+    Done for every baseline before any is re-run, so bad input fails fast.
+    """
+    base = load(path)
+    scenario_file = Path(base.scenario)
+    if not scenario_file.is_file():
+        raise ConfigError(
+            str(path),
+            "scenario",
+            f"scenario file {base.scenario} not found (a baseline's scenario path is "
+            f"relative to the directory `baseline check` runs in: the repository root)",
+        )
+    sc, text, bars = load_scenario_and_bars(scenario_file)
+    return Prepared(str(path), base, sc.with_seed(base.seed), text, sc.scenario_hash(), bars)
+
+
+@dataclass(frozen=True)
+class BaselineCheck:
+    path: str
+    baseline: Baseline
+    report: CompareReport
+    """A = the baseline, B = the fresh run; no schema states or event scan."""
+    problems: tuple[str, ...]
+    """Failures beyond the metrics: changed digest, event count or scenario file."""
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok and not self.problems
+
+
+def check(
+    prepared: Prepared, tol: Tolerances = DEFAULT_TOLERANCES, observer: Observer | None = None
+) -> BaselineCheck:
+    """Re-run a prepared baseline's scenario and compare it with the baseline."""
+    base = prepared.baseline
+    store, result = _run(
+        prepared.scenario, base.scenario, prepared.scenario_text, observer, prepared.bars
+    )
+    digest, n_events = result.digest, result.n_events
+    try:
+        fresh = read_cycles(store, RUN_ID)
+    finally:
+        store.close()
+    cycles = compare_cycles(base.cycles, fresh, tol)
+    problems = []
+    if prepared.scenario_hash != base.scenario_hash:
+        problems.append(
+            f"the scenario file {base.scenario} changed since the baseline was saved "
+            f"(hash {prepared.scenario_hash[:12]}, baseline {base.scenario_hash[:12]})"
+        )
+    if digest != base.digest:
+        problems.append(f"the event log changed: digest {digest[:16]}, baseline {base.digest[:16]}")
+    if n_events != base.n_events:
+        problems.append(f"the run has {n_events} events, the baseline {base.n_events}")
+    report = CompareReport(
+        a=RunRef(
+            label=f"baseline {prepared.path}",
+            run_id=RUN_ID,
+            digest=base.digest,
+            n_events=base.n_events,
+            code_version=base.janus_sim_version,
+            where=prepared.path,
+        ),
+        b=RunRef(
+            label="this code",
+            run_id=RUN_ID,
+            digest=digest,
+            n_events=n_events,
+            code_version=__version__,
+            where="memory",
+        ),
+        tolerances=tol,
+        cycles=cycles,
+    )
+    return BaselineCheck(prepared.path, base, report, tuple(problems))

@@ -1,0 +1,396 @@
+"""Regression comparison of two runs' sleep cycles: metrics, schema states, event logs.
+
+Contract of ``compare_runs(a, b, tol)``:
+
+* **Metrics.** Every metric of every ``cycle_metrics`` event of either run is compared,
+  cycle by cycle. Two values agree when ``|a - b| <= atol + rtol * max(|a|, |b|)``
+  (symmetric, so ``compare(A, B)`` and ``compare(B, A)`` flag the same cycles); NaN
+  agrees only with NaN, an infinity only with itself. Counts (``is_count``) must be
+  equal unless ``--tol`` names them. A metric or a cycle that only one run has differs.
+* **Schemas.** At each cycle both runs have, the schema states after that night (rebuilt
+  with ``timetravel.state_at``) are paired by schema id, then the rest by nearest centroid
+  (``schema_match``). A pair agrees when its means and covariances agree elementwise
+  under the global rtol/atol and its point counts are equal; an unpaired schema differs.
+* **Events.** When the run digests differ (or either is missing), the stored rows are
+  compared in sequence order, in chunks, and the first differing sequence number is
+  reported (a length difference counts).
+
+The report is data only (frozen dataclasses); nothing here prints or opens a store.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from janus_sim.app.schema_match import SchemaComparison, compare_schemas
+from janus_sim.app.timetravel import SCHEMA_KINDS, Moment, state_at
+from janus_sim.core import events as ev
+from janus_sim.core.codec import decode
+from janus_sim.errors import ConfigError
+from janus_sim.eventlog import EventBatch
+from janus_sim.ports import EventQuery, EventStore
+
+COUNT_METRICS = frozenset(
+    {
+        "transitions",
+        "buffer_size",
+        "schemas_created",
+        "schemas_updated",
+        "schemas_pruned",
+        "consolidated",
+    }
+)
+"""Cycle metrics that count things (besides any ``n_*`` or ``*_count`` name)."""
+
+ROW_FIELDS = ("kind", "version", "cycle", "t_ns", "entity", "payload")
+"""The stored columns compared to find the first diverging event, in reporting order."""
+
+
+def is_count(name: str) -> bool:
+    """Whether a metric counts things, so that only exact equality agrees."""
+    return name in COUNT_METRICS or name.startswith("n_") or name.endswith("_count")
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """Global ``rtol``/``atol`` and per-metric ``(name, rtol, atol)`` overrides."""
+
+    rtol: float = 1e-9
+    atol: float = 1e-12
+    per_metric: tuple[tuple[str, float, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        for what, value in [("--rtol", self.rtol), ("--atol", self.atol)] + [
+            (f"--tol {n}", v) for n, r, a in self.per_metric for v in (r, a)
+        ]:
+            if not (math.isfinite(value) and value >= 0):
+                raise ConfigError(what, "", f"expected a finite number >= 0, got {value}")
+
+    def for_metric(self, name: str) -> tuple[float, float]:
+        """(rtol, atol) for ``name``: its override, else (0, 0) for counts, else global."""
+        for n, r, a in self.per_metric:
+            if n == name:
+                return r, a
+        return (0.0, 0.0) if is_count(name) else (self.rtol, self.atol)
+
+
+DEFAULT_TOLERANCES = Tolerances()
+
+
+def parse_tol(text: str) -> tuple[str, float, float]:
+    """``NAME=TOL`` (rtol = atol = TOL) or ``NAME=RTOL,ATOL``; ConfigError otherwise."""
+    name, sep, values = text.partition("=")
+    parts = values.split(",")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        numbers = []
+    if not sep or not name.strip() or len(numbers) not in (1, 2):
+        raise ConfigError(f"--tol {text}", "", "expected NAME=TOL or NAME=RTOL,ATOL")
+    rtol, atol = numbers if len(numbers) == 2 else numbers * 2
+    return name.strip(), rtol, atol
+
+
+def check_tolerance_names(tol: Tolerances, known: set[str]) -> None:
+    """ConfigError when a per-metric tolerance names none of the ``known`` metrics."""
+    for name, _, _ in tol.per_metric:
+        if name not in known:
+            shown = ", ".join(sorted(known))
+            raise ConfigError(f"--tol {name}", "", f"no such metric in either run; known: {shown}")
+
+
+def values_agree(a: float | None, b: float | None, rtol: float, atol: float) -> bool:
+    """The scalar agreement rule of the module docstring (``None``: metric absent)."""
+    if a is None or b is None:
+        return a is None and b is None
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if a == b:
+        return True
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return False
+    return abs(a - b) <= atol + rtol * max(abs(a), abs(b))
+
+
+@dataclass(frozen=True)
+class MetricDelta:
+    name: str
+    a: float | None
+    b: float | None
+    rtol: float
+    atol: float
+    count: bool
+    ok: bool
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.a is None or self.b is None else self.b - self.a
+
+
+@dataclass(frozen=True)
+class CycleRow:
+    """A run's ``cycle_metrics`` event: the night's date and metrics."""
+
+    date: str
+    metrics: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class CycleComparison:
+    cycle: int
+    date_a: str | None
+    date_b: str | None
+    metrics: tuple[MetricDelta, ...]
+    schemas: SchemaComparison | None
+    """None when only one run has the cycle, or when there are no schema states (baselines)."""
+
+    @property
+    def metrics_ok(self) -> bool:
+        return (
+            self.date_a is not None and self.date_b is not None and all(m.ok for m in self.metrics)
+        )
+
+    @property
+    def schemas_ok(self) -> bool:
+        return self.schemas is None or self.schemas.ok
+
+    @property
+    def ok(self) -> bool:
+        return self.metrics_ok and self.schemas_ok
+
+    @property
+    def beyond(self) -> tuple[MetricDelta, ...]:
+        return tuple(m for m in self.metrics if not m.ok)
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """Which run a side of the comparison is, for the report."""
+
+    label: str
+    run_id: str
+    digest: str | None
+    n_events: int
+    code_version: str
+    where: str = ""
+    scenario_hash: str = ""
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Divergence:
+    seq: int
+    field: str
+    """One of ROW_FIELDS, or "length" when one log ends first."""
+    detail: str
+
+
+@dataclass(frozen=True)
+class CompareReport:
+    a: RunRef
+    b: RunRef
+    tolerances: Tolerances
+    cycles: tuple[CycleComparison, ...]
+    first_divergence: Divergence | None = None
+
+    @property
+    def same_scenario(self) -> bool:
+        """False when both sides know their scenario and seed and these differ."""
+        a, b = self.a, self.b
+        if not (a.scenario_hash and b.scenario_hash):
+            return True
+        return (a.scenario_hash, a.seed) == (b.scenario_hash, b.seed)
+
+    @property
+    def digests_equal(self) -> bool:
+        return self.a.digest is not None and self.a.digest == self.b.digest
+
+    @property
+    def metric_cycles(self) -> tuple[int, ...]:
+        """Cycles whose metrics differ beyond tolerance (or that one run lacks)."""
+        return tuple(c.cycle for c in self.cycles if not c.metrics_ok)
+
+    @property
+    def schema_cycles(self) -> tuple[int, ...]:
+        return tuple(c.cycle for c in self.cycles if not c.schemas_ok)
+
+    @property
+    def flagged_cycles(self) -> tuple[int, ...]:
+        return tuple(c.cycle for c in self.cycles if not c.ok)
+
+    @property
+    def ok(self) -> bool:
+        """Everything within tolerance (a digest difference alone is not a failure)."""
+        return not self.flagged_cycles
+
+
+def read_cycles(store: EventStore, run_id: str) -> dict[int, CycleRow]:
+    """Cycle -> (date, metrics) from the run's ``cycle_metrics`` events."""
+    out: dict[int, CycleRow] = {}
+    for stored in store.read(run_id, EventQuery(kinds=["cycle_metrics"])).records():
+        event = decode(stored.record)
+        assert isinstance(event, ev.CycleMetrics)
+        out[event.cycle] = CycleRow(date=event.date, metrics=event.as_dict())
+    return out
+
+
+def _metric_deltas(a: CycleRow | None, b: CycleRow | None, tol: Tolerances) -> list[MetricDelta]:
+    ma = a.metrics if a else {}
+    mb = b.metrics if b else {}
+    out = []
+    for name in list(ma) + [n for n in mb if n not in ma]:
+        va, vb = ma.get(name), mb.get(name)
+        rtol, atol = tol.for_metric(name)
+        ok = values_agree(va, vb, rtol, atol)
+        out.append(MetricDelta(name, va, vb, rtol, atol, is_count(name), ok))
+    return out
+
+
+def compare_cycles(
+    a: Mapping[int, CycleRow],
+    b: Mapping[int, CycleRow],
+    tol: Tolerances,
+    schemas: Callable[[int], SchemaComparison] | None = None,
+) -> tuple[CycleComparison, ...]:
+    """Side by side, every cycle of either run; ``schemas(cycle)`` for cycles both have.
+
+    ConfigError when a per-metric tolerance names a metric neither run has (a typo would
+    otherwise silently change nothing).
+    """
+    check_tolerance_names(tol, {n for rows in (a, b) for row in rows.values() for n in row.metrics})
+    out = []
+    for cycle in sorted(set(a) | set(b)):
+        ra, rb = a.get(cycle), b.get(cycle)
+        both = ra is not None and rb is not None
+        out.append(
+            CycleComparison(
+                cycle=cycle,
+                date_a=ra.date if ra else None,
+                date_b=rb.date if rb else None,
+                metrics=tuple(_metric_deltas(ra, rb, tol)),
+                schemas=schemas(cycle) if schemas is not None and both else None,
+            )
+        )
+    return tuple(out)
+
+
+def _first_row_difference(a: EventBatch, b: EventBatch) -> Divergence | None:
+    """The first differing row of two batches covering the same sequence numbers."""
+    n = min(len(a), len(b))
+    first: tuple[int, str] | None = None
+    for name in ROW_FIELDS:
+        ca, cb = getattr(a, name), getattr(b, name)
+        if isinstance(ca, np.ndarray):
+            idx = np.flatnonzero(ca[:n] != cb[:n])
+            hit = int(idx[0]) if len(idx) else None
+        elif ca[:n] == cb[:n]:  # C-speed for the common case of equal string columns
+            hit = None
+        else:
+            hit = next(i for i in range(n) if ca[i] != cb[i])
+        if hit is not None and (first is None or hit < first[0]):
+            first = (hit, name)
+    if first is None:
+        return None
+    i, name = first
+    where = (
+        f"{a.kind[i]} of cycle {int(a.cycle[i])} in A, {b.kind[i]} of cycle {int(b.cycle[i])} in B"
+    )
+    return Divergence(int(a.seq[i]), name, f"{name} differs ({where})")
+
+
+def first_divergence(
+    store_a: EventStore,
+    run_a: str,
+    store_b: EventStore,
+    run_b: str,
+    *,
+    chunk: int = 50_000,
+    progress: Callable[[int, int], None] | None = None,
+) -> Divergence | None:
+    """The first sequence number at which the two stored logs differ, or None.
+
+    Reads both logs in ``chunk``-sized sequence ranges, so memory stays bounded.
+    """
+    na, nb = store_a.last_seq(run_a) + 1, store_b.last_seq(run_b) + 1
+    common = min(na, nb)
+    for lo in range(0, common, chunk):
+        query = EventQuery(seq_min=lo, seq_max=min(lo + chunk, common) - 1)
+        hit = _first_row_difference(store_a.read(run_a, query), store_b.read(run_b, query))
+        if hit is not None:
+            return hit
+        if progress is not None:
+            progress(min(lo + chunk, common), common)
+    if na != nb:
+        shorter = "A" if na < nb else "B"
+        return Divergence(common, "length", f"run {shorter} ends after event {common - 1}")
+    return None
+
+
+@dataclass(frozen=True)
+class RunSource:
+    """A run to compare: the store holding it, its id, and a label for the report."""
+
+    store: EventStore
+    run_id: str
+    label: str = ""
+    where: str = ""
+
+
+def run_ref(src: RunSource) -> RunRef:
+    info = src.store.get_run(src.run_id)  # NotFoundError for an unknown run
+    return RunRef(
+        label=src.label or src.run_id,
+        run_id=src.run_id,
+        digest=info.digest,
+        n_events=src.store.last_seq(src.run_id) + 1,
+        code_version=info.code_version,
+        where=src.where,
+        scenario_hash=info.scenario_hash,
+        seed=info.seed,
+    )
+
+
+def compare_runs(
+    a: RunSource,
+    b: RunSource,
+    tol: Tolerances = DEFAULT_TOLERANCES,
+    *,
+    chunk: int = 50_000,
+    progress: Callable[[str], None] | None = None,
+) -> CompareReport:
+    """Compare run ``a`` with run ``b`` (see the module docstring)."""
+    say = progress or (lambda _: None)
+    ref_a, ref_b = run_ref(a), run_ref(b)
+    say("reading cycle metrics")
+    rows_a, rows_b = read_cycles(a.store, a.run_id), read_cycles(b.store, b.run_id)
+
+    def schemas(cycle: int) -> SchemaComparison:
+        say(f"schema states at cycle {cycle}")
+        moment = Moment(cycle=cycle, label=f"cycle {cycle}")
+        sa, _ = state_at(a.store, a.run_id, moment, kinds=SCHEMA_KINDS)
+        sb, _ = state_at(b.store, b.run_id, moment, kinds=SCHEMA_KINDS)
+        return compare_schemas(sa.schemas, sb.schemas, tol.rtol, tol.atol)
+
+    cycles = compare_cycles(rows_a, rows_b, tol, schemas)
+    divergence = None
+    if not (ref_a.digest is not None and ref_a.digest == ref_b.digest):
+        divergence = first_divergence(
+            a.store,
+            a.run_id,
+            b.store,
+            b.run_id,
+            chunk=chunk,
+            progress=lambda done, total: say(f"comparing events {done:,}/{total:,}"),
+        )
+    return CompareReport(ref_a, ref_b, tol, cycles, divergence)
+
+
+def jsonable(value: float | None) -> float | str | None:
+    """JSON has no NaN or infinity: those become the strings "nan", "inf", "-inf"."""
+    if value is None or math.isfinite(value):
+        return value
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")

@@ -1,0 +1,120 @@
+"""Run the CLI and SIGKILL this very process at an exact point (for crash-safety tests).
+
+    python -m tests.e2e.kill_harness POINT N -- janus-sim arguments...
+
+POINT is where the N-th occurrence (1-based) kills the process:
+
+* ``mid-append``: inside an append's transaction, after its rows were inserted and
+  before COMMIT (so DuckDB must roll the batch back on the next open);
+* ``append-begun``: inside an append's transaction, before the rows are inserted;
+* ``after-append``: just after an append committed (between batches);
+* ``replay``: inside a night's phase 1, at the N-th policy step of the run;
+* ``consolidation``: inside the N-th night's phase 2;
+* ``finish``: after the last batch, before the run is marked finished.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+from janus_sim.adapters import duckdb_store
+from janus_sim.app import engine
+from janus_sim.core import sleep, swr
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class _Counter:
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.seen = 0
+
+    def hit(self) -> None:
+        self.seen += 1
+        if self.seen == self.n:
+            _die()
+
+
+class _KillAtCommit:
+    """A connection proxy that dies at the chosen append's COMMIT."""
+
+    def __init__(self, con: Any, counter: _Counter) -> None:
+        self._con, self._counter = con, counter
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql.strip().upper() == "COMMIT":
+            self._counter.hit()
+        return self._con.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+def install(point: str, n: int) -> None:
+    counter = _Counter(n)
+    store_cls = duckdb_store.DuckDBEventStore
+    if point == "mid-append":
+        writable = store_cls._writable
+
+        def proxy(self: Any) -> Any:
+            return _KillAtCommit(writable(self), counter)
+
+        store_cls._writable = proxy  # type: ignore[method-assign]
+    elif point == "append-begun":
+        chain = duckdb_store.chain_hashes
+
+        def chain_then_die(prev: bytes, batch: Any) -> Any:
+            counter.hit()
+            return chain(prev, batch)
+
+        duckdb_store.chain_hashes = chain_then_die  # type: ignore[assignment]
+    elif point == "after-append":
+        append = store_cls.append
+
+        def append_then_die(self: Any, batch: Any) -> None:
+            append(self, batch)
+            counter.hit()
+
+        store_cls.append = append_then_die  # type: ignore[method-assign]
+    elif point == "replay":
+        step = swr.policy_step
+
+        def step_then_die(*args: Any, **kwargs: Any) -> Any:
+            counter.hit()
+            return step(*args, **kwargs)
+
+        swr.policy_step = step_then_die  # type: ignore[assignment]
+    elif point == "consolidation":
+        phase = sleep.consolidation_phase
+
+        def phase_then_die(*args: Any, **kwargs: Any) -> Any:
+            out = phase(*args, **kwargs)  # the night's phase-2 events exist, unflushed
+            counter.hit()
+            return out
+
+        sleep.consolidation_phase = phase_then_die  # type: ignore[assignment]
+    elif point == "finish":
+        execute = engine.Engine._execute
+
+        def finish_dies(self: Any) -> Any:
+            self.store.finish_run = lambda *a, **k: _die()
+            return execute(self)
+
+        engine.Engine._execute = finish_dies  # type: ignore[method-assign]
+    else:
+        raise SystemExit(f"unknown kill point {point!r}")
+
+
+if __name__ == "__main__":
+    point, n, sep, *argv = sys.argv[1:]
+    assert sep == "--"
+    install(point, int(n))
+    from janus_sim.cli import main
+
+    main(argv)
+    raise SystemExit(f"the process reached the end without dying at {point} #{n}")

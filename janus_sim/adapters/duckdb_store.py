@@ -42,7 +42,6 @@ import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import fields
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -59,6 +58,15 @@ from janus_sim.adapters.duckdb_connect import (
     connect_waiting,
     first_line,
 )
+from janus_sim.adapters.duckdb_sql import (
+    APPEND_VIEW,
+    INSERT_BATCH,
+    RUN_COLUMNS,
+    RUN_FIELDS,
+    SCHEMA,
+    run_info_of,
+    select_events,
+)
 from janus_sim.adapters.memory_store import (
     ALL_EVENTS,
     check_append,
@@ -72,53 +80,6 @@ from janus_sim.eventlog import GENESIS, EventBatch, chain_hashes
 from janus_sim.ports import EventQuery, RunInfo, RunStatus
 
 DB_FILENAME = "janus.duckdb"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id          VARCHAR PRIMARY KEY,
-    created_order   BIGINT  NOT NULL,
-    scenario_name   VARCHAR NOT NULL,
-    scenario_source VARCHAR NOT NULL,
-    scenario_text   VARCHAR NOT NULL,
-    scenario_hash   VARCHAR NOT NULL,
-    seed            BIGINT  NOT NULL,
-    code_version    VARCHAR NOT NULL,
-    versions        VARCHAR NOT NULL,  -- JSON object {component: version}
-    status          VARCHAR NOT NULL,
-    digest          VARCHAR,
-    n_events        BIGINT  NOT NULL,
-    started_at      VARCHAR NOT NULL,
-    finished_at     VARCHAR,
-    message         VARCHAR
-);
-CREATE TABLE IF NOT EXISTS events (
-    run_id  VARCHAR  NOT NULL,
-    seq     BIGINT   NOT NULL,
-    cycle   INTEGER  NOT NULL,
-    t_ns    BIGINT   NOT NULL,
-    kind    VARCHAR  NOT NULL,
-    entity  VARCHAR  NOT NULL,
-    version SMALLINT NOT NULL,
-    payload VARCHAR  NOT NULL USING COMPRESSION zstd,
-    chain   BLOB
-);
-ALTER TABLE events ADD COLUMN IF NOT EXISTS chain BLOB;
-"""
-
-_RUN_FIELDS = tuple(f.name for f in fields(RunInfo))  # the runs columns, bar created_order
-_RUN_COLUMNS = ", ".join(_RUN_FIELDS)
-_EVENT_COLUMNS = "seq, cycle, t_ns, kind, entity, version, payload, chain"
-_APPEND_VIEW = "_janus_append_batch"
-_INSERT_BATCH = (
-    f"INSERT INTO events (run_id, {_EVENT_COLUMNS}) "
-    f"SELECT run_id, {_EVENT_COLUMNS} FROM {_APPEND_VIEW}"
-)
-
-
-def _run_info(row: tuple[Any, ...]) -> RunInfo:
-    values = dict(zip(_RUN_FIELDS, row, strict=True))
-    values["versions"] = dict(json.loads(values["versions"]))
-    return RunInfo(**values)
 
 
 class DuckDBEventStore:
@@ -155,7 +116,7 @@ class DuckDBEventStore:
                 self._check_schema()
             else:
                 with self._sql("create the schema"):
-                    con.execute(_SCHEMA)
+                    con.execute(SCHEMA)
         except BaseException:
             self._con = None
             with suppress(duckdb.Error):
@@ -263,7 +224,7 @@ class DuckDBEventStore:
     def create_run(self, info: RunInfo) -> None:
         """Insert a new run row; StoreError if the id is taken. Empty ``started_at`` is set."""
         check_status(info.status, self._where)
-        row = {name: getattr(info, name) for name in _RUN_FIELDS}
+        row = {name: getattr(info, name) for name in RUN_FIELDS}
         row["versions"] = json.dumps(info.versions, sort_keys=True)
         row["started_at"] = info.started_at or now_utc()
         values = list(row.values())
@@ -277,7 +238,7 @@ class DuckDBEventStore:
                 # created_order is computed in the same statement, so it is atomic with
                 # the row; the primary key refuses a second writer that raced us here.
                 con.execute(
-                    f"INSERT INTO runs (created_order, {_RUN_COLUMNS}) "
+                    f"INSERT INTO runs (created_order, {RUN_COLUMNS}) "
                     f"SELECT (SELECT coalesce(max(created_order), 0) + 1 FROM runs), {marks}",
                     values,
                 )
@@ -303,11 +264,11 @@ class DuckDBEventStore:
                     chain = pa.array(chain_hashes(tip, batch), pa.binary())
                     table = table.append_column("chain", chain)
                     with self._sql(f"append {len(batch)} events to run {run_id!r}"):
-                        con.register(_APPEND_VIEW, table)
+                        con.register(APPEND_VIEW, table)
                         try:
-                            con.execute(_INSERT_BATCH)
+                            con.execute(INSERT_BATCH)
                         finally:
-                            con.unregister(_APPEND_VIEW)
+                            con.unregister(APPEND_VIEW)
                 with self._sql(f"append {len(batch)} events to run {run_id!r}"):
                     con.execute("COMMIT")
             except BaseException:
@@ -341,18 +302,18 @@ class DuckDBEventStore:
                 )
 
     def get_run(self, run_id: str) -> RunInfo:
-        sql = f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?"
+        sql = f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?"
         with self.session():
             rows = self._rows(f"read run {run_id!r}", sql, [run_id])
             if not rows:
                 raise unknown_run(run_id, str(self.path), self._known_runs())
-        return _run_info(rows[0])
+        return run_info_of(rows[0])
 
     def list_runs(self) -> list[RunInfo]:
         """All runs, oldest first."""
-        sql = f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY created_order"
+        sql = f"SELECT {RUN_COLUMNS} FROM runs ORDER BY created_order"
         with self.session():
-            return [_run_info(r) for r in self._rows("list runs", sql)]
+            return [run_info_of(r) for r in self._rows("list runs", sql)]
 
     def last_seq(self, run_id: str) -> int:
         """The highest sequence number of the run, or -1 when it has no events."""
@@ -369,35 +330,7 @@ class DuckDBEventStore:
             q = query
             if q.limit == 0 or (q.kinds is not None and len(q.kinds) == 0):
                 return EventBatch.empty(run_id)
-            where = ["run_id = ?"]
-            params: list[object] = [run_id]
-            if q.kinds is not None:
-                kinds: Sequence[str] = list(q.kinds)
-                where.append(f"kind IN ({', '.join('?' * len(kinds))})")
-                params.extend(kinds)
-            if q.entity is not None:
-                where.append("entity = ?")
-                params.append(q.entity)
-            for column, lo, hi in (
-                ("cycle", q.cycle_min, q.cycle_max),
-                ("t_ns", q.t_min, q.t_max),
-                ("seq", q.seq_min, q.seq_max),
-            ):
-                if lo is not None:
-                    where.append(f"{column} >= ?")
-                    params.append(int(lo))
-                if hi is not None:
-                    where.append(f"{column} <= ?")
-                    params.append(int(hi))
-            sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)}"
-            if q.limit is None:
-                sql += " ORDER BY seq"
-            elif q.tail:
-                sql = f"SELECT * FROM ({sql} ORDER BY seq DESC LIMIT ?) ORDER BY seq"
-                params.append(int(q.limit))
-            else:
-                sql += " ORDER BY seq LIMIT ?"
-                params.append(int(q.limit))
+            sql, params = select_events(run_id, q)
             with self._sql(f"read run {run_id!r}"):
                 table = self.con.sql(sql, params=params).to_arrow_table()
         return EventBatch.from_arrow(run_id, table)

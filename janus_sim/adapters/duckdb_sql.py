@@ -1,0 +1,95 @@
+"""The SQL of the DuckDB event store: its tables, and the statements built from a query.
+
+Kept apart from ``duckdb_store`` (which runs them) so each module reads in one sitting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any
+
+from janus_sim.ports import EventQuery, RunInfo
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id          VARCHAR PRIMARY KEY,
+    created_order   BIGINT  NOT NULL,
+    scenario_name   VARCHAR NOT NULL,
+    scenario_source VARCHAR NOT NULL,
+    scenario_text   VARCHAR NOT NULL,
+    scenario_hash   VARCHAR NOT NULL,
+    seed            BIGINT  NOT NULL,
+    code_version    VARCHAR NOT NULL,
+    versions        VARCHAR NOT NULL,  -- JSON object {component: version}
+    status          VARCHAR NOT NULL,
+    digest          VARCHAR,
+    n_events        BIGINT  NOT NULL,
+    started_at      VARCHAR NOT NULL,
+    finished_at     VARCHAR,
+    message         VARCHAR
+);
+CREATE TABLE IF NOT EXISTS events (
+    run_id  VARCHAR  NOT NULL,
+    seq     BIGINT   NOT NULL,
+    cycle   INTEGER  NOT NULL,
+    t_ns    BIGINT   NOT NULL,
+    kind    VARCHAR  NOT NULL,
+    entity  VARCHAR  NOT NULL,
+    version SMALLINT NOT NULL,
+    payload VARCHAR  NOT NULL USING COMPRESSION zstd,
+    chain   BLOB
+);
+ALTER TABLE events ADD COLUMN IF NOT EXISTS chain BLOB;
+"""
+
+RUN_FIELDS = tuple(f.name for f in fields(RunInfo))  # the runs columns, bar created_order
+RUN_COLUMNS = ", ".join(RUN_FIELDS)
+EVENT_COLUMNS = "seq, cycle, t_ns, kind, entity, version, payload, chain"
+APPEND_VIEW = "_janus_append_batch"
+INSERT_BATCH = (
+    f"INSERT INTO events (run_id, {EVENT_COLUMNS}) "
+    f"SELECT run_id, {EVENT_COLUMNS} FROM {APPEND_VIEW}"
+)
+
+
+def run_info_of(row: tuple[Any, ...]) -> RunInfo:
+    values = dict(zip(RUN_FIELDS, row, strict=True))
+    values["versions"] = dict(json.loads(values["versions"]))
+    return RunInfo(**values)
+
+
+def select_events(run_id: str, q: EventQuery) -> tuple[str, list[object]]:
+    """The SELECT for ``read``: the run's events matching ``q``, in seq order (``tail``:
+    the last ``limit`` matches, still ascending). Bounds are inclusive."""
+    where = ["run_id = ?"]
+    params: list[object] = [run_id]
+    if q.kinds is not None:
+        kinds: Sequence[str] = list(q.kinds)
+        where.append(f"kind IN ({', '.join('?' * len(kinds))})")
+        params.extend(kinds)
+    if q.entity is not None:
+        where.append("entity = ?")
+        params.append(q.entity)
+    for column, lo, hi in (
+        ("cycle", q.cycle_min, q.cycle_max),
+        ("t_ns", q.t_min, q.t_max),
+        ("seq", q.seq_min, q.seq_max),
+    ):
+        if lo is not None:
+            where.append(f"{column} >= ?")
+            params.append(int(lo))
+        if hi is not None:
+            where.append(f"{column} <= ?")
+            params.append(int(hi))
+    sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)}"
+    if q.limit is None:
+        sql += " ORDER BY seq"
+    elif q.tail:
+        sql = f"SELECT * FROM ({sql} ORDER BY seq DESC LIMIT ?) ORDER BY seq"
+        params.append(int(q.limit))
+    else:
+        sql += " ORDER BY seq LIMIT ?"
+        params.append(int(q.limit))
+    return sql, params

@@ -25,6 +25,7 @@ from janus_sim.ports import RunInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 WEEK_NS = 7 * 86_400 * 1_000_000_000
+GOAL_S = 0.5  # at 1M events; the 10M figure is read as a curve against it
 
 
 def _base() -> EventBatch:
@@ -87,6 +88,8 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                         "name": f"at_{label}",
                         "value": round(seconds, 4),
                         "unit": "s",
+                        "anchor": GOAL_S,
+                        "ratio": round(seconds / GOAL_S, 4),
                         "events": n,
                         "schemas": n_schemas,
                         "goal": "<= 0.5 s at 1M",

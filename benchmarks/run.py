@@ -1,7 +1,14 @@
-"""Run every benchmark and print one JSON line per figure: name, value, unit (+ context).
+"""Run the benchmarks and print one JSON line per figure.
 
-Usage: ``python benchmarks/run.py [--quick] [NAME ...]`` from the repository root.
-Each ``benchmarks/bench_*.py`` module exposes ``run(quick: bool) -> list[dict]``.
+Usage, from the repository root: ``python benchmarks/run.py [--quick] [NAME ...]``.
+
+Each line is ``{"name", "value", "unit"}`` plus, where the figure has one, ``anchor``
+(the goal, or the reference implementation's figure) and ``ratio`` (value / anchor), then
+the workload's parameters. The first line describes the machine (CPU model, cores, RAM,
+Python and library versions, load average); the last repeats the load average, so a
+reader can tell whether the machine was quiet. Each ``benchmarks/bench_NAME.py`` exposes
+``run(quick: bool) -> list[dict]``; they run in ``ORDER``, then any others by name.
+``--quick`` shrinks every workload to a smoke pass (and skips the 10M-event store).
 """
 
 from __future__ import annotations
@@ -9,24 +16,38 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import platform
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+ORDER = ("sleep", "scaling", "crash_week", "per", "phase1", "phase2", "append", "at")
+"""Headline first; the slow store-building ``at`` last."""
+
+
+def _benchmarks() -> list[Path]:
+    found = {p.stem.removeprefix("bench_"): p for p in HERE.glob("bench_*.py")}
+    ordered = [found.pop(name) for name in ORDER if name in found]
+    return ordered + [found[name] for name in sorted(found)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller workloads (smoke test)")
-    parser.add_argument("names", nargs="*", help="only these benchmarks (e.g. per, append)")
+    parser.add_argument("names", nargs="*", help="only these benchmarks (e.g. sleep, per)")
     args = parser.parse_args()
+    sys.path.insert(0, str(HERE))
     sys.path.insert(0, str(HERE.parent))
-    machine = {"machine": platform.machine(), "python": platform.python_version()}
-    print(
-        json.dumps({"name": "machine", "value": platform.processor() or "", "unit": "", **machine})
-    )
-    for path in sorted(HERE.glob("bench_*.py")):
+    from machine import describe, load_average
+
+    benches = _benchmarks()
+    unknown = set(args.names) - {p.stem.removeprefix("bench_") for p in benches}
+    if unknown:
+        parser.error(f"no benchmark named {', '.join(sorted(unknown))}")
+    print(json.dumps(describe()), flush=True)
+    start = time.perf_counter()
+    for path in benches:
         short = path.stem.removeprefix("bench_")
         if args.names and short not in args.names:
             continue
@@ -35,7 +56,19 @@ def main() -> None:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         for figure in module.run(quick=args.quick):
-            print(json.dumps(figure), flush=True)
+            print(json.dumps({**figure, "bench": short}), flush=True)
+    print(
+        json.dumps(
+            {
+                "name": "suite_done",
+                "value": round(time.perf_counter() - start, 1),
+                "unit": "s",
+                "load_average": load_average(),
+                "quick": args.quick,
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

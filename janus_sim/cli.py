@@ -21,6 +21,7 @@ from janus_sim.adapters.duckdb_store import DuckDBEventStore
 from janus_sim.adapters.qdrant_store import open_vector_store
 from janus_sim.adapters.run_lock import RunLock
 from janus_sim.adapters.scenario_file import load_scenario
+from janus_sim.app.anomaly_lead import crash_lead_of_run
 from janus_sim.app.engine import Engine, RunInterrupted, RunResult, default_run_id
 from janus_sim.app.verify import verify_run
 from janus_sim.cli_baseline import baseline
@@ -34,6 +35,7 @@ from janus_sim.cli_common import (
 )
 from janus_sim.cli_compare import compare
 from janus_sim.cli_memory import at, diff, rebuild, search
+from janus_sim.cli_report import report
 from janus_sim.config import Scenario, json_schema
 from janus_sim.errors import ConfigError, JanusError, NotFoundError
 from janus_sim.ports import EventQuery
@@ -42,6 +44,7 @@ from janus_sim.render import (
     cycle_table,
     event_json_lines,
     events_table,
+    projection_lines,
     runs_table,
 )
 from janus_sim.timefmt import parse_moment
@@ -167,6 +170,7 @@ def run(
                 result = go()
         else:
             result = go()
+        lead = crash_lead_of_run(store, rid) if sc.projection.enabled else None
     except RunInterrupted as e:
         click.echo(
             f"janus-sim: {e}; run {rid!r} is marked interrupted. Finish it with: "
@@ -182,6 +186,8 @@ def run(
         if vectors is not None:
             vectors.close()
     out.print(cycle_table(result, closes=None if bars is None else bars.daily_closes()))
+    for line in projection_lines(result, lead):
+        out.print(line)
     if engine.vector_error is not None:
         err.print(
             f"[yellow]warning:[/] the schema collection was not kept in sync "
@@ -365,6 +371,7 @@ for _command in (at, diff, search, rebuild):
     cli.add_command(_command)
 for _command in (compare, baseline):
     cli.add_command(_command)
+cli.add_command(report)
 
 
 def main(argv: list[str] | None = None) -> Any:

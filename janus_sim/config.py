@@ -350,6 +350,38 @@ class Neocortex(Strict):
     """Learning rate of the gated policy update (eq. 19); 0 turns the update off."""
 
 
+class Projection(Strict):
+    """Phase 3 (spec 2, eq. 23-32): the aligned 3-D map, its parametric projector, the
+    clusters and the awake anomaly monitor. See ``core/projection.py`` for how the spec's
+    parameters map onto umap-learn's AlignedUMAP."""
+
+    enabled: bool = True
+    sample_size: Annotated[int, Field(ge=0, le=100_000)] = 300
+    """Buffered states embedded each night beside the schema centroids (a seeded sample)."""
+    n_neighbors: Annotated[int, Field(ge=2, le=200)] = 15
+    min_dist: Annotated[float, Field(ge=0, le=10)] = 0.1
+    n_epochs: Annotated[int, Field(ge=1, le=5_000)] = 200
+    lambda_align: NonNegative = 0.1
+    """lambda_align of eq. 23."""
+    weight_same_schema: Annotated[float, Field(gt=0, le=1)] = 1.0
+    weight_other: Annotated[float, Field(ge=0, le=1)] = 0.1
+    """The alignment weights w_ij of eq. 25."""
+    cluster_method: Literal["dbscan", "hdbscan"] = "dbscan"
+    cluster_eps: Positive = 0.5
+    """tau_cluster of eq. 26 (DBSCAN's eps), in normalized map units."""
+    cluster_min_samples: Annotated[int, Field(ge=1, le=1_000)] = 5
+    tau_anomaly: Positive = 2.0
+    """tau_anomaly of eq. 32, in normalized map units."""
+    projector_max_iter: Annotated[int, Field(ge=1, le=100_000)] = 100
+    """L-BFGS iterations of the parametric projector's nightly fit (eq. 31)."""
+
+    @model_validator(mode="after")
+    def _weights_ordered(self) -> Self:
+        if self.weight_other > self.weight_same_schema:
+            raise ValueError("weight_other must be <= weight_same_schema (eq. 25)")
+        return self
+
+
 class Scenario(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     description: str = ""
@@ -361,6 +393,7 @@ class Scenario(Strict):
     hippocampus: Hippocampus = Hippocampus()
     replay: Replay = Replay()
     neocortex: Neocortex = Neocortex()
+    projection: Projection = Projection()
 
     @model_validator(mode="after")
     def _days_in_calendar(self) -> Self:

@@ -17,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from janus_sim.app.anomaly_lead import CrashLead
 from janus_sim.app.diff import StateDiff
 from janus_sim.app.engine import Observer, RunResult
 from janus_sim.eventlog import EventBatch
@@ -109,6 +110,35 @@ def cycle_table(result: RunResult, closes: Mapping[str, float] | None = None) ->
             *extra,
         )
     return table
+
+
+def projection_lines(result: RunResult, lead: CrashLead | None) -> list[str]:
+    """Phase 3 in the run summary: clusters and anomalies per cycle, whether the ARI was
+    left out (unlabelled bars) and, for a run with a crash, how early it was flagged."""
+    cycles = sorted(result.metrics.items())
+    if not any("n_clusters" in m for _, m in cycles):
+        return []
+    clusters = " ".join(f"{m.get('n_clusters', 0):.0f}" for _, m in cycles)
+    flagged = " ".join(f"{m.get('anomalies', 0):.0f}" for _, m in cycles)
+    lines = [f"map     clusters per cycle {clusters}; anomalies flagged per day {flagged}"]
+    if not any("ari_regime" in m for _, m in cycles):
+        lines.append(
+            "        ari_regime omitted: every embedded bar is unlabelled (no true regime)"
+        )
+    if lead is not None:
+        lines.append(
+            f"crash   trough at {format_ns(lead.trough_t_ns)} (transition {lead.trough_id}, "
+            f"price {lead.trough_price:,.2f}, {-100 * lead.drawdown:+.1f}% from the peak)"
+        )
+        if lead.bars_before is None or lead.first_anomaly_t_ns is None:
+            lines.append("        [yellow]no anomaly was flagged before the trough[/]")
+        else:
+            lines.append(
+                f"        first anomaly [bold]{lead.bars_before} bars before the trough[/] "
+                f"({format_ns(lead.first_anomaly_t_ns)}, transition {lead.first_anomaly_id}); "
+                f"{lead.anomalies_before} flagged up to the trough"
+            )
+    return lines
 
 
 def runs_table(runs: list[RunInfo]) -> Table:

@@ -45,6 +45,8 @@ TINY: dict[str, Any] = {
     },
     "hippocampus": {"capacity": 64, "hidden_dim": 32},
     "replay": {"n_replays": 25, "batch_size": 8},
+    # Phase 3 (UMAP, an MLP) costs seconds a process; the tests that need it enable it.
+    "projection": {"enabled": False},
 }
 
 

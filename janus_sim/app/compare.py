@@ -42,6 +42,7 @@ COUNT_METRICS = frozenset(
         "schemas_updated",
         "schemas_pruned",
         "consolidated",
+        "anomalies",
     }
 )
 """Cycle metrics that count things (besides any ``n_*`` or ``*_count`` name)."""

@@ -43,6 +43,7 @@ from janus_sim.core.codec import CodecError, decode, encode
 from janus_sim.core.hippocampus import init_separation
 from janus_sim.core.market import ObservedBars
 from janus_sim.core.neocortex import Schema
+from janus_sim.core.projection import ProjectionModel
 from janus_sim.core.rng import component_rng
 from janus_sim.core.sleep import sleep_cycle
 from janus_sim.core.state import Recorder, SimState
@@ -59,6 +60,10 @@ NUMERIC_PACKAGES = (
     "pyarrow",
     "pydantic",
     "threadpoolctl",
+    "umap-learn",
+    "pynndescent",
+    "scikit-learn",
+    "hdbscan",
 )
 
 
@@ -380,7 +385,8 @@ class Engine:
                     kinds=["transition_recorded"], t_min=cp.buffer_oldest_t_ns, seq_max=cp_seq
                 ),
             )
-            days = read(run, EventQuery(kinds=["day_closed", "cycle_metrics"], seq_max=cp_seq))
+            kinds = ["day_closed", "cycle_metrics", "projection_fitted"]
+            days = read(run, EventQuery(kinds=kinds, seq_max=cp_seq))
             both = transitions.concat(days)
             history = both.take(np.argsort(both.seq, kind="stable"))
             state = checkpoint.restore(started, cp, (decode(r.record) for r in history.records()))
@@ -400,7 +406,11 @@ class Engine:
         world = World.build(sc, self._market_data)
         d = len(sc.agent.features)
         result = RunResult(run_id=self.run_id, digest="", n_events=0)
-        use_cp = self._use_checkpoint and self._append and self._stored
+        # Phase 3's fitted AlignedUMAP chain is not in the checkpoint (it is a model, not
+        # state): with projection on, resuming re-simulates every night, which rebuilds it.
+        use_cp = (
+            self._use_checkpoint and self._append and self._stored and not sc.projection.enabled
+        )
         resumed = self._from_checkpoint(world, result) if use_cp else None
         if resumed is None:
             rec, generators = self._start(world), run_generators(sc.seed)
@@ -408,13 +418,19 @@ class Engine:
         else:
             rec, generators, first_day = resumed
         self.state = rec.state
+        projection = ProjectionModel(sc.projection, sc.seed) if sc.projection.enabled else None
         self.observer.run_started(self.run_id, world.n_days, sc.replay.n_replays)
         for day in range(first_day, world.n_days):
             self.observer.day_started(day, world.date(day))
             run_day(world, day, rec, generators["agent"])
             self._flush(rec)
             metrics = sleep_cycle(
-                world, day, rec, generators["replay"], self.observer.replay_progress
+                world,
+                day,
+                rec,
+                generators["replay"],
+                self.observer.replay_progress,
+                projection=projection,
             )
             rec.emit(checkpoint.take(rec.state, generators))
             self._flush(rec)

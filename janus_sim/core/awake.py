@@ -2,7 +2,10 @@
 
 ``World`` holds what a run computes once from its scenario (bars, features, the compiled
 constraints); ``run_day`` emits the day's events through the recorder, which folds them
-into the state as they are emitted.
+into the state as they are emitted. With projection enabled, each recorded state is also
+projected onto the last night's map and flagged when it is far from every cluster
+(eq. 32, ``projection.AnomalyMonitor``): ``anomaly_flagged`` right after its
+``transition_recorded``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from janus_sim.core.agent import choose_action, next_position, step_reward
 from janus_sim.core.features import feature_matrix, market_context
 from janus_sim.core.logic import ConstraintSet
 from janus_sim.core.market import Bars, ObservedBars, generate_bars, observed_market
+from janus_sim.core.projection import AnomalyMonitor
 from janus_sim.core.rng import component_rng
 from janus_sim.core.state import Recorder
 
@@ -80,6 +84,8 @@ def run_day(world: World, day: int, rec: Recorder, rng: np.random.Generator) -> 
     span = bars.day_slice(day)
     first, last = span.start, span.stop - 1
     regimes = [bars.regime_names[r] for r in bars.regime[first : last + 1]]
+    proj = world.scenario.projection
+    monitor = AnomalyMonitor.of(state.projection, proj.tau_anomaly) if proj.enabled else None
     rec.emit(
         ev.DayOpened(
             cycle=cycle,
@@ -131,6 +137,10 @@ def run_day(world: World, day: int, rec: Recorder, rng: np.random.Generator) -> 
                 position_after=new_position,
             )
         )
+        if monitor is not None:
+            flagged = monitor.flag(s, cycle=cycle, t_ns=int(bars.t_ns[i]), transition_id=tid)
+            if flagged is not None:
+                rec.emit(flagged)
         ctx_rows.append(ctx)
         actions.append(a)
         pnl += r

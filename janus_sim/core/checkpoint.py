@@ -3,7 +3,8 @@
 A checkpoint (``events.StateCheckpoint``) lets a rebuild or a resume start at the last
 night instead of event 0. It never replaces the events: ``restore`` reads the few events
 the checkpoint references (the run's start, the transitions still buffered, the day
-summaries and metrics), applies the checkpoint on top, and finally folds the checkpoint
+summaries and metrics, the latest map of phase 3, which the next day's anomaly monitor
+reads), applies the checkpoint on top, and finally folds the checkpoint
 itself, whose fold rule compares every field with the rebuilt state — so a restore that
 disagrees with the log raises instead of returning a wrong state.
 """
@@ -19,7 +20,7 @@ from janus_sim.core import events as ev
 from janus_sim.core.rng import rng_from_state, rng_state
 from janus_sim.core.state import SimState, apply, checkpoint_fields, restore_schemas
 
-HISTORY_KINDS = ("transition_recorded", "day_closed", "cycle_metrics")
+HISTORY_KINDS = ("transition_recorded", "day_closed", "cycle_metrics", "projection_fitted")
 """Besides ``run_started``, the kinds ``restore`` needs up to the checkpoint."""
 
 
@@ -52,7 +53,8 @@ def restore(
 
     ``history`` is, in sequence order, every event of ``HISTORY_KINDS`` between the run's
     start and the checkpoint (transitions older than ``buffer_oldest_t_ns`` may be left
-    out). Raises ValueError when the pieces do not add up to the checkpoint.
+    out, and so may every ``projection_fitted`` but the latest). Raises ValueError when the
+    pieces do not add up to the checkpoint.
     """
     state = SimState()
     apply(started, state)
@@ -68,7 +70,7 @@ def restore(
                 continue
             if tid >= checkpoint.buffer_next_id:
                 raise ValueError(f"transition {tid} is newer than the checkpoint")
-        elif not isinstance(event, ev.DayClosed | ev.CycleMetrics):
+        elif not isinstance(event, ev.DayClosed | ev.CycleMetrics | ev.ProjectionFitted):
             raise ValueError(f"restore does not take {event.KIND} events")
         apply(event, state)
     if buf.next_id != checkpoint.buffer_next_id:

@@ -276,13 +276,20 @@ class ProjectionFitted(Event):
     ``point_ids`` name every embedded point, ``"schema:<id>"`` for a schema centroid and
     ``"transition:<id>"`` for a sampled state; ``coords`` are their map coordinates and
     ``labels`` their cluster (-1: noise), in the same order. ``centres`` are the cluster
-    centres and ``center`` / ``scale`` the affine map from map coordinates to the
-    normalized space where clusters and anomalies are measured (y_norm = (y - center) /
-    scale). ``method`` says what was fitted: ``"aligned_umap"`` or, for slices too small
-    for UMAP, the defined fallback that was used instead. ``params`` holds the fitter's
+    centres (map coordinates, row k = cluster k) and ``center`` / ``scale`` the affine
+    map from map coordinates to the normalized space where clusters and anomalies are
+    measured (y_norm = (y - center) / scale). ``method`` says what was fitted:
+    ``"aligned_umap"`` (a slice aligned to the night before), ``"aligned_umap_start"``
+    (the first slice, or one with nothing in common with the last), or for slices too
+    small for UMAP the fallback used instead (``"pca"``, ``"empty"``; see
+    ``core/aligned_map.py``). ``params`` holds the fitter's
     settings as (name, value) pairs. ``projector`` is the parametric projector's weights
-    (eq. 27-30: layer sizes and float64 arrays, base64 of little-endian bytes) and
-    ``projector_rmse`` its error on its own training points.
+    (eq. 27-30: layer sizes and float64 arrays, base64 of little-endian bytes; format in
+    ``core/projector.py``; ``""`` when there was nothing to fit) and ``projector_rmse`` its
+    root mean squared error on its own training points, in normalized units.
+    ``assigned_schema`` is, per point, the schema it belongs to: a centroid its own id, a
+    transition its maximum-likelihood schema after the night's consolidation (``""`` when
+    there is no schema); a map coloured by schema reads it.
     """
 
     KIND: ClassVar[str] = "projection_fitted"
@@ -296,6 +303,7 @@ class ProjectionFitted(Event):
     scale: float
     projector: str
     projector_rmse: float
+    assigned_schema: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

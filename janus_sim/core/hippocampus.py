@@ -41,9 +41,34 @@ def top_k(h: np.ndarray, k: int) -> np.ndarray:
 
 
 def top_k_mask(h: np.ndarray, k: int) -> np.ndarray:
-    """The boolean mask of the k kept positions of each row (ties to the lower index)."""
-    if not 1 <= k <= h.shape[-1]:
-        raise ValueError(f"k must be in [1, {h.shape[-1]}], got {k}")
+    """The boolean mask of the k kept positions of each row (ties to the lower index).
+
+    Exactly the first k positions of a stable descending sort of each row, found without
+    sorting: the row's k-th largest value t (``np.partition``, which only moves values)
+    splits it into the entries above t, all kept, and those equal to t, of which the
+    lowest-indexed k - #above are kept. Only rows with several entries equal to t need
+    the count; rows with a NaN take the sort itself (NaN compares unequal to everything).
+    """
+    n = h.shape[-1]
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be in [1, {n}], got {k}")
+    if np.isnan(h).any():
+        return _top_k_mask_sorted(h, k)
+    rows = h.reshape(-1, n)
+    kth = np.partition(rows, n - k, axis=-1)[:, n - k, None]
+    above = rows > kth
+    tied = rows == kth
+    mask = above | tied
+    crowded = np.count_nonzero(tied, axis=-1) > 1
+    if crowded.any():
+        t, a = tied[crowded], above[crowded]
+        need = k - np.count_nonzero(a, axis=-1)[:, None]
+        mask[crowded] = a | (t & (np.cumsum(t, axis=-1) <= need))
+    return mask.reshape(h.shape)
+
+
+def _top_k_mask_sorted(h: np.ndarray, k: int) -> np.ndarray:
+    """``top_k_mask`` by a stable sort of each row (its definition)."""
     order = np.argsort(-h, axis=-1, kind="stable")[..., :k]
     mask = np.zeros(h.shape, dtype=bool)
     np.put_along_axis(mask, order, True, axis=-1)

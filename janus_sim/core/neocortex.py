@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import numba
 import numpy as np
-import scipy.linalg
-import scipy.stats
+import scipy.linalg.lapack
+import scipy.special
 
 ETA_SCHEMA = 0.01  # eq. 21-22, "typically 0.01"
 MIN_POINTS = 10  # tau_min_points, eq. 34
@@ -30,6 +30,7 @@ MAX_AGE_NS = 90 * NS_PER_DAY  # tau_max_age, eq. 34
 _LOG_2PI = math.log(2.0 * math.pi)
 _FMAX = float(np.finfo(np.float64).max)
 _FEPS = float(np.finfo(np.float64).eps)
+_POTRF = scipy.linalg.lapack.dpotrf
 
 
 def schema_id(cycle: int, counter: int) -> str:
@@ -56,10 +57,15 @@ def _cholesky(cov: np.ndarray, eps: float) -> np.ndarray:
     ridge = max(eps, d * _FEPS * float(np.max(np.diag(cov))))
     eye = np.eye(d)
     for _ in range(64):
-        try:
-            return scipy.linalg.cholesky(cov + ridge * eye, lower=True, check_finite=False)
-        except scipy.linalg.LinAlgError:
-            ridge *= 10.0
+        # LAPACK's dpotrf, as scipy.linalg.cholesky(lower=True, check_finite=False) calls
+        # it (upper triangle zeroed), without that wrapper's per-call checks: the same
+        # factor bit for bit. info > 0: not positive definite at this ridge.
+        factor, info = _POTRF(cov + ridge * eye, lower=1, clean=1)
+        if info == 0:
+            return factor
+        if info < 0:  # pragma: no cover - the arguments above are always legal
+            raise ValueError(f"dpotrf rejected argument {-info}")
+        ridge *= 10.0
     raise ValueError("covariance cannot be factorized")  # pragma: no cover
 
 
@@ -98,16 +104,52 @@ class Schema:
             raise ValueError(f"eps must be finite and > 0, got {self.eps}")
         if self.n_points < 1 or self.updated_ns < self.created_ns:
             raise ValueError("n_points must be >= 1 and updated_ns >= created_ns")
-        chol = _frozen(_cholesky(cov, self.eps))
-        half = 0.5 * (d * _LOG_2PI + 2.0 * float(np.sum(np.log(np.diag(chol)))))
-        object.__setattr__(self, "mean", mean)
-        object.__setattr__(self, "cov", cov)
-        object.__setattr__(self, "chol", chol)
-        object.__setattr__(self, "half_log_norm", half)
+        _set_moments(self, mean, cov)
 
     @property
     def dim(self) -> int:
         return int(self.mean.shape[0])
+
+
+def _set_moments(schema: Schema, mean: np.ndarray, cov: np.ndarray) -> None:
+    """Store ``mean`` and ``cov`` (read-only arrays ``schema`` now owns) with the factor
+    and normalizer derived from them."""
+    chol = _cholesky(cov, schema.eps)  # a fresh array: no copy needed
+    chol.setflags(write=False)
+    half = 0.5 * (mean.shape[0] * _LOG_2PI + 2.0 * float(np.sum(np.log(np.diag(chol)))))
+    object.__setattr__(schema, "mean", mean)
+    object.__setattr__(schema, "cov", cov)
+    object.__setattr__(schema, "chol", chol)
+    object.__setattr__(schema, "half_log_norm", half)
+
+
+def _checked_schema(
+    id: str,
+    mean: np.ndarray,
+    cov: np.ndarray,
+    n_points: int,
+    avg_reward: float,
+    created_ns: int,
+    updated_ns: int,
+    eps: float,
+) -> Schema:
+    """``Schema(...)`` for moments the caller has already checked against the contract
+    (fresh float64 arrays handed over, finite, cov exactly symmetric, the rest in range):
+    the same schema, without checking or copying them again."""
+    schema = object.__new__(Schema)
+    for name, value in (
+        ("id", id),
+        ("n_points", n_points),
+        ("avg_reward", avg_reward),
+        ("created_ns", created_ns),
+        ("updated_ns", updated_ns),
+        ("eps", eps),
+    ):
+        object.__setattr__(schema, name, value)
+    mean.setflags(write=False)
+    cov.setflags(write=False)
+    _set_moments(schema, mean, cov)
+    return schema
 
 
 def _check_state(state: np.ndarray, d: int | None = None) -> np.ndarray:
@@ -160,7 +202,9 @@ def consolidate(
         raise ValueError("consolidation overflows float64")
     n = schema.n_points + 1
     avg = schema.avg_reward + (float(reward) - schema.avg_reward) / n
-    return Schema(schema.id, mean, cov, n, avg, schema.created_ns, t_ns, schema.eps)
+    # Every field meets Schema's contract by construction: moments finite (checked just
+    # above) and cov symmetric, eps and created_ns inherited, n >= 2, t_ns >= updated_ns.
+    return _checked_schema(schema.id, mean, cov, n, avg, schema.created_ns, t_ns, schema.eps)
 
 
 def log_likelihoods(schemas: Sequence[Schema], states: np.ndarray) -> np.ndarray:
@@ -223,6 +267,59 @@ def _mahalanobis_sq(x: np.ndarray, chols: np.ndarray, means: np.ndarray) -> np.n
     return out
 
 
+@numba.njit(cache=True, nogil=True)
+def _mahalanobis_sq_one(
+    x: np.ndarray, chols_t: np.ndarray, means_t: np.ndarray, mean_max: np.ndarray, n: int
+) -> np.ndarray:
+    """``_mahalanobis_sq`` of one state ``x`` against schemas ``k < n``, value for value.
+
+    The same operations per schema in the same order, with the schemas innermost so that
+    their independent forward substitutions run side by side (the one-schema chain of
+    divisions is what limits ``_mahalanobis_sq``). Layout: ``chols_t[r, c, k]`` is
+    ``L_k[r, c]``, ``means_t[r, k]`` is ``mu_k[r]``, ``mean_max[k]`` is ``max |mu_k|``
+    (so the scale 2^e needs no pass over the mean). Scaling multiplies by 2^-e, a power of
+    two, where ``_mahalanobis_sq`` calls ldexp: both give the exact product, correctly
+    rounded, so the results are identical.
+    """
+    d = x.shape[0]
+    row_max = 0.0
+    for j in range(d):
+        row_max = max(row_max, abs(x[j]))
+    e = np.empty(n, dtype=np.int64)
+    scale = np.empty(n)
+    for k in range(n):
+        big = max(row_max, mean_max[k])
+        e[k] = math.frexp(big)[1] if big > 1.0 else 0  # 2^e >= big
+        scale[k] = math.ldexp(1.0, -e[k])
+    z = np.empty((d, n))
+    v = np.empty(n)
+    acc = np.zeros(n)
+    for r in range(d):
+        xr = x[r]
+        mr = means_t[r]
+        for k in range(n):
+            v[k] = xr * scale[k] - mr[k] * scale[k]
+        for c in range(r):
+            lc = chols_t[r, c]
+            zc = z[c]
+            for k in range(n):
+                v[k] -= lc[k] * zc[k]
+        lr = chols_t[r, r]
+        zr = z[r]
+        for k in range(n):
+            q = v[k] / lr[k]
+            zr[k] = q
+            acc[k] += q * q
+    out = np.empty(n)
+    for k in range(n):
+        a = acc[k]
+        if a > 0.0 and math.frexp(a)[1] + 2 * e[k] > 1024:
+            out[k] = _FMAX  # beyond float64, as in _mahalanobis_sq
+        else:
+            out[k] = min(math.ldexp(a, 2 * e[k]), _FMAX)
+    return out
+
+
 def assign(schemas: Sequence[Schema], state: np.ndarray, log_tau: float) -> int | None:
     """k* = argmax_k log N(s; mu_k, Sigma_k + eps I) (eq. 16), or None to create a schema.
 
@@ -240,27 +337,32 @@ def assign(schemas: Sequence[Schema], state: np.ndarray, log_tau: float) -> int 
 class SchemaIndex:
     """The schemas of one night's consolidation loop, stacked for fast assignment.
 
-    ``assign`` equals the module-level ``assign`` over ``schemas`` (same kernel, same
-    arithmetic); ``put`` replaces or appends one schema without restacking the others.
+    ``assign`` equals the module-level ``assign`` over ``schemas``, bit for bit (the same
+    arithmetic per schema, in ``_mahalanobis_sq_one``); ``put`` replaces or appends one
+    schema without restacking the others. The factors and means are kept transposed,
+    schema index last, as that kernel reads them.
     """
 
     def __init__(self, schemas: Sequence[Schema], dim: int) -> None:
         self.schemas: list[Schema] = list(schemas)
-        n = max(len(self.schemas), 8)
-        self._chols = np.zeros((n, dim, dim))
-        self._means = np.zeros((n, dim))
-        self._half = np.zeros(n)
+        cap = max(len(self.schemas), 8)
+        self._chols_t = np.zeros((dim, dim, cap))
+        self._means_t = np.zeros((dim, cap))
+        self._mean_max = np.zeros(cap)
+        self._half = np.zeros(cap)
         for k, sc in enumerate(self.schemas):
             self._write(k, sc)
 
     def _write(self, k: int, sc: Schema) -> None:
-        if k >= len(self._half):  # grow geometrically
-            grow = len(self._half)
-            self._chols = np.concatenate([self._chols, np.zeros_like(self._chols[:grow])])
-            self._means = np.concatenate([self._means, np.zeros_like(self._means[:grow])])
-            self._half = np.concatenate([self._half, np.zeros(grow)])
-        self._chols[k] = sc.chol
-        self._means[k] = sc.mean
+        cap = len(self._half)
+        if k >= cap:  # grow geometrically
+            self._chols_t = np.concatenate([self._chols_t, np.zeros_like(self._chols_t)], axis=2)
+            self._means_t = np.concatenate([self._means_t, np.zeros_like(self._means_t)], axis=1)
+            self._mean_max = np.concatenate([self._mean_max, np.zeros(cap)])
+            self._half = np.concatenate([self._half, np.zeros(cap)])
+        self._chols_t[:, :, k] = sc.chol
+        self._means_t[:, k] = sc.mean
+        self._mean_max[k] = np.max(np.abs(sc.mean))
         self._half[k] = sc.half_log_norm
 
     def put(self, k: int, sc: Schema) -> None:
@@ -275,8 +377,9 @@ class SchemaIndex:
         n = len(self.schemas)
         if n == 0:
             return None
-        x = _check_state(state, self._means.shape[1])[None, :]
-        ll = -0.5 * _mahalanobis_sq(x, self._chols[:n], self._means[:n])[0] - self._half[:n]
+        x = _check_state(state, self._means_t.shape[0])
+        maha = _mahalanobis_sq_one(x, self._chols_t, self._means_t, self._mean_max, n)
+        ll = -0.5 * maha - self._half[:n]
         best = int(np.argmax(ll))
         return None if ll[best] < log_tau else best
 
@@ -296,7 +399,9 @@ def default_log_tau(d: int, eps: float, q: float = 0.99) -> float:
     """
     if d < 1 or not (eps > 0.0 and 0.0 < q < 1.0):
         raise ValueError("need d >= 1, eps > 0 and 0 < q < 1")
-    chi2_q = float(scipy.stats.chi2.ppf(q, d))
+    # chi2.ppf(q, d) is 2 * gammaincinv(d / 2, q), computed here directly: the same
+    # value bit for bit, without importing scipy.stats (a second of every start-up).
+    chi2_q = float(2.0 * scipy.special.gammaincinv(d / 2, q))
     return -0.5 * (d * math.log(2.0 * math.pi * 2.0 * eps) + chi2_q)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-COMPONENTS = ("market", "agent", "init", "replay")
+COMPONENTS = ("market", "agent", "init", "replay", "projection")
 
 
 def component_tag(name: str) -> int:

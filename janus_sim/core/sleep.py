@@ -1,10 +1,11 @@
 """The nightly sleep cycle (Algorithm 2): the seam where the five phases plug in.
 
-Implemented so far: phase 1 (prioritized SWR replay, ``swr.py``), the hippocampus's
-orthogonality training (eq. 4), phase 2 (gated consolidation into schemas and the gated
-policy update, ``consolidation.py``) and phase 5's metrics. Phase 4 (the vector store) is
-a projection the engine keeps outside the log; phase 3 (projection) is not implemented
-yet. The engine closes each night with a whole-state checkpoint (``checkpoint.py``).
+Phase 1 (prioritized SWR replay, ``swr.py``; the day's anomalies first), the
+hippocampus's orthogonality training (eq. 4), phase 2 (gated consolidation into schemas
+and the gated policy update, ``consolidation.py``), phase 3 (the aligned map, projector,
+clusters: ``projection.py``, when the scenario enables it) and phase 5's metrics. Phase 4
+(the vector store) is a projection the engine keeps outside the log. The engine closes
+each night with a whole-state checkpoint (``checkpoint.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from janus_sim.core import events as ev
 from janus_sim.core.consolidation import ConsolidationStats, consolidation_phase
 from janus_sim.core.hippocampus import ortho_loss, train_orthogonality
+from janus_sim.core.projection import ProjectionModel, ProjectionStats, projection_phase
 from janus_sim.core.state import Recorder
 from janus_sim.core.swr import Progress, ReplayStats, replay_phase
 
@@ -30,10 +32,19 @@ def sleep_cycle(
     rec: Recorder,
     rng: np.random.Generator,
     progress: Progress | None = None,
+    projection: ProjectionModel | None = None,
 ) -> dict[str, float]:
-    """Run the night after trading day ``day``; returns the cycle's metrics."""
+    """Run the night after trading day ``day``; returns the cycle's metrics.
+
+    ``projection`` is the run's phase 3 model (``ProjectionModel``), the same object every
+    night; required when the scenario enables projection, ignored otherwise.
+    """
     sc = world.scenario
     cycle = day + 1
+    if sc.projection.enabled and projection is None:
+        raise ValueError("projection is enabled: pass the run's ProjectionModel")
+    # Phase 1 consumes the day's anomalies (they get the top priority): count them first.
+    anomalies = len(rec.state.anomalies)
     # The night happens after the day's last bar; sleep events share that instant and are
     # ordered by sequence number.
     t_ns = int(world.bars.t_ns[world.bars.day_slice(day)][-1])
@@ -58,8 +69,13 @@ def sleep_cycle(
     )
 
     schemas = consolidation_phase(rec, world, day, cycle=cycle, t_ns=t_ns)
+    mapped = None
+    if sc.projection.enabled and projection is not None:
+        mapped = projection_phase(rec, projection, cycle=cycle, t_ns=t_ns)
 
     metrics = cycle_metrics(rec, world, day, stats, schemas)
+    if mapped is not None:
+        metrics.update(projection_metrics(mapped, anomalies))
     rec.emit(
         ev.CycleMetrics(
             cycle=cycle,
@@ -113,4 +129,17 @@ def cycle_metrics(
             "consolidated": float(schemas.consolidated),
         }
     )
+    return out
+
+
+def projection_metrics(stats: ProjectionStats, anomalies: int) -> dict[str, float]:
+    """Phase 3's figures: clusters, the day's anomalies, the projector's error (normalized
+    units) and, for labelled markets only, the ARI of schema assignment vs true regime."""
+    out = {
+        "n_clusters": float(stats.n_clusters),
+        "anomalies": float(anomalies),
+        "projector_rmse": stats.projector_rmse,
+    }
+    if stats.ari_regime is not None:
+        out["ari_regime"] = stats.ari_regime
     return out

@@ -160,6 +160,8 @@ def _(event: ev.DayClosed, state: SimState) -> None:
 def _(event: ev.PrioritiesComputed, state: SimState) -> None:
     _advance(event, state)
     state.set_priorities(event.transition_ids, event.priorities)
+    # The night's replay has taken the day's anomalies into its priorities.
+    state.anomalies = []
 
 
 @apply.register

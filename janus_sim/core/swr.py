@@ -1,7 +1,9 @@
 """Phase 1 of the sleep cycle: sharp-wave-ripple prioritized replay (Algorithm 1/2).
 
 1. TD errors of the whole buffer, priorities p = |delta| + lambda_logic v + lambda_reward |r|
-   + eps (eq. 7) -> ``priorities_computed``;
+   + eps (eq. 7); transitions flagged as anomalies during the day (eq. 32) and still in
+   the buffer get the buffer's highest priority instead -> ``priorities_computed`` (whose
+   fold consumes the flags);
 2. ``n_replays`` times: a stratified batch drawn with P(i) ~ p^alpha (eq. 8), IS weights with
    beta annealed from beta_start to beta_end (eq. 9-10), replay time compressed by C
    (eq. 12) -> ``replay_batch_sampled``; an importance-weighted policy step on TD + logic
@@ -63,6 +65,16 @@ def buffer_td(state: SimState, gamma: float) -> tuple[np.ndarray, np.ndarray]:
     return slots, td
 
 
+def _raise_anomalies(p: np.ndarray, ids: np.ndarray, flagged: list[int]) -> None:
+    """Set the flagged transitions still in the buffer (``ids``, ascending) to max(p)."""
+    if not flagged or not len(p):
+        return
+    f = np.asarray(flagged, dtype=np.int64)
+    f = f[(f >= ids[0]) & (f <= ids[-1])]
+    pos = np.searchsorted(ids, f)
+    p[pos[ids[pos] == f]] = p.max()
+
+
 def replay_phase(
     rec: Recorder,
     constraints: ConstraintSet,
@@ -88,6 +100,7 @@ def replay_phase(
         cfg.lambda_reward,
         cfg.priority_eps,
     )
+    _raise_anomalies(p, buf.ids[slots], state.anomalies)
     rec.emit(
         ev.PrioritiesComputed(
             cycle=cycle,

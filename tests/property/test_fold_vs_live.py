@@ -50,6 +50,8 @@ def signature(state: SimState) -> dict[str, Any]:
         tree_leaves=tree.leaves.tolist(),
         tree_total=tree.total,
         buffer={name: getattr(buf, name)[slots].tolist() for name in _BUFFER_COLUMNS},
+        projection=state.projection,
+        anomalies=list(state.anomalies),
     )
     return out
 

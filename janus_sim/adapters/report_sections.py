@@ -1,0 +1,259 @@
+"""The HTML of each report section: heading, explanation, note, controls, tables and the
+empty ``div`` that ``report.js`` draws a figure into. Every value is escaped here.
+
+Each section is an ``<section id=...>`` whose id is in ``SECTIONS``; a section whose
+data is missing shows its ``note`` (from ``report_data``) and no figure ``div``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from janus_sim.app.report_model import Header, ReportData
+
+Builder = Callable[[ReportData, dict[str, Any]], str]
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _num(value: object, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def _section(sid: str, title: str, help_text: str, body: str, note: str | None) -> str:
+    note_html = f'<p class="note">{_e(note)}</p>' if note else ""
+    return (
+        f'<section id="{sid}">\n<h2>{_e(title)}</h2>\n<p class="help">{help_text}</p>\n'
+        f"{note_html}\n{body}\n</section>"
+    )
+
+
+def header_html(h: Header) -> str:
+    items = [
+        ("run", h.run_id),
+        ("scenario", h.scenario_name),
+        ("seed", h.seed),
+        ("status", h.status),
+        ("days", f"{h.first_date} to {h.last_date} ({h.n_days} days, {h.n_nights} nights)"),
+        ("events", h.n_events),
+        ("digest", h.digest or "-"),
+        ("written by", f"janus-sim {h.code_version}"),
+        ("projection", "yes" if h.has_projection else "no (see the 3-D map section)"),
+    ]
+    cells = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items)
+    return (
+        f"<header><h1>janus-sim report: {_e(h.run_id)}</h1><dl>{cells}</dl>"
+        '<p class="help">Generated from the run\'s event log by <code>janus-sim report</code>. '
+        "Self-contained: it opens offline and fetches nothing.</p></header>"
+    )
+
+
+def nav_html() -> str:
+    links = "".join(f'<a href="#{sid}">{_e(title)}</a>' for sid, title, _ in SECTIONS)
+    return f"<nav>{links}</nav>"
+
+
+def _map(data: ReportData, colors: dict[str, Any]) -> str:
+    body = ""
+    if data.map.slices:
+        buttons = "".join(
+            f'<button type="button" data-mode="{mode}" '
+            f'aria-pressed="{"true" if mode == "schema" else "false"}">{label}</button>'
+            for mode, label in (
+                ("schema", "schema"),
+                ("cluster", "cluster"),
+                ("regime", "true regime"),
+            )
+        )
+        body = (
+            '<div class="controls"><label for="map-cycle">night</label>'
+            '<input type="range" id="map-cycle" min="0" max="0" step="1" value="0">'
+            '<span id="map-cycle-label"></span></div>'
+            f'<div class="controls">colour by {buttons}</div>'
+            '<div class="plot tall" id="map-plot"></div>'
+        )
+    return _section(
+        "map",
+        "3-D map (AlignedUMAP) per night",
+        "Each night's slice of the aligned map: schema centroids (diamonds) and a sample of "
+        "the states recorded so far (dots). Colour by schema (a state takes the colour of the "
+        "nearest schema centroid on the map), by DBSCAN cluster, or by true regime (a schema "
+        "by its dominant regime). The slider moves through the nights; the axes stay fixed.",
+        body,
+        data.map.note,
+    )
+
+
+def _timeline(data: ReportData, colors: dict[str, Any]) -> str:
+    t = data.timeline
+    body = ""
+    if t.cycles:
+        body = '<div class="plot short" id="timeline-plot"></div>'
+        if t.schema_ids:
+            body += '<div class="plot" id="timeline-sizes"></div>'
+    return _section(
+        "timeline",
+        "Schema evolution",
+        "Schemas created, updated and pruned each night, the number alive after it, and each "
+        "schema's size (points) night by night (blank: not yet created, or pruned).",
+        body,
+        t.note,
+    )
+
+
+def _priorities(data: ReportData, colors: dict[str, Any]) -> str:
+    p = data.priorities
+    body = '<div class="plot" id="priorities-plot"></div>' if p.cycles else ""
+    return _section(
+        "priorities",
+        "Replay priorities per night",
+        "Histogram of the buffer's replay priorities (log10) each night, as computed at the "
+        "start of replay (eq. 1) and after the night's batch updates; shading is the share of "
+        "transitions in each bin, the red line the median.",
+        body,
+        p.note,
+    )
+
+
+def _constraints(data: ReportData, colors: dict[str, Any]) -> str:
+    c = data.constraints
+    body = '<div class="plot short" id="constraints-plot"></div>' if c.dates and c.names else ""
+    return _section(
+        "constraints",
+        "Constraint satisfaction",
+        "Truth of each constraint per trading day (pMeanError over the day's transitions) "
+        "and the day's SatAgg.",
+        body,
+        c.note,
+    )
+
+
+def _price(data: ReportData, colors: dict[str, Any]) -> str:
+    p = data.price
+    body = ""
+    if p.bar:
+        if len(p.bar) < p.n_bars:
+            body += f"<p>{len(p.bar)} of {p.n_bars} bars shown (lowest and highest per bucket).</p>"
+        body += '<div class="plot" id="price-plot"></div>'
+        if p.anomalies:
+            body += f"<p>{len(p.anomalies)} anomalies flagged (red crosses).</p>"
+    return _section(
+        "price",
+        "Price path, true regimes and anomalies",
+        "The price at every bar, days back to back (dotted lines: day starts), shaded by the "
+        "true regime; red crosses mark states flagged as anomalies during the day (eq. 32), "
+        "the star the crash trough.",
+        body,
+        p.note,
+    )
+
+
+SCHEMA_COLUMNS = (
+    ("id", "schema", True),
+    ("points", "points", False),
+    ("avg_reward", "average reward", False),
+    ("created", "created", True),
+    ("updated", "updated", True),
+    ("mean_norm", "mean norm", False),
+    ("cov_trace", "covariance trace", False),
+    ("dominant_regime", "dominant regime", True),
+    ("dominant_share", "share", False),
+)
+
+
+def _schema_table(rows: Sequence[dict[str, object]]) -> str:
+    head = "".join(
+        f'<th class="{"text" if text else ""}">{_e(label)}</th>'
+        for _, label, text in SCHEMA_COLUMNS
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="{"text" if text else ""}" data-v="{_e(r[key])}">{_e(_num(r[key]))}</td>'
+            for key, _, text in SCHEMA_COLUMNS
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _schemas(data: ReportData, colors: dict[str, Any]) -> str:
+    s = data.schemas
+    body = ""
+    if s.cycles:
+        last = s.cycles[-1]
+        options = "".join(
+            f'<option value="{c}"{" selected" if c == last else ""}>'
+            f"after night {c} ({_e(d)}): {len(rows)} schemas</option>"
+            for c, d, rows in zip(s.cycles, s.dates, s.rows, strict=True)
+        )
+        tables = "".join(
+            f'<div class="tablewrap" data-cycle="{c}"{"" if c == last else " hidden"}>'
+            f"{_schema_table(rows)}</div>"
+            for c, rows in zip(s.cycles, s.rows, strict=True)
+        )
+        body = (
+            f'<div class="controls"><label for="schemas-cycle">state</label>'
+            f'<select id="schemas-cycle">{options}</select> (click a column to sort)</div>{tables}'
+        )
+    return _section(
+        "schemas",
+        "Schema browser",
+        "Every live schema after a night, rebuilt from the log (as <code>janus-sim at "
+        "--cycle N</code> shows it): size, average reward, creation and last update, the norm "
+        "of its mean, the trace of its covariance and its dominant true regime.",
+        body,
+        s.note,
+    )
+
+
+def _metrics(data: ReportData, colors: dict[str, Any]) -> str:
+    m = data.metrics
+    body = f'<p class="lead" id="anomaly-lead">Anomaly lead: {_e(m.lead_note)}</p>'
+    if m.cycles:
+        head = "".join(
+            f"<th>night {c}<br>{_e(d)}</th>" for c, d in zip(m.cycles, m.dates, strict=True)
+        )
+        rows = "".join(
+            f'<tr><td class="text">{_e(name)}</td>'
+            + "".join(f"<td>{_e(_num(v))}</td>" for v in values)
+            + "</tr>"
+            for name, values in zip(m.names, m.values, strict=True)
+        )
+        body += (
+            '<div class="plot short" id="metrics-plot"></div>'
+            f'<div class="tablewrap"><table><thead><tr><th class="text">metric</th>{head}</tr>'
+            f"</thead><tbody>{rows}</tbody></table></div>"
+        )
+    return _section(
+        "metrics",
+        "Quality metrics",
+        "Each night's metrics from the log (<code>cycle_metrics</code>): clusters found, the "
+        "adjusted Rand index between schema assignment and true regimes, anomalies flagged, "
+        "mean |TD| before and after replay, and the rest. The anomaly lead counts the bars "
+        "from the first anomaly flagged to the crash trough (the run's lowest price), as the "
+        "run summary does.",
+        body,
+        m.note,
+    )
+
+
+SECTIONS: tuple[tuple[str, str, Builder], ...] = (
+    ("map", "3-D map", _map),
+    ("timeline", "Schema timeline", _timeline),
+    ("priorities", "Priorities", _priorities),
+    ("constraints", "Constraints", _constraints),
+    ("price", "Price path", _price),
+    ("schemas", "Schema browser", _schemas),
+    ("metrics", "Metrics", _metrics),
+)
+"""(id, navigation label, builder) of every section, in page order."""

@@ -1,0 +1,247 @@
+"""janus-sim report: the data it assembles, the page it renders, its errors.
+
+A tiny real run three ways: as the engine writes it ("real"), without its phase-3 events
+("plain": a log from before phase 3) and with synthetic phase-3 events of known content
+in place of the real ones ("proj", ``tests.report_fixtures``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from janus_sim.adapters.duckdb_store import open_store
+from janus_sim.adapters.memory_store import MemoryEventStore
+from janus_sim.adapters.report_html import render_report, section_ids, write_report
+from janus_sim.app.engine import Engine
+from janus_sim.app.report_data import NO_PROJECTION, build_report
+from janus_sim.cli import main
+from janus_sim.config import Scenario
+from janus_sim.errors import ConfigError
+from janus_sim.eventlog import EventBatch
+from tests.conftest import TINY
+from tests.report_fixtures import N_ANOMALIES, copy_with_projection, copy_without_projection
+
+SECTION_IDS = ("map", "timeline", "priorities", "constraints", "price", "schemas", "metrics")
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("report") / "store"
+    store = open_store(path)
+    try:
+        Engine(Scenario.model_validate(TINY), store, run_id="real").run()
+        copy_without_projection(store, "real", store, "plain")
+        copy_with_projection(store, "real", store, "proj")
+    finally:
+        store.close()
+    return path
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _one_line_error(code: int, err: str, *fragments: str) -> None:
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("janus-sim: error: "), err
+    for f in fragments:
+        assert f in lines[0], lines[0]
+
+
+def _section(page: str, sid: str) -> str:
+    found = re.search(rf'<section id="{sid}">(.*?)</section>', page, re.S)
+    assert found, f"no section {sid}"
+    return found.group(1)
+
+
+def test_sections_are_the_documented_ones() -> None:
+    assert tuple(section_ids()) == SECTION_IDS
+
+
+def test_data_of_a_run_with_projection(store_path: Path) -> None:
+    store = open_store(store_path, read_only=True)
+    try:
+        data = build_report(store, "proj")
+    finally:
+        store.close()
+    assert data.header.has_projection and data.header.n_nights == 3
+    assert [s.cycle for s in data.map.slices] == [1, 2, 3]
+    first = data.map.slices[0]
+    assert first.kind.count("schema") == sum(i.startswith("schema:") for i in first.ids)
+    assert len({len(first.x), len(first.z), len(first.regime), len(first.schema)}) == 1
+    assert set(first.regime) <= {"calm", "crash", ""}
+    assert data.map.note is None
+    assert len(data.price.anomalies) == N_ANOMALIES
+    lead = data.price.lead
+    assert lead is not None and lead.lead_bars is not None
+    first_crash = next(s[0] for s in data.price.segments if s[2] == "crash")
+    assert lead.first_anomaly == first_crash == data.price.anomalies[0].bar
+    assert lead.lead_bars == lead.trough - first_crash > 0
+    assert lead.before_trough == sum(a.bar <= lead.trough for a in data.price.anomalies)
+    assert data.metrics.names[:3] == ["n_clusters", "ari_regime", "anomalies"]
+    assert len(data.constraints.truth) == 2 and len(data.constraints.dates) == 3
+    assert data.timeline.live == [len(rows) for rows in data.schemas.rows]
+    assert len(data.priorities.before) == 3 and sum(data.priorities.before[0]) > 0
+
+
+def test_the_run_as_the_engine_writes_it(store_path: Path) -> None:
+    """Whatever phase 3 writes today (nothing, before it landed) reports consistently."""
+    store = open_store(store_path, read_only=True)
+    try:
+        data = build_report(store, "real")
+        render_report(data)
+    finally:
+        store.close()
+    assert data.header.has_projection == bool(data.map.slices)
+    assert [s.cycle for s in data.map.slices] == sorted({s.cycle for s in data.map.slices})
+    for s in data.map.slices:
+        assert s.kind.count("schema") + s.kind.count("transition") == len(s.x)
+        assert all(r in {"calm", "crash", ""} for r in s.regime)
+        assert len(s.cluster) == len(s.x)
+    assert all(0 <= a.bar < data.price.n_bars for a in data.price.anomalies)
+
+
+def test_run_without_projection_renders_every_section_with_a_note(
+    capsys: pytest.CaptureFixture[str], store_path: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "plain.html"
+    code, stdout, err = cli(capsys, "report", "--store", store_path, "--run", "plain", "-o", out)
+    assert code == 0, err
+    assert stdout.strip() == str(out)
+    page = out.read_text()
+    for sid in SECTION_IDS:
+        _section(page, sid)
+    map_html = _section(page, "map")
+    assert html.escape(NO_PROJECTION) in map_html and 'id="map-plot"' not in map_html
+    assert "No anomaly_flagged events" in _section(page, "price")
+    assert 'id="price-plot"' in page and 'id="constraints-plot"' in page
+    data = json.loads(
+        re.search(
+            r'<script id="report-data" type="application/json">(.*?)</script>', page, re.S
+        ).group(1)  # type: ignore[union-attr]
+    )
+    assert data["map"]["slices"] == [] and data["price"]["anomalies"] == []
+
+
+def test_page_is_self_contained_and_deterministic(store_path: Path) -> None:
+    store = open_store(store_path, read_only=True)
+    try:
+        page = render_report(build_report(store, "proj"))
+        again = render_report(build_report(store, "proj"))
+    finally:
+        store.close()
+    assert page == again
+    assert "Plotly" in page and "default-src 'none'" in page
+    outside_scripts = re.sub(r"<script\b.*?</script>", "", page, flags=re.S)
+    assert not re.search(r"<(link|img|iframe)\b|\bsrc=|url\(", outside_scripts)
+    assert not re.search(r"<script[^>]*\bsrc=", page)
+    assert page.count("<section id=") == len(SECTION_IDS)
+    assert "bars before the crash trough" in _section(page, "metrics")
+
+
+def test_latest_run_is_the_default(
+    capsys: pytest.CaptureFixture[str], store_path: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "latest.html"
+    code, _, err = cli(capsys, "report", "--store", store_path, "-o", out, "--quiet")
+    assert code == 0, err
+    assert "janus-sim report: proj" in out.read_text()
+
+
+def test_unknown_run_is_exit_2(
+    capsys: pytest.CaptureFixture[str], store_path: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "r.html"
+    code, _, err = cli(capsys, "report", "--store", store_path, "--run", "nope", "-o", out)
+    _one_line_error(code, err, "nope")
+    assert not out.exists()
+
+
+def test_missing_store_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = cli(capsys, "report", "--store", tmp_path / "none", "-o", tmp_path / "r.html")
+    _one_line_error(code, err, "no event store at")
+
+
+@pytest.mark.parametrize("where", ["missing-dir", "dir-is-a-file", "is-a-dir"])
+def test_bad_output_path_is_exit_2_before_any_work(
+    capsys: pytest.CaptureFixture[str], store_path: Path, tmp_path: Path, where: str
+) -> None:
+    (tmp_path / "file.txt").write_text("x")
+    out = {
+        "missing-dir": tmp_path / "no" / "such" / "r.html",
+        "dir-is-a-file": tmp_path / "file.txt" / "r.html",
+        "is-a-dir": tmp_path,
+    }[where]
+    code, _, err = cli(capsys, "report", "--store", store_path, "-o", out)
+    _one_line_error(code, err, "-o", str(out.parent if where != "is-a-dir" else out))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_unwritable_directory_is_exit_2(
+    capsys: pytest.CaptureFixture[str], store_path: Path, tmp_path: Path
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    code, _, err = cli(capsys, "report", "--store", store_path, "-o", locked / "r.html")
+    _one_line_error(code, err, "not writable")
+
+
+def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(
+    capsys: pytest.CaptureFixture[str],
+    store_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = tmp_path / "r.html"
+    out.write_text("old report")
+
+    def refuse(src: object, dst: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    code, _, err = cli(capsys, "report", "--store", store_path, "-o", out)
+    _one_line_error(code, err, f"cannot write {out}", "Permission denied")
+    assert out.read_text() == "old report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
+
+
+def test_write_report_replaces_atomically(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    write_report(out, "one")
+    write_report(out, "two")
+    assert out.read_text() == "two" and sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
+    with pytest.raises(ConfigError, match="does not exist"):
+        write_report(tmp_path / "x" / "r.html", "three")
+
+
+@pytest.mark.parametrize("n_events", [0, 30])
+def test_a_run_cut_short_still_renders_every_section(store_path: Path, n_events: int) -> None:
+    source = open_store(store_path, read_only=True)
+    try:
+        info = source.get_run("plain")
+        records = [s.record for s in source.read("plain").records()][:n_events]
+    finally:
+        source.close()
+    store = MemoryEventStore()
+    store.create_run(dataclasses.replace(info, run_id="cut", status="interrupted"))
+    if records:
+        store.append(EventBatch.from_records("cut", 0, records))
+    data = build_report(store, "cut")
+    page = render_report(data)
+    for sid in SECTION_IDS:
+        assert '<p class="note">' in _section(page, sid), sid
+    assert data.header.n_nights == 0 and data.schemas.rows == []

@@ -58,7 +58,9 @@ def _time_at(store: Any, moment: Moment) -> tuple[float, int]:
     n_schemas = 0
     for _ in range(5):
         t0 = time.perf_counter()
-        state, _ = state_at(store, "long", moment, kinds=SCHEMA_KINDS)
+        # One session for the whole command, as `janus-sim at` holds it (open_existing).
+        with store.session():
+            state, _ = state_at(store, "long", moment, kinds=SCHEMA_KINDS)
         times.append(time.perf_counter() - t0)
         n_schemas = len(state.schemas)
     return float(np.median(times)), n_schemas

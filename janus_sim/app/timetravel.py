@@ -38,8 +38,9 @@ SCHEMA_KINDS = (
 )
 """The events the schema view depends on: no other event touches the schemas. `at` and
 `diff` start from the latest checkpoint at or before the moment (``state_checkpoint``;
-``schema_checkpoint`` in logs of janus-sim 0.1) and fold only these kinds after it, so
-their cost does not grow with the length of the run."""
+``schema_checkpoint`` in logs of janus-sim 0.1), with the latest night's metrics before
+it, and fold only these kinds after it, so their cost does not grow with the length of
+the run."""
 CHECKPOINT_KINDS = ("schema_checkpoint", "state_checkpoint")
 
 
@@ -68,9 +69,12 @@ def state_at(
         if len(cp):
             from_seq = int(cp.seq[0])
             query = replace(query, seq_min=from_seq)
-            # The metrics of the nights before the checkpoint: one small event a night.
+            # The latest metrics before the checkpoint (the view keeps the latest night's
+            # metrics; reading every night's would make `at` grow with the log).
             if "cycle_metrics" in kinds:
-                before = replace(bound, kinds=["cycle_metrics"], seq_max=from_seq - 1)
+                before = replace(
+                    bound, kinds=["cycle_metrics"], seq_max=from_seq - 1, limit=1, tail=True
+                )
                 for stored in store.read(run_id, before).records():
                     apply(decode(stored.record), state)
     for stored in store.read(run_id, query).records():

@@ -23,60 +23,29 @@ on the machine's core count.
 from __future__ import annotations
 
 import datetime as dt
-import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from janus_sim import __version__
+from janus_sim.app.run_inputs import initial_event, library_versions, run_generators
 from janus_sim.app.vector_sync import collection_name, sync_schemas
 from janus_sim.config import Scenario
 from janus_sim.core import checkpoint
 from janus_sim.core import events as ev
-from janus_sim.core.agent import init_params
 from janus_sim.core.awake import World, run_day
 from janus_sim.core.codec import CodecError, decode, encode
-from janus_sim.core.hippocampus import init_separation
 from janus_sim.core.market import ObservedBars
 from janus_sim.core.neocortex import Schema
 from janus_sim.core.projection import ProjectionModel
-from janus_sim.core.rng import component_rng
 from janus_sim.core.sleep import sleep_cycle
 from janus_sim.core.state import Recorder, SimState
 from janus_sim.errors import NotFoundError, StoreError
 from janus_sim.eventlog import EventBatch, RunDigest
 from janus_sim.ports import EventQuery, EventStore, RunInfo, VectorStore
-
-NUMERIC_PACKAGES = (
-    "numpy",
-    "scipy",
-    "numba",
-    "polars",
-    "duckdb",
-    "pyarrow",
-    "pydantic",
-    "threadpoolctl",
-    "umap-learn",
-    "pynndescent",
-    "scikit-learn",
-    "hdbscan",
-)
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of Python, janus-sim and the numeric libraries (run metadata)."""
-    out = {"python": platform.python_version(), "janus-sim": __version__}
-    for name in NUMERIC_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "absent"
-    return out
-
 
 DIGEST_CHUNK = 100_000
 """Events per read when hashing a stored prefix on resume (bounds memory)."""
@@ -148,34 +117,6 @@ def default_run_id(store: EventStore, scenario: Scenario) -> str:
     while f"{base}-{k}" in taken:
         k += 1
     return f"{base}-{k}"
-
-
-def initial_event(sc: Scenario, world: World) -> ev.RunStarted:
-    """The run's first event: its inputs and seeded initial parameters."""
-    init = component_rng(sc.seed, "init")
-    d = len(sc.agent.features)
-    params = init_params(d, init)
-    sep_w, sep_b = init_separation(d, sc.hippocampus.hidden_dim, init)
-    return ev.RunStarted(
-        cycle=0,
-        t_ns=int(world.bars.t_ns[0] - world.bars.bar_ns),
-        entity="run",
-        scenario_name=sc.name,
-        scenario_hash=sc.scenario_hash(),
-        seed=sc.seed,
-        feature_names=sc.agent.features,
-        constraint_names=world.constraints.names,
-        capacity=sc.hippocampus.capacity,
-        alpha=sc.replay.alpha,
-        policy_params=ev.as_matrix(params),
-        sep_weights=ev.as_matrix(sep_w),
-        sep_bias=tuple(sep_b.tolist()),
-    )
-
-
-def run_generators(seed: int) -> dict[str, np.random.Generator]:
-    """The generators the days and nights draw from (checkpointed every night)."""
-    return {name: component_rng(seed, name) for name in ("agent", "replay")}
 
 
 class Engine:

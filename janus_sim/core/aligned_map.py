@@ -89,7 +89,10 @@ class Slice:
 
 @numba.njit(cache=True)
 def _seed_numba(seed: int) -> None:
-    # numba keeps its own generator, separate from numpy's; only jitted code can seed it.
+    # umap-learn's initialisation draws from numba's process-wide generator and takes no
+    # Generator; so, right before each fit, it is seeded from the run's own projection
+    # stream (never from anything else), which keeps the fit a function of the seed.
+    # Only jitted code can seed numba's generator; numpy's global one is not touched.
     np.random.seed(seed)
 
 

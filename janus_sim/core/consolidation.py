@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from janus_sim.core import events as ev
-from janus_sim.core.agent import policy_step
 from janus_sim.core.hippocampus import sparse_code
 from janus_sim.core.neocortex import (
     NS_PER_DAY,
@@ -43,6 +42,7 @@ from janus_sim.core.neocortex import (
     schema_id,
 )
 from janus_sim.core.state import Recorder
+from janus_sim.core.swr import buffer_step
 
 if TYPE_CHECKING:
     from janus_sim.core.awake import World
@@ -85,26 +85,8 @@ def _gated_policy_update(
     t_ns: int,
 ) -> None:
     """Eq. 19: one step of eta_sleep, each transition weighted by its gate product."""
-    state = rec.state
-    buf, _ = state.require_buffer()
-    agent = world.scenario.agent
     eta = world.scenario.neocortex.eta_sleep
-    step = policy_step(
-        state.params,
-        buf.states[slots],
-        buf.actions[slots],
-        buf.rewards[slots],
-        buf.next_states[slots],
-        buf.dones[slots],
-        buf.ctx[slots],
-        gates,
-        world.constraints,
-        gamma=agent.gamma,
-        learning_rate=eta,
-        logic_weight=agent.logic_loss_weight,
-        temperature=agent.policy_temperature,
-        grad_clip=agent.grad_clip,
-    )
+    step = buffer_step(rec.state, slots, gates, world.constraints, world.scenario.agent, eta)
     rec.emit(
         ev.PolicyConsolidated(
             cycle=cycle,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from janus_sim.core import events as ev
-from janus_sim.core.agent import policy_step, td_errors
+from janus_sim.core.agent import PolicyStep, policy_step, td_errors
 from janus_sim.core.logic import ConstraintSet
 from janus_sim.core.replay import beta_at, compute_priorities, draw_batch
 from janus_sim.core.state import Recorder, SimState
@@ -73,6 +73,35 @@ def _raise_anomalies(p: np.ndarray, ids: np.ndarray, flagged: list[int]) -> None
     f = f[(f >= ids[0]) & (f <= ids[-1])]
     pos = np.searchsorted(ids, f)
     p[pos[ids[pos] == f]] = p.max()
+
+
+def buffer_step(
+    state: SimState,
+    slots: np.ndarray,
+    weights: np.ndarray,
+    constraints: ConstraintSet,
+    agent: Agent,
+    learning_rate: float,
+) -> PolicyStep:
+    """One weighted policy step (``agent.policy_step``) on the buffered transitions at
+    ``slots``: phase 1's replay step and phase 2's gated update (eq. 19) both take it."""
+    buf, _ = state.require_buffer()
+    return policy_step(
+        state.params,
+        buf.states[slots],
+        buf.actions[slots],
+        buf.rewards[slots],
+        buf.next_states[slots],
+        buf.dones[slots],
+        buf.ctx[slots],
+        weights,
+        constraints,
+        gamma=agent.gamma,
+        learning_rate=learning_rate,
+        logic_weight=agent.logic_loss_weight,
+        temperature=agent.policy_temperature,
+        grad_clip=agent.grad_clip,
+    )
 
 
 def replay_phase(
@@ -136,22 +165,7 @@ def replay_phase(
                 replay_dt_s=tuple(dt_s.tolist()),
             )
         )
-        step = policy_step(
-            state.params,
-            buf.states[idx],
-            buf.actions[idx],
-            buf.rewards[idx],
-            buf.next_states[idx],
-            buf.dones[idx],
-            buf.ctx[idx],
-            batch.weights,
-            constraints,
-            gamma=agent.gamma,
-            learning_rate=agent.learning_rate,
-            logic_weight=agent.logic_loss_weight,
-            temperature=agent.policy_temperature,
-            grad_clip=agent.grad_clip,
-        )
+        step = buffer_step(state, idx, batch.weights, constraints, agent, agent.learning_rate)
         rec.emit(
             ev.PolicyUpdated(
                 cycle=cycle,

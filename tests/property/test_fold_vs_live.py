@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from janus_sim.adapters.memory_store import MemoryEventStore
-from janus_sim.app.engine import Engine, initial_event, run_generators
+from janus_sim.app.engine import Engine
+from janus_sim.app.run_inputs import initial_event, run_generators
 from janus_sim.config import Scenario
 from janus_sim.core import checkpoint
 from janus_sim.core import events as ev

@@ -34,8 +34,10 @@ from janus_sim.cli_common import (
     store_option,
 )
 from janus_sim.cli_compare import compare
+from janus_sim.cli_export import export
 from janus_sim.cli_memory import at, diff, rebuild, search
 from janus_sim.cli_report import report
+from janus_sim.cli_sweep import sweep
 from janus_sim.config import Scenario, json_schema
 from janus_sim.errors import ConfigError, JanusError, NotFoundError
 from janus_sim.ports import EventQuery
@@ -372,6 +374,8 @@ for _command in (at, diff, search, rebuild):
 for _command in (compare, baseline):
     cli.add_command(_command)
 cli.add_command(report)
+cli.add_command(export)
+cli.add_command(sweep)
 
 
 def main(argv: list[str] | None = None) -> Any:

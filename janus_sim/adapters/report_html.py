@@ -48,11 +48,11 @@ SIGNIFICANT = 7
 """Digits kept of each float in the figures' JSON (tables format their own)."""
 
 
-def _asset(name: str) -> str:
+def asset(name: str) -> str:
     return (resources.files("janus_sim") / "report_assets" / name).read_text("utf-8")
 
 
-def _plotly_js() -> tuple[str, str]:
+def inline_plotly() -> tuple[str, str]:
     """(plotly.min.js, its version), from the plotly package (imported only here)."""
     from plotly.offline import get_plotlyjs
 
@@ -74,14 +74,14 @@ def colors(data: ReportData) -> dict[str, Any]:
     return {"regime": regimes, "schema": schema, "palette": list(PALETTE)}
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Non-finite floats to null, floats to ``SIGNIFICANT`` digits, tuples to lists."""
     if isinstance(value, float):
         return float(f"{value:.{SIGNIFICANT}g}") if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -91,10 +91,10 @@ def figure_data(data: ReportData) -> dict[str, Any]:
         dataclasses.replace(data, schemas=dataclasses.replace(data.schemas, rows=[]))
     )
     plain["colors"] = colors(data)
-    return {k: _jsonable(v) for k, v in plain.items()}
+    return {k: jsonable(v) for k, v in plain.items()}
 
 
-def _script_json(payload: Any) -> str:
+def script_json(payload: Any) -> str:
     """JSON safe inside ``<script>``: no ``</`` or ``<!--`` can end or confuse the block."""
     text = json.dumps(payload, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
     return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
@@ -102,7 +102,7 @@ def _script_json(payload: Any) -> str:
 
 def render_report(data: ReportData) -> str:
     """The whole report page for ``data`` (see the module docstring)."""
-    plotly_js, plotly_version = _plotly_js()
+    plotly_js, plotly_version = inline_plotly()
     if "</script" in plotly_js.lower():  # would end the inline block early
         raise AssertionError("plotly.min.js contains '</script'; cannot embed it inline")
     col = colors(data)
@@ -110,16 +110,16 @@ def render_report(data: ReportData) -> str:
         "version": __version__,
         "plotly_version": html.escape(plotly_version),
         "title": html.escape(f"janus-sim report: {data.header.run_id}"),
-        "css": _asset("report.css"),
+        "css": asset("report.css"),
         "header": header_html(data.header),
         "nav": nav_html(),
         "sections": "\n".join(build(data, col) for _, _, build in SECTIONS),
-        "data": _script_json(figure_data(data)),
+        "data": script_json(figure_data(data)),
         "plotly": plotly_js,
-        "js": _asset("report.js"),
+        "js": asset("report.js"),
     }
     # One pass over the template only: text put in is never scanned for placeholders.
-    return re.sub(r"\{\{(\w+)\}\}", lambda m: parts[m.group(1)], _asset("report.html.in"))
+    return re.sub(r"\{\{(\w+)\}\}", lambda m: parts[m.group(1)], asset("report.html.in"))
 
 
 def section_ids() -> Sequence[str]:

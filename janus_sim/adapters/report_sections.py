@@ -16,11 +16,11 @@ from janus_sim.app.report_model import Header, ReportData
 Builder = Callable[[ReportData, dict[str, Any]], str]
 
 
-def _e(value: object) -> str:
+def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _num(value: object, digits: int = 4) -> str:
+def num(value: object, digits: int = 4) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -28,10 +28,10 @@ def _num(value: object, digits: int = 4) -> str:
     return str(value)
 
 
-def _section(sid: str, title: str, help_text: str, body: str, note: str | None) -> str:
-    note_html = f'<p class="note">{_e(note)}</p>' if note else ""
+def section(sid: str, title: str, help_text: str, body: str, note: str | None) -> str:
+    note_html = f'<p class="note">{esc(note)}</p>' if note else ""
     return (
-        f'<section id="{sid}">\n<h2>{_e(title)}</h2>\n<p class="help">{help_text}</p>\n'
+        f'<section id="{sid}">\n<h2>{esc(title)}</h2>\n<p class="help">{help_text}</p>\n'
         f"{note_html}\n{body}\n</section>"
     )
 
@@ -48,16 +48,16 @@ def header_html(h: Header) -> str:
         ("written by", f"janus-sim {h.code_version}"),
         ("projection", "yes" if h.has_projection else "no (see the 3-D map section)"),
     ]
-    cells = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items)
+    cells = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items)
     return (
-        f"<header><h1>janus-sim report: {_e(h.run_id)}</h1><dl>{cells}</dl>"
+        f"<header><h1>janus-sim report: {esc(h.run_id)}</h1><dl>{cells}</dl>"
         '<p class="help">Generated from the run\'s event log by <code>janus-sim report</code>. '
         "Self-contained: it opens offline and fetches nothing.</p></header>"
     )
 
 
 def nav_html() -> str:
-    links = "".join(f'<a href="#{sid}">{_e(title)}</a>' for sid, title, _ in SECTIONS)
+    links = "".join(f'<a href="#{sid}">{esc(title)}</a>' for sid, title, _ in SECTIONS)
     return f"<nav>{links}</nav>"
 
 
@@ -80,7 +80,7 @@ def _map(data: ReportData, colors: dict[str, Any]) -> str:
             f'<div class="controls">colour by {buttons}</div>'
             '<div class="plot tall" id="map-plot"></div>'
         )
-    return _section(
+    return section(
         "map",
         "3-D map (AlignedUMAP) per night",
         "Each night's slice of the aligned map: schema centroids (diamonds) and a sample of "
@@ -99,7 +99,7 @@ def _timeline(data: ReportData, colors: dict[str, Any]) -> str:
         body = '<div class="plot short" id="timeline-plot"></div>'
         if t.schema_ids:
             body += '<div class="plot" id="timeline-sizes"></div>'
-    return _section(
+    return section(
         "timeline",
         "Schema evolution",
         "Schemas created, updated and pruned each night, the number alive after it, and each "
@@ -112,7 +112,7 @@ def _timeline(data: ReportData, colors: dict[str, Any]) -> str:
 def _priorities(data: ReportData, colors: dict[str, Any]) -> str:
     p = data.priorities
     body = '<div class="plot" id="priorities-plot"></div>' if p.cycles else ""
-    return _section(
+    return section(
         "priorities",
         "Replay priorities per night",
         "Histogram of the buffer's replay priorities (log10) each night, as computed at the "
@@ -126,7 +126,7 @@ def _priorities(data: ReportData, colors: dict[str, Any]) -> str:
 def _constraints(data: ReportData, colors: dict[str, Any]) -> str:
     c = data.constraints
     body = '<div class="plot short" id="constraints-plot"></div>' if c.dates and c.names else ""
-    return _section(
+    return section(
         "constraints",
         "Constraint satisfaction",
         "Truth of each constraint per trading day (pMeanError over the day's transitions) "
@@ -145,7 +145,7 @@ def _price(data: ReportData, colors: dict[str, Any]) -> str:
         body += '<div class="plot" id="price-plot"></div>'
         if p.anomalies:
             body += f"<p>{len(p.anomalies)} anomalies flagged (red crosses).</p>"
-    return _section(
+    return section(
         "price",
         "Price path, true regimes and anomalies",
         "The price at every bar, days back to back (dotted lines: day starts), shaded by the "
@@ -171,13 +171,13 @@ SCHEMA_COLUMNS = (
 
 def _schema_table(rows: Sequence[dict[str, object]]) -> str:
     head = "".join(
-        f'<th class="{"text" if text else ""}">{_e(label)}</th>'
+        f'<th class="{"text" if text else ""}">{esc(label)}</th>'
         for _, label, text in SCHEMA_COLUMNS
     )
     body = "".join(
         "<tr>"
         + "".join(
-            f'<td class="{"text" if text else ""}" data-v="{_e(r[key])}">{_e(_num(r[key]))}</td>'
+            f'<td class="{"text" if text else ""}" data-v="{esc(r[key])}">{esc(num(r[key]))}</td>'
             for key, _, text in SCHEMA_COLUMNS
         )
         + "</tr>"
@@ -193,7 +193,7 @@ def _schemas(data: ReportData, colors: dict[str, Any]) -> str:
         last = s.cycles[-1]
         options = "".join(
             f'<option value="{c}"{" selected" if c == last else ""}>'
-            f"after night {c} ({_e(d)}): {len(rows)} schemas</option>"
+            f"after night {c} ({esc(d)}): {len(rows)} schemas</option>"
             for c, d, rows in zip(s.cycles, s.dates, s.rows, strict=True)
         )
         tables = "".join(
@@ -205,7 +205,7 @@ def _schemas(data: ReportData, colors: dict[str, Any]) -> str:
             f'<div class="controls"><label for="schemas-cycle">state</label>'
             f'<select id="schemas-cycle">{options}</select> (click a column to sort)</div>{tables}'
         )
-    return _section(
+    return section(
         "schemas",
         "Schema browser",
         "Every live schema after a night, rebuilt from the log (as <code>janus-sim at "
@@ -218,14 +218,14 @@ def _schemas(data: ReportData, colors: dict[str, Any]) -> str:
 
 def _metrics(data: ReportData, colors: dict[str, Any]) -> str:
     m = data.metrics
-    body = f'<p class="lead" id="anomaly-lead">Anomaly lead: {_e(m.lead_note)}</p>'
+    body = f'<p class="lead" id="anomaly-lead">Anomaly lead: {esc(m.lead_note)}</p>'
     if m.cycles:
         head = "".join(
-            f"<th>night {c}<br>{_e(d)}</th>" for c, d in zip(m.cycles, m.dates, strict=True)
+            f"<th>night {c}<br>{esc(d)}</th>" for c, d in zip(m.cycles, m.dates, strict=True)
         )
         rows = "".join(
-            f'<tr><td class="text">{_e(name)}</td>'
-            + "".join(f"<td>{_e(_num(v))}</td>" for v in values)
+            f'<tr><td class="text">{esc(name)}</td>'
+            + "".join(f"<td>{esc(num(v))}</td>" for v in values)
             + "</tr>"
             for name, values in zip(m.names, m.values, strict=True)
         )
@@ -234,7 +234,7 @@ def _metrics(data: ReportData, colors: dict[str, Any]) -> str:
             f'<div class="tablewrap"><table><thead><tr><th class="text">metric</th>{head}</tr>'
             f"</thead><tbody>{rows}</tbody></table></div>"
         )
-    return _section(
+    return section(
         "metrics",
         "Quality metrics",
         "Each night's metrics from the log (<code>cycle_metrics</code>): clusters found, the "

@@ -36,7 +36,7 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _describe(err: Any) -> str:
+def describe_error(err: Any) -> str:
     msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if err["type"] == "extra_forbidden":
         return "unknown key (not part of the scenario format; see `janus-sim schema`)"
@@ -79,7 +79,7 @@ def parse_scenario(text: str, source: str) -> Scenario:
     except ValidationError as e:
         first = e.errors()[0]
         more = e.error_count() - 1
-        problem = _describe(first) + (
+        problem = describe_error(first) + (
             f" (and {more} more problem{'s' * (more > 1)})" if more else ""
         )
         raise ConfigError(source, field_path(tuple(first["loc"])), problem) from e

@@ -1,0 +1,197 @@
+"""Where a sweep's trials run: in this process, in local worker processes, or on Ray.
+
+Each executor takes ``TrialTask``s and hands back ``TrialOutcome``s as they finish, in
+whatever order they finish; the sweep itself (``app/sweep.py``) keeps the order, the
+retries and the tables. A worker that dies (killed, out of memory) is a failed outcome
+for the trials it held, never an exception that sinks the sweep.
+
+- ``InlineExecutor``: one trial at a time in this process (debugging, the serial
+  baseline of the benchmark).
+- ``LocalExecutor``: a pool of ``spawn``ed processes, one trial each at a time. Spawn,
+  not fork: a forked child would inherit the parent's threads (numba, DuckDB) mid-state.
+- ``RayExecutor``: one Ray task per trial, one CPU each, on a local Ray (started here)
+  or the cluster at ``address``. Ray is an optional extra: ``pip install
+  'janus-sim[ray]'``. Every node must see the sweep folder (a shared filesystem) and
+  have the same janus-sim installed.
+
+Determinism does not depend on the executor: a run pins BLAS to one thread and draws
+only from its own seeded generators, so a trial's digest is the same wherever it runs.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+from janus_sim.app.sweep_trial import TrialOutcome, TrialTask, run_trial
+from janus_sim.errors import ConfigError
+
+
+class Executor(Protocol):
+    workers: int
+    name: str
+
+    def run(self, tasks: Sequence[TrialTask]) -> Iterator[TrialOutcome]:
+        """Yields one outcome per task as each finishes; at most ``workers`` run at once.
+        Closing the iterator early cancels the tasks that have not started."""
+        ...
+
+    def close(self) -> None:
+        """Release the workers once every task has finished."""
+        ...
+
+    def abort(self) -> None:
+        """Stop at once: cancel what has not started, stop what runs (a stopped trial
+        is resumed by the next sweep)."""
+        ...
+
+
+def _died(task: TrialTask, why: str) -> TrialOutcome:
+    return TrialOutcome(trial_id=task.trial_id, status="failed", error=why)
+
+
+class InlineExecutor:
+    name = "inline"
+    workers = 1
+
+    def run(self, tasks: Sequence[TrialTask]) -> Iterator[TrialOutcome]:
+        for task in tasks:
+            yield run_trial(task)
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+class LocalExecutor:
+    name = "local"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._pool: cf.ProcessPoolExecutor | None = None
+
+    def _fresh_pool(self) -> cf.ProcessPoolExecutor:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = cf.ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+        )
+        return self._pool
+
+    def run(self, tasks: Sequence[TrialTask]) -> Iterator[TrialOutcome]:
+        pool = self._pool or self._fresh_pool()
+        todo = list(tasks)
+        running: dict[cf.Future[TrialOutcome], TrialTask] = {}
+        try:
+            while todo or running:
+                # Submit only what can start now, so a broken pool loses few tasks and a
+                # cancelled sweep leaves nothing queued.
+                while todo and len(running) < self.workers:
+                    task = todo.pop(0)
+                    running[pool.submit(run_trial, task)] = task
+                done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+                for fut in sorted(done, key=lambda f: running[f].trial_id):
+                    if fut not in running:  # requeued below when the pool broke
+                        continue
+                    task = running.pop(fut)
+                    try:
+                        yield fut.result()
+                    except cf.process.BrokenProcessPool:
+                        yield _died(task, "worker process died (killed or out of memory)")
+                        # Every other task of the broken pool died with it: requeue them.
+                        todo = [running.pop(f) for f in list(running)] + todo
+                        pool = self._fresh_pool()
+        finally:
+            for fut in running:
+                fut.cancel()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def abort(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # The pool offers no public way to stop a running task; its workers are plain
+        # multiprocessing processes, and a SIGTERMed trial is resumable.
+        workers = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in workers:
+            proc.terminate()
+        for proc in workers:
+            proc.join(timeout=10)
+
+
+class RayExecutor:
+    name = "ray"
+
+    def __init__(self, address: str | None = None, workers: int | None = None) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError(
+                "--executor", "ray", "Ray is not installed: pip install 'janus-sim[ray]'"
+            ) from None
+        self._ray: Any = ray
+        self._owns = not ray.is_initialized()
+        if self._owns:
+            kwargs: dict[str, Any] = {
+                "include_dashboard": False,
+                "log_to_driver": False,
+                "configure_logging": False,
+            }
+            if address:
+                kwargs["address"] = address
+            else:
+                kwargs["num_cpus"] = workers or os.cpu_count() or 1
+            try:
+                ray.init(**kwargs)
+            except Exception as e:  # ConnectionError, RuntimeError... one line either way
+                where = address or "a local Ray"
+                raise ConfigError("--address", where, f"cannot start or reach Ray ({e})") from e
+        self.workers = workers or int(self._ray.cluster_resources().get("CPU", 1))
+        self._remote = ray.remote(num_cpus=1, max_retries=0)(run_trial)
+
+    def run(self, tasks: Sequence[TrialTask]) -> Iterator[TrialOutcome]:
+        ray = self._ray
+        todo = list(tasks)
+        running: dict[Any, TrialTask] = {}
+        try:
+            while todo or running:
+                while todo and len(running) < self.workers:
+                    task = todo.pop(0)
+                    running[self._remote.remote(task)] = task
+                done, _ = ray.wait(list(running), num_returns=1)
+                for ref in done:
+                    task = running.pop(ref)
+                    try:
+                        yield ray.get(ref)
+                    except Exception as e:  # the worker died, or Ray lost the task
+                        yield _died(task, f"Ray task failed: {type(e).__name__}")
+        finally:
+            for ref in running:
+                ray.cancel(ref, force=True)
+
+    def close(self) -> None:
+        if self._owns and self._ray.is_initialized():
+            self._ray.shutdown()
+
+    def abort(self) -> None:
+        self.close()  # shutting Ray down stops its workers
+
+
+def make_executor(kind: str, *, workers: int | None, address: str | None) -> Executor:
+    if kind == "ray":
+        return RayExecutor(address, workers)
+    if address:
+        raise ConfigError("--address", address, "only applies with --executor ray")
+    if kind == "inline":
+        return InlineExecutor()
+    return LocalExecutor(workers)

@@ -1,0 +1,180 @@
+"""A sweep's folder on disk: its shards, its attempt log, and its tables.
+
+    OUT/sweep.json           which sweep this folder holds (name, sweep hash, trials)
+    OUT/shards/<trial>/      each trial's own event store (an ordinary janus-sim store)
+    OUT/events/              every finished trial's events as Parquet, partitioned
+                             run_id=<trial>/kind=<kind> (``janus-sim export``'s layout)
+    OUT/attempts.jsonl       one line per finished attempt, success or failure
+    OUT/trials.parquet       one row per trial: parameters, status, digest, summaries
+    OUT/cycles.parquet       one row per finished trial and night: every nightly metric
+    OUT/sweep.duckdb         views trials, cycles and events over the files above
+
+The shards are the truth; the tables are rewritten from them (atomically: a temporary
+file and a rename) after every trial, so a reader sees either the old or the new table.
+A folder belongs to one sweep: running another sweep into it is refused, and two
+processes cannot drive the same folder at once (an ``flock``, dropped by the kernel
+however the holder ends).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from janus_sim import __version__
+from janus_sim.errors import ConfigError, StoreError
+
+TRIALS = "trials.parquet"
+CYCLES = "cycles.parquet"
+ATTEMPTS = "attempts.jsonl"
+MANIFEST = "sweep.json"
+VIEWS_DB = "sweep.duckdb"
+EVENTS = "events"
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """``write(tmp_path)`` then rename over ``path``."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+class SweepFolder:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock_fd: int | None = None
+
+    def shard(self, trial_id: str) -> Path:
+        return self.root / "shards" / trial_id
+
+    @property
+    def events_dir(self) -> Path:
+        return self.root / EVENTS
+
+    def bind(self, name: str, sweep_hash: str, source: str, trial_ids: Sequence[str]) -> bool:
+        """Claim the folder for this sweep; True when it already held it (a resume).
+
+        Raises ConfigError when the folder holds another sweep, or is not a folder."""
+        if self.root.exists() and not self.root.is_dir():
+            raise ConfigError(str(self.root), "", "is a file: expected a sweep folder (--out)")
+        manifest = self.root / MANIFEST
+        if manifest.is_file():
+            try:
+                held = json.loads(manifest.read_text())
+                held_hash = held["sweep_hash"]
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                raise ConfigError(str(manifest), "", f"is not a sweep manifest ({e})") from e
+            if held_hash != sweep_hash:
+                raise ConfigError(
+                    str(self.root),
+                    "",
+                    f"holds another sweep ({held.get('name')!r}, other trials or scenarios): "
+                    "choose another --out, or delete the folder to start over",
+                )
+            return True
+        if self.root.is_dir() and any(self.root.iterdir()):
+            raise ConfigError(
+                str(self.root), "", "is not empty and holds no sweep: choose another --out"
+            )
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ConfigError(str(self.root), "", f"cannot be created ({e.strerror})") from e
+        doc = {
+            "name": name,
+            "sweep_hash": sweep_hash,
+            "source": source,
+            "janus_sim": __version__,
+            "trials": list(trial_ids),
+        }
+        _atomic_write(manifest, lambda p: p.write_text(json.dumps(doc, indent=1) + "\n"))
+        return False
+
+    def lock(self) -> None:
+        """Hold the folder for this process, or raise StoreError naming the holder."""
+        path = self.root / ".lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise StoreError(
+                f"sweep folder {self.root} is in use by another janus-sim sweep (PID {holder})"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # closing drops the flock
+
+    def log_attempt(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, sort_keys=True) + "\n"
+        with open(self.root / ATTEMPTS, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def attempts(self) -> Iterator[dict[str, Any]]:
+        """The attempt log; a torn last line (the sweep was killed mid-write) is skipped."""
+        path = self.root / ATTEMPTS
+        if not path.is_file():
+            return
+        for line in path.read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(ValueError):
+                yield json.loads(line)
+
+    def write_tables(self, trials: pl.DataFrame, cycles: pl.DataFrame) -> None:
+        _atomic_write(self.root / TRIALS, lambda p: trials.write_parquet(p))
+        _atomic_write(self.root / CYCLES, lambda p: cycles.write_parquet(p))
+
+    def write_views(self) -> None:
+        """``sweep.duckdb``: views over the tables by absolute path (recreated by every
+        sweep run and report, so a moved folder is fixed by running it again)."""
+
+        def build(tmp: Path) -> None:
+            con = duckdb.connect(str(tmp))
+            try:
+                for stmt in view_statements(self.root):
+                    con.execute(stmt)
+            finally:
+                con.close()
+
+        _atomic_write(self.root / VIEWS_DB, build)
+
+
+def view_statements(root: Path) -> list[str]:
+    """CREATE VIEW trials, cycles and (when any trial's events were exported) events."""
+    base = root.resolve()
+
+    def lit(p: Path) -> str:
+        return "'" + str(p).replace("'", "''") + "'"
+
+    out = [
+        f"CREATE OR REPLACE VIEW trials AS SELECT * FROM read_parquet({lit(base / TRIALS)})",
+        f"CREATE OR REPLACE VIEW cycles AS SELECT * FROM read_parquet({lit(base / CYCLES)})",
+    ]
+    if any((base / EVENTS).glob("run_id=*/kind=*/*.parquet")):
+        # run_id=*/kind=*/ exactly: ``**`` would also read an export still being written
+        # (it builds each run in a hidden folder beside the others).
+        pattern = base / EVENTS / "run_id=*" / "kind=*" / "*.parquet"
+        out.append(
+            f"CREATE OR REPLACE VIEW events AS SELECT * FROM read_parquet({lit(pattern)}, "
+            "hive_partitioning = true, union_by_name = true)"
+        )
+    return out

@@ -1,0 +1,198 @@
+"""One trial of a sweep, as a worker runs it: an ordinary run into the trial's own shard.
+
+``run_trial(task)`` is a plain top-level function of picklable arguments, so any
+executor (a local process pool, Ray) can ship it. It never raises for a trial's own
+failure: the outcome says ``failed`` and why, and the sweep decides whether to retry.
+A trial that finished before (a resumed sweep) is read back, not rerun; one that
+stopped part-way is resumed, which re-simulates and checks what its shard holds, so it
+ends with the digest an uninterrupted run has.
+
+``read_outcome(shard, trial_id)`` reads a finished trial's results from its shard: the
+shard, not the sweep's tables, is the truth.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from janus_sim.adapters.bars_file import load_market_data
+from janus_sim.adapters.duckdb_store import DuckDBEventStore, open_store
+from janus_sim.adapters.parquet_export import export_events
+from janus_sim.adapters.qdrant_store import open_vector_store
+from janus_sim.adapters.run_lock import RunLock
+from janus_sim.app.anomaly_lead import crash_lead_of_run
+from janus_sim.app.engine import Engine
+from janus_sim.config import Scenario
+from janus_sim.core import events as ev
+from janus_sim.core.codec import decode
+from janus_sim.errors import NotFoundError
+from janus_sim.ports import EventQuery
+
+Cycle = tuple[int, str, tuple[tuple[str, float], ...]]
+"""(cycle, date, metrics) of one night, as its cycle_metrics event holds them."""
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """What a worker needs; strings and numbers only, so it pickles anywhere."""
+
+    trial_id: str
+    scenario_json: str
+    scenario_source: str
+    scenario_dir: str
+    shard: str
+    keep_vectors: bool = False
+    export_dir: str | None = None
+    """Where the finished run's events go as Parquet (the sweep's ``events/`` tree)."""
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    trial_id: str
+    status: str  # "finished" | "failed"
+    digest: str | None = None
+    n_events: int | None = None
+    elapsed_s: float | None = None
+    error: str | None = None
+    reused: bool = False
+    """True when the shard already held the finished run (nothing was simulated)."""
+    cycles: tuple[Cycle, ...] = ()
+    summary: dict[str, float | None] = field(default_factory=dict)
+
+
+def _cycles(store: DuckDBEventStore, run_id: str) -> tuple[Cycle, ...]:
+    batch = store.read(run_id, EventQuery(kinds=["cycle_metrics"]))
+    out: list[Cycle] = []
+    for r in batch.records():
+        e = decode(r.record)
+        assert isinstance(e, ev.CycleMetrics)
+        out.append((e.cycle, e.date, e.metrics))
+    return tuple(out)
+
+
+def summarize(cycles: tuple[Cycle, ...], lead_bars: int | None) -> dict[str, float | None]:
+    """The trial's quality figures over its nights (None where a night lacks the metric,
+    e.g. ``ari_regime`` with projection off)."""
+
+    def series(name: str) -> list[float]:
+        return [dict(m)[name] for _, _, m in cycles if name in dict(m)]
+
+    def last(name: str) -> float | None:
+        s = series(name)
+        return s[-1] if s else None
+
+    def mean(name: str) -> float | None:
+        s = series(name)
+        return sum(s) / len(s) if s else None
+
+    def total(name: str) -> float | None:
+        s = series(name)
+        return float(sum(s)) if s else None
+
+    return {
+        "ari_regime_final": last("ari_regime"),
+        "ari_regime_mean": mean("ari_regime"),
+        "anomaly_lead_bars": None if lead_bars is None else float(lead_bars),
+        "td_improvement_mean": mean("td_improvement"),
+        "n_schemas_final": last("n_schemas"),
+        "schemas_created_total": total("schemas_created"),
+        "anomalies_total": total("anomalies"),
+        "n_clusters_final": last("n_clusters"),
+    }
+
+
+def _outcome(
+    store: DuckDBEventStore, trial_id: str, elapsed: float | None, reused: bool
+) -> TrialOutcome:
+    info = store.get_run(trial_id)
+    cycles = _cycles(store, trial_id)
+    lead = crash_lead_of_run(store, trial_id)
+    return TrialOutcome(
+        trial_id=trial_id,
+        status="finished",
+        digest=info.digest,
+        n_events=info.n_events,
+        elapsed_s=elapsed,
+        reused=reused,
+        cycles=cycles,
+        summary=summarize(cycles, None if lead is None else lead.bars_before),
+    )
+
+
+def read_outcome(shard: Path, trial_id: str) -> TrialOutcome | None:
+    """The finished trial in ``shard``, or None (no shard, no run, or not finished)."""
+    if not (shard / "janus.duckdb").is_file():
+        return None
+    store = open_store(shard, read_only=True, hold=True)
+    try:
+        try:
+            info = store.get_run(trial_id)
+        except NotFoundError:
+            return None
+        if info.status != "finished":
+            return None
+        return _outcome(store, trial_id, None, reused=True)
+    finally:
+        store.close()
+
+
+def _simulate(task: TrialTask) -> TrialOutcome:
+    shard = Path(task.shard)
+    sc = Scenario.model_validate_json(task.scenario_json)
+    sc, bars = load_market_data(sc, task.scenario_dir, task.scenario_source)
+    vectors = open_vector_store(shard, None) if task.keep_vectors else None
+    store = open_store(shard)
+    lock = RunLock(shard, task.trial_id)
+    started = time.perf_counter()
+    try:
+        lock.acquire()
+        try:
+            status = store.get_run(task.trial_id).status
+        except NotFoundError:
+            status = None
+        if status == "finished":
+            _export(store, task, only_if_missing=True)
+            return _outcome(store, task.trial_id, None, reused=True)
+        engine = Engine(
+            sc,
+            store,
+            run_id=task.trial_id,
+            scenario_source=task.scenario_source,
+            scenario_text=task.scenario_json,
+            vector_store=vectors,
+            snapshot_dir=shard / "snapshots" if vectors is not None else None,
+            market_data=bars,
+        )
+        engine.resume() if status is not None else engine.run()
+        elapsed = time.perf_counter() - started
+        _export(store, task, only_if_missing=False)
+        return _outcome(store, task.trial_id, elapsed, reused=False)
+    finally:
+        store.close()
+        lock.release()
+        if vectors is not None:
+            vectors.close()
+
+
+def _export(store: DuckDBEventStore, task: TrialTask, *, only_if_missing: bool) -> None:
+    if task.export_dir is None:
+        return
+    out = Path(task.export_dir)
+    if only_if_missing and (out / f"run_id={task.trial_id}").is_dir():
+        return
+    export_events(store, [task.trial_id], out, overwrite=True)
+
+
+def run_trial(task: TrialTask) -> TrialOutcome:
+    """Run (or resume, or read back) one trial; a failure is an outcome, not a raise."""
+    try:
+        return _simulate(task)
+    except Exception as e:  # any failure of one trial is recorded; the sweep goes on
+        text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        return TrialOutcome(
+            trial_id=task.trial_id,
+            status="failed",
+            error=f"{type(e).__name__}: {text}" if text else type(e).__name__,
+        )

@@ -21,8 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from janus_sim.adapters.sweep_executors import make_executor
-from janus_sim.adapters.sweep_folder import TRIALS, SweepFolder, view_statements
+from janus_sim.adapters.sweep_folder import SweepFolder, view_statements
 from janus_sim.app.sweep import SweepInterrupted, run_sweep
+from janus_sim.app.sweep_columns import TRIALS_FILE
 from janus_sim.app.sweep_plan import SweepPlan, load_sweep
 from janus_sim.app.sweep_results import TrialRecord
 from janus_sim.cli_common import stdout
@@ -227,7 +228,7 @@ def run_cmd(
     for rec in result.records:
         if rec.status == "failed":
             o.print(f"  [red]failed[/] {rec.trial.trial_id} after {rec.attempts}: {rec.error}")
-    o.print(f"results  {folder.root / TRIALS}  (and cycles.parquet, events/, sweep.duckdb)")
+    o.print(f"results  {folder.root / TRIALS_FILE}  (and cycles.parquet, events/, sweep.duckdb)")
     o.print(f"[dim]next: janus-sim sweep report {folder.root}[/]")
     if failed:
         sys.exit(1)
@@ -245,8 +246,9 @@ def sql_cmd(folder: Path, query: str, as_json: bool) -> None:
       janus-sim sweep sql sweeps/s "SELECT setting, avg(td_improvement_mean) FROM trials GROUP BY 1"
       janus-sim sweep sql sweeps/s "SELECT kind, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC"
     """
-    if not (folder / TRIALS).is_file():
-        raise NotFoundError(f"no sweep results at {folder / TRIALS}: run `janus-sim sweep` first")
+    trials = folder / TRIALS_FILE
+    if not trials.is_file():
+        raise NotFoundError(f"no sweep results at {trials}: run `janus-sim sweep` first")
     con = duckdb.connect()
     try:
         for stmt in view_statements(folder):

@@ -116,7 +116,7 @@ def render_report(data: ReportData) -> str:
         "sections": "\n".join(build(data, col) for _, _, build in SECTIONS),
         "data": script_json(figure_data(data)),
         "plotly": plotly_js,
-        "js": asset("report.js"),
+        "js": asset("page_common.js") + asset("report.js"),
     }
     # One pass over the template only: text put in is never scanned for placeholders.
     return re.sub(r"\{\{(\w+)\}\}", lambda m: parts[m.group(1)], asset("report.html.in"))

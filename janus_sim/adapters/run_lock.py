@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -27,6 +28,27 @@ def _lock_name(run_id: str) -> str:
     return f"{safe}-{hashlib.sha256(run_id.encode()).hexdigest()[:12]}.lock"
 
 
+def hold_flock(path: Path, busy: Callable[[str], str]) -> int:
+    """Open ``path`` (its folder created) and hold an exclusive ``flock`` on it, with this
+    process's PID written inside; returns the descriptor, whose closing drops the lock.
+
+    Raises StoreError(``busy(holder_pid)``) when another open file holds it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise StoreError(f"cannot create lock file {path}: {e.strerror}") from e
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise StoreError(busy(holder)) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
 class RunLock:
     """``with RunLock(store_dir, run_id):`` holds the run's lock or raises StoreError."""
 
@@ -36,23 +58,13 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as e:
-            raise StoreError(f"cannot create run lock {self.path}: {e.strerror}") from e
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise StoreError(
+        self._fd = hold_flock(
+            self.path,
+            lambda holder: (
                 f"run {self.run_id!r} is being written by another janus-sim process "
                 f"(PID {holder}); wait for it to finish, or choose another --run-id"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._fd = fd
+            ),
+        )
 
     def release(self) -> None:
         fd, self._fd = self._fd, None

@@ -19,7 +19,6 @@ however the holder ends).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -30,12 +29,11 @@ import duckdb
 import polars as pl
 
 from janus_sim import __version__
-from janus_sim.errors import ConfigError, StoreError
+from janus_sim.adapters.run_lock import hold_flock
+from janus_sim.app.sweep_columns import CYCLES_FILE, MANIFEST_FILE, TRIALS_FILE
+from janus_sim.errors import ConfigError
 
-TRIALS = "trials.parquet"
-CYCLES = "cycles.parquet"
 ATTEMPTS = "attempts.jsonl"
-MANIFEST = "sweep.json"
 VIEWS_DB = "sweep.duckdb"
 EVENTS = "events"
 
@@ -69,7 +67,7 @@ class SweepFolder:
         Raises ConfigError when the folder holds another sweep, or is not a folder."""
         if self.root.exists() and not self.root.is_dir():
             raise ConfigError(str(self.root), "", "is a file: expected a sweep folder (--out)")
-        manifest = self.root / MANIFEST
+        manifest = self.root / MANIFEST_FILE
         if manifest.is_file():
             try:
                 held = json.loads(manifest.read_text())
@@ -104,19 +102,12 @@ class SweepFolder:
 
     def lock(self) -> None:
         """Hold the folder for this process, or raise StoreError naming the holder."""
-        path = self.root / ".lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise StoreError(
+        self._lock_fd = hold_flock(
+            self.root / ".lock",
+            lambda holder: (
                 f"sweep folder {self.root} is in use by another janus-sim sweep (PID {holder})"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._lock_fd = fd
+            ),
+        )
 
     def unlock(self) -> None:
         fd, self._lock_fd = self._lock_fd, None
@@ -140,8 +131,8 @@ class SweepFolder:
                 yield json.loads(line)
 
     def write_tables(self, trials: pl.DataFrame, cycles: pl.DataFrame) -> None:
-        _atomic_write(self.root / TRIALS, lambda p: trials.write_parquet(p))
-        _atomic_write(self.root / CYCLES, lambda p: cycles.write_parquet(p))
+        _atomic_write(self.root / TRIALS_FILE, lambda p: trials.write_parquet(p))
+        _atomic_write(self.root / CYCLES_FILE, lambda p: cycles.write_parquet(p))
 
     def write_views(self) -> None:
         """``sweep.duckdb``: views over the tables by absolute path (recreated by every
@@ -166,8 +157,8 @@ def view_statements(root: Path) -> list[str]:
         return "'" + str(p).replace("'", "''") + "'"
 
     out = [
-        f"CREATE OR REPLACE VIEW trials AS SELECT * FROM read_parquet({lit(base / TRIALS)})",
-        f"CREATE OR REPLACE VIEW cycles AS SELECT * FROM read_parquet({lit(base / CYCLES)})",
+        f"CREATE OR REPLACE VIEW trials AS SELECT * FROM read_parquet({lit(base / TRIALS_FILE)})",
+        f"CREATE OR REPLACE VIEW cycles AS SELECT * FROM read_parquet({lit(base / CYCLES_FILE)})",
     ]
     if any((base / EVENTS).glob("run_id=*/kind=*/*.parquet")):
         # run_id=*/kind=*/ exactly: ``**`` would also read an export still being written

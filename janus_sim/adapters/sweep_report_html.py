@@ -52,7 +52,7 @@ def render_sweep_report(report: SweepReport) -> str:
         "sections": "\n".join(build(report) for _, _, build in SECTIONS),
         "data": script_json(figure_data(report)),
         "plotly": plotly_js,
-        "js": asset("sweep_report.js"),
+        "js": asset("page_common.js") + asset("sweep_report.js"),
     }
     # One pass over the template only: text put in is never scanned for placeholders.
     return re.sub(r"\{\{(\w+)\}\}", lambda m: parts[m.group(1)], asset(TEMPLATE))

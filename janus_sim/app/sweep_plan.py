@@ -18,7 +18,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -38,8 +37,9 @@ from janus_sim.errors import ConfigError
 
 @dataclass(frozen=True)
 class Trial:
-    """One run of a sweep. ``scenario_json`` is the resolved scenario (canonical JSON, a
-    valid YAML document), seed included."""
+    """One run of a sweep. ``scenario_json`` is the resolved scenario as JSON (a valid
+    scenario file), seed included: the fields its file set plus the setting's, so that
+    it validates again (``scenario_of``) to the scenario with ``scenario_hash``."""
 
     trial_id: str
     index: int
@@ -120,9 +120,10 @@ def parse_sweep(text: str, source: str) -> SweepSpec:
 
 def _resolve(base: Scenario, setting: Setting, seed: int, where: str) -> Scenario:
     """``base`` with ``setting`` and ``seed`` applied, validated as a scenario."""
-    doc = base.model_dump(mode="json", by_alias=True)
+    full = base.model_dump(mode="json", by_alias=True)
+    doc = base.model_dump(mode="json", by_alias=True, exclude_unset=True)
     try:
-        doc = apply_setting(doc, setting)
+        doc = apply_setting(doc, setting, full)
     except KeyError as e:
         path, problem = e.args
         raise ConfigError(where, path, problem) from None
@@ -135,6 +136,16 @@ def _resolve(base: Scenario, setting: Setting, seed: int, where: str) -> Scenari
             where, field_path(tuple(first["loc"])), f"{describe_error(first)} (with {shown})"
         ) from e
     return sc.with_seed(seed)
+
+
+def _transport(sc: Scenario) -> str:
+    """``sc`` as JSON that validates back to it. Only the fields set are written: a
+    scenario's validators may refuse defaults written out (real bars refuse the
+    synthetic market's fields), and the canonical JSON writes every field."""
+    text = json.dumps(sc.model_dump(mode="json", exclude_unset=True), sort_keys=True)
+    if Scenario.model_validate_json(text).scenario_hash() != sc.scenario_hash():
+        raise AssertionError(f"scenario {sc.name!r} does not survive its JSON round trip")
+    return text
 
 
 def trial_id(scenario_name: str, seed: int, setting: Setting) -> str:
@@ -177,7 +188,7 @@ def load_sweep(path: Path) -> SweepPlan:
                         scenario_name=sc.name,
                         seed=seed,
                         setting=setting,
-                        scenario_json=sc.canonical_json(),
+                        scenario_json=_transport(sc),
                         scenario_hash=sc.scenario_hash(),
                     )
                 )
@@ -197,5 +208,4 @@ def load_sweep(path: Path) -> SweepPlan:
 
 def scenario_of(trial: Trial) -> Scenario:
     """The trial's resolved scenario (validated again: the JSON crossed a process)."""
-    data: Any = json.loads(trial.scenario_json)
-    return Scenario.model_validate(data)
+    return Scenario.model_validate_json(trial.scenario_json)

@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from janus_sim import __version__
+from janus_sim.app.sweep_columns import PARAM_PREFIX, SUMMARY_COLUMNS
 from janus_sim.app.sweep_report_model import (
     STATUSES,
     Group,
@@ -34,7 +35,7 @@ from janus_sim.app.sweep_report_model import (
     SweepReport,
     Trial,
 )
-from janus_sim.app.sweep_tables import PARAM_PREFIX, QUALITY_COLUMNS, SweepTables, read_sweep
+from janus_sim.app.sweep_tables import SweepTables, read_sweep
 
 _PROJECTION = "no finished trial had projection enabled, so {} was not measured"
 QUALITY_METRICS: tuple[tuple[str, str, str, str], ...] = (
@@ -60,7 +61,7 @@ QUALITY_METRICS: tuple[tuple[str, str, str, str], ...] = (
      _PROJECTION.format("clustering")),
 )  # fmt: skip
 """(column, label, meaning, why it may be missing) of each quality metric, in page order."""
-assert tuple(m[0] for m in QUALITY_METRICS) == QUALITY_COLUMNS
+assert tuple(m[0] for m in QUALITY_METRICS) == SUMMARY_COLUMNS
 NIGHT_METRICS = (
     ("n_schemas", "live schemas"),
     ("td_improvement", "TD-error improvement"),
@@ -130,7 +131,7 @@ def _trial(row: dict[str, Any]) -> Trial:
 def _group(key: tuple[str, str], rows: list[dict[str, Any]]) -> Group:
     finished = sorted((r for r in rows if r["status"] == "finished"), key=_seed_order)
     metrics = []
-    for column in QUALITY_COLUMNS:
+    for column in SUMMARY_COLUMNS:
         have = [r for r in finished if r[column] is not None]
         values = [float(r[column]) for r in have]
         metrics.append(
@@ -221,7 +222,7 @@ def _sensitivity(tables: SweepTables, finished: list[dict[str, Any]]) -> Sensiti
         distinct = len({r[column] for r in points})
         if distinct < 2:
             continue
-        metrics = [m for m in QUALITY_COLUMNS if any(r[m] is not None for r in points)]
+        metrics = [m for m in SUMMARY_COLUMNS if any(r[m] is not None for r in points)]
         out.append(
             ParamSensitivity(
                 param=param,

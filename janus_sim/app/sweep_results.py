@@ -15,20 +15,10 @@ from typing import Any
 
 import polars as pl
 
+from janus_sim.app.sweep_columns import PARAM_PREFIX, SUMMARY_COLUMNS
 from janus_sim.app.sweep_plan import Trial
 from janus_sim.app.sweep_spec import Scalar
 from janus_sim.app.sweep_trial import TrialOutcome
-
-SUMMARY_COLUMNS = (
-    "ari_regime_final",
-    "ari_regime_mean",
-    "anomaly_lead_bars",
-    "td_improvement_mean",
-    "n_schemas_final",
-    "schemas_created_total",
-    "anomalies_total",
-    "n_clusters_final",
-)
 
 
 @dataclass
@@ -91,7 +81,7 @@ def trials_frame(records: Sequence[TrialRecord], fields: Sequence[str]) -> pl.Da
     for f in fields:
         dtype = _param_dtype(params[f])
         vals = params[f] if dtype != pl.String() else [_text(v) for v in params[f]]
-        columns.append(pl.Series(f"param:{f}", vals, dtype=dtype))
+        columns.append(pl.Series(PARAM_PREFIX + f, vals, dtype=dtype))
     columns += [pl.Series(k, summaries[k], dtype=pl.Float64()) for k in SUMMARY_COLUMNS]
     return pl.DataFrame(columns)
 

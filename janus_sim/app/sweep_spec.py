@@ -178,24 +178,31 @@ def setting_label(setting: Setting) -> str:
     return ", ".join(f"{path}={json.dumps(v) if isinstance(v, str) else v}" for path, v in setting)
 
 
-def apply_setting(doc: dict[str, Any], setting: Setting) -> dict[str, Any]:
-    """A copy of the scenario document ``doc`` (every field present, defaults included)
-    with the setting's values in place. Raises KeyError(path, problem) for a path that
-    names no scenario field."""
+def apply_setting(
+    doc: dict[str, Any], setting: Setting, fields: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A copy of the scenario document ``doc`` with the setting's values in place.
+
+    ``fields`` is the full document (every field, defaults included; default: ``doc``)
+    that says which paths exist; ``doc`` may hold only the fields a file set, since a
+    scenario's validators may refuse a default written out (a market of real bars
+    refuses synthetic fields). Raises KeyError(path, problem) for a path that names no
+    scenario field."""
     out = json.loads(json.dumps(doc))
     for path, value in setting:
-        node = out
+        node, known = out, fields if fields is not None else doc
         parts = path.split(".")
         for i, part in enumerate(parts):
             parent = ".".join(parts[:i])
-            if not isinstance(node, dict):
+            if not isinstance(known, dict):
                 raise KeyError(path, f"{parent} is a value, not a mapping of fields")
-            if part not in node:
-                known = ", ".join(sorted(node)) or "none"
+            if part not in known:
+                names = ", ".join(sorted(known)) or "none"
                 under = f"under {parent}" if parent else "at the top level"
-                raise KeyError(path, f"not a scenario field (fields {under}: {known})")
+                raise KeyError(path, f"not a scenario field (fields {under}: {names})")
             if i == len(parts) - 1:
                 node[part] = value
             else:
-                node = node[part]
+                node = node.setdefault(part, {})
+                known = known[part]
     return out

@@ -19,23 +19,16 @@ from typing import Any
 
 import polars as pl
 
+from janus_sim.app.sweep_columns import (
+    CYCLES_FILE,
+    MANIFEST_FILE,
+    PARAM_PREFIX,
+    SUMMARY_COLUMNS,
+    TRIALS_FILE,
+)
 from janus_sim.app.sweep_report_model import STATUSES
 from janus_sim.errors import ConfigError, NotFoundError
 
-TRIALS_FILE = "trials.parquet"
-CYCLES_FILE = "cycles.parquet"
-SWEEP_FILE = "sweep.json"
-PARAM_PREFIX = "param:"
-QUALITY_COLUMNS = (
-    "ari_regime_final",
-    "ari_regime_mean",
-    "anomaly_lead_bars",
-    "td_improvement_mean",
-    "n_schemas_final",
-    "schemas_created_total",
-    "anomalies_total",
-    "n_clusters_final",
-)
 TRIAL_COLUMNS: dict[str, str] = {
     "trial_id": "text",
     "index": "integer",
@@ -51,7 +44,7 @@ TRIAL_COLUMNS: dict[str, str] = {
     "elapsed_s": "number",
     "error": "text",
     "shard": "text",
-    **dict.fromkeys(QUALITY_COLUMNS, "number"),
+    **dict.fromkeys(SUMMARY_COLUMNS, "number"),
 }
 """The contract's columns of ``trials.parquet`` (besides ``param:*``) and their kind."""
 TRIAL_REQUIRED = ("trial_id", "index", "scenario_name", "seed", "setting", "status")
@@ -177,7 +170,7 @@ def _empty_cycles() -> pl.DataFrame:
 
 
 def _sweep_json(out: Path) -> dict[str, Any]:
-    path = out / SWEEP_FILE
+    path = out / MANIFEST_FILE
     if not path.exists():
         return {}
     try:

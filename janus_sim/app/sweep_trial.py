@@ -24,6 +24,7 @@ from janus_sim.adapters.qdrant_store import open_vector_store
 from janus_sim.adapters.run_lock import RunLock
 from janus_sim.app.anomaly_lead import crash_lead_of_run
 from janus_sim.app.engine import Engine
+from janus_sim.app.sweep_columns import SUMMARY_COLUMNS
 from janus_sim.config import Scenario
 from janus_sim.core import events as ev
 from janus_sim.core.codec import decode
@@ -91,7 +92,7 @@ def summarize(cycles: tuple[Cycle, ...], lead_bars: int | None) -> dict[str, flo
         s = series(name)
         return float(sum(s)) if s else None
 
-    return {
+    out = {
         "ari_regime_final": last("ari_regime"),
         "ari_regime_mean": mean("ari_regime"),
         "anomaly_lead_bars": None if lead_bars is None else float(lead_bars),
@@ -101,6 +102,8 @@ def summarize(cycles: tuple[Cycle, ...], lead_bars: int | None) -> dict[str, flo
         "anomalies_total": total("anomalies"),
         "n_clusters_final": last("n_clusters"),
     }
+    assert tuple(out) == SUMMARY_COLUMNS  # the trials table's columns, in order
+    return out
 
 
 def _outcome(

@@ -1,28 +1,15 @@
 /* janus-sim report: draws the figures from the JSON in #report-data with Plotly (embedded
- * above this script). Nothing here fetches anything; every section's text and tables are
- * already in the page, and a section without data shows its note instead of a figure. */
+ * above this script) and the helpers of JanusPage (page_common.js, inlined just before it).
+ * Nothing here fetches anything; every section's text and tables are already in the page,
+ * and a section without data shows its note instead of a figure. */
 (function () {
   "use strict";
   var D = JSON.parse(document.getElementById("report-data").textContent);
-  var CONFIG = { displaylogo: false, responsive: true };
   var PALETTE = D.colors.palette;
   var NOISE = "#b8bec9";
 
-  function el(id) { return document.getElementById(id); }
-
-  function base(layout) {
-    var out = { margin: { l: 60, r: 20, t: 30, b: 50 }, hovermode: "closest",
-                font: { family: "system-ui, sans-serif", size: 12 },
-                legend: { orientation: "h", y: -0.15 } };
-    for (var k in layout) { out[k] = layout[k]; }
-    return out;
-  }
-
-  function draw(id, traces, layout) {
-    var node = el(id);
-    if (!node) { return; }
-    Plotly.newPlot(node, traces, base(layout), CONFIG);
-  }
+  var el = JanusPage.el, CONFIG = JanusPage.CONFIG, fig = JanusPage.figures(-0.15, "newPlot");
+  var base = fig.base, draw = fig.draw;
 
   function regimeColor(name) { return D.colors.regime[name] || NOISE; }
   function schemaColor(id) { return D.colors.schema[id] || NOISE; }
@@ -264,22 +251,7 @@
         w.hidden = w.getAttribute("data-cycle") !== select.value;
       });
     });
-    document.querySelectorAll("table.sortable th").forEach(function (th) {
-      th.addEventListener("click", function () {
-        var table = th.closest("table"), body = table.tBodies[0], col = th.cellIndex;
-        var asc = th.getAttribute("aria-sort") !== "ascending";
-        table.querySelectorAll("th").forEach(function (o) { o.removeAttribute("aria-sort"); });
-        th.setAttribute("aria-sort", asc ? "ascending" : "descending");
-        var rows = Array.prototype.slice.call(body.rows);
-        rows.sort(function (a, b) {
-          var u = a.cells[col].getAttribute("data-v"), v = b.cells[col].getAttribute("data-v");
-          var nu = Number(u), nv = Number(v);
-          var cmp = (u !== "" && v !== "" && !isNaN(nu) && !isNaN(nv)) ? nu - nv : (u < v ? -1 : u > v ? 1 : 0);
-          return asc ? cmp : -cmp;
-        });
-        rows.forEach(function (r) { body.appendChild(r); });
-      });
-    });
+    JanusPage.sortableTables();
   }
 
   [setupMap, setupTimeline, setupPriorities, setupConstraints, setupPrice, setupMetrics, setupSchemas]

@@ -1,28 +1,14 @@
 /* janus-sim sweep report: draws the figures from the JSON in #sweep-data with Plotly
- * (embedded above this script). Nothing here fetches anything; the text and tables are
- * already in the page, and a part without data shows its note instead of a figure. */
+ * (embedded above this script) and the helpers of JanusPage (page_common.js, inlined just
+ * before it). Nothing here fetches anything; the text and tables are already in the page,
+ * and a part without data shows its note instead of a figure. */
 (function () {
   "use strict";
   var D = JSON.parse(document.getElementById("sweep-data").textContent);
-  var CONFIG = { displaylogo: false, responsive: true };
   var PALETTE = D.colors.palette;
   var SETTINGS = D.header.settings;
 
-  function el(id) { return document.getElementById(id); }
-
-  function base(layout) {
-    var out = { margin: { l: 60, r: 20, t: 30, b: 50 }, hovermode: "closest",
-                font: { family: "system-ui, sans-serif", size: 12 },
-                legend: { orientation: "h", y: -0.2 } };
-    for (var k in layout) { out[k] = layout[k]; }
-    return out;
-  }
-
-  function draw(id, traces, layout) {
-    var node = el(id);
-    if (!node) { return; }
-    Plotly.react(node, traces, base(layout), CONFIG);
-  }
+  var el = JanusPage.el, draw = JanusPage.figures(-0.2, "react").draw;
 
   function scenarioColor(name) { return D.colors.scenario[name] || PALETTE[0]; }
 
@@ -129,27 +115,6 @@
     render();
   }
 
-  /* --- sortable tables (as in the run report) -------------------------------------- */
-
-  function setupTables() {
-    document.querySelectorAll("table.sortable th").forEach(function (th) {
-      th.addEventListener("click", function () {
-        var table = th.closest("table"), body = table.tBodies[0], col = th.cellIndex;
-        var asc = th.getAttribute("aria-sort") !== "ascending";
-        table.querySelectorAll("th").forEach(function (o) { o.removeAttribute("aria-sort"); });
-        th.setAttribute("aria-sort", asc ? "ascending" : "descending");
-        var rows = Array.prototype.slice.call(body.rows);
-        rows.sort(function (a, b) {
-          var u = a.cells[col].getAttribute("data-v"), v = b.cells[col].getAttribute("data-v");
-          var nu = Number(u), nv = Number(v);
-          var cmp = (u !== "" && v !== "" && !isNaN(nu) && !isNaN(nv)) ? nu - nv : (u < v ? -1 : u > v ? 1 : 0);
-          return asc ? cmp : -cmp;
-        });
-        rows.forEach(function (r) { body.appendChild(r); });
-      });
-    });
-  }
-
-  [setupDistributions, setupNights, setupSensitivity, setupTables].forEach(function (f) { f(); });
+  [setupDistributions, setupNights, setupSensitivity, JanusPage.sortableTables].forEach(function (f) { f(); });
   document.body.setAttribute("data-ready", "true");
 })();

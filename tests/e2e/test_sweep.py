@@ -264,3 +264,18 @@ def test_cli_dry_run_sql_and_errors(tmp_path: Path) -> None:
         assert bad.returncode == 2, (args, bad.stdout)
         assert needle in bad.stderr and "Traceback" not in bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_scenario_of_real_bars_sweeps_like_its_run_alone(tmp_path: Path) -> None:
+    from tests.unit.test_market_data import CSV, REAL
+
+    (tmp_path / "scen" / "data").mkdir(parents=True)
+    (tmp_path / "scen" / "data" / "bars.csv").write_text(CSV)
+    (tmp_path / "scen" / "real.yaml").write_text(yaml.safe_dump(REAL, sort_keys=False))
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump({"scenarios": ["scen/real.yaml"], "seeds": [3, 4]}))
+    out = tmp_path / "out"
+    assert jsim("sweep", path, "--out", out, "--executor", "inline").returncode == 0
+    ran = jsim("run", tmp_path / "scen" / "real.yaml", "--seed", "4", "--store", tmp_path / "a")
+    assert ran.returncode == 0, ran.stderr
+    assert digests(out)["real-s4"] == digest_line(ran.stdout)

@@ -1,27 +1,26 @@
 """The sweep report in a real browser: Debian's Chromium, headless, driven by playwright.
 
-As for the run report (``test_report_browser``): playwright uses ``/usr/bin/chromium``
-and downloads no browser; a missing Chromium skips these tests outside CI and fails them
-in CI. The page must load with no console error and no request beyond the file itself,
-show every section and draw its plots; a sweep with nothing measured yet must open as
-cleanly, with notes in place of plots.
+As for the run report (``test_report_browser``), the browser and the recording page come
+from ``tests.browser``: playwright uses ``/usr/bin/chromium`` and downloads no browser; a
+missing Chromium skips these tests outside CI and fails them in CI. The page must load
+with no console error and no request beyond the file itself, show every section and draw
+its plots; a sweep with nothing measured yet must open as cleanly, with notes in place of
+plots.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.test_report_browser import Page, _chromium
+from tests import browser as shared
+from tests.browser import Page, run_python
 from tests.sweep_fixtures import standard_sweep, trial, trials_frame, write_sweep
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
-ROOT = Path(__file__).resolve().parents[2]
+browser = shared.browser  # the module-scoped Chromium fixture, for this module's tests
 SECTION_IDS = ("distributions", "summary", "nights", "sensitivity", "failed", "trials")
 COMMAND = (
     "import sys; from janus_sim.cli_sweep_report import report; "
@@ -42,35 +41,17 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = {}
     for name, folder in folders.items():
         target = base / f"{name}.html"
-        done = subprocess.run(
-            [sys.executable, "-c", COMMAND, str(folder), "-o", str(target), "--quiet"],
-            capture_output=True, text=True, cwd=ROOT, timeout=300,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
+        run_python(["-c", COMMAND, str(folder), "-o", str(target), "--quiet"])
         out[name] = target
     return out
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    path = _chromium()
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def test_sweep_report_opens_offline_with_every_section_and_its_plots(
     browser: Any, pages: dict[str, Path]
 ) -> None:
     page = Page(browser, pages["mixed"])
+    page.has_sections(SECTION_IDS, visible=True)
     p = page.page
-    for sid in SECTION_IDS:
-        assert p.locator(f"section#{sid}").count() == 1, sid
-        assert p.locator(f"section#{sid}").is_visible(), sid
     data = p.evaluate("JSON.parse(document.getElementById('sweep-data').textContent)")
     measured = [m["key"] for m in data["metrics"] if not m["note"]]
     assert measured, "the fixture measures every metric"
@@ -94,19 +75,15 @@ def test_sweep_report_opens_offline_with_every_section_and_its_plots(
     # sorting the trials table by status puts the failed trial first
     p.locator("section#trials th", has_text="status").click()
     assert p.locator("section#trials tbody tr").first.locator("td").nth(4).inner_text() == "failed"
-    p.wait_for_timeout(300)
-    assert page.errors == []
-    assert page.requests == [], f"the page fetched: {page.requests[:5]}"
-    p.close()
+    page.close_clean(settle_ms=300)
 
 
 def test_sweep_without_finished_trials_opens_cleanly_with_notes(
     browser: Any, pages: dict[str, Path]
 ) -> None:
     page = Page(browser, pages["new"])
+    page.has_sections(SECTION_IDS)
     p = page.page
-    for sid in SECTION_IDS:
-        assert p.locator(f"section#{sid}").count() == 1, sid
     for sid in ("distributions", "summary", "nights", "sensitivity"):
         assert p.locator(f"section#{sid} p.note").count() >= 1, sid
     assert (
@@ -114,5 +91,4 @@ def test_sweep_without_finished_trials_opens_cleanly_with_notes(
     )
     assert p.locator(".plot").count() == 0
     assert p.locator("section#trials tbody tr").count() == 2
-    assert page.errors == [] and page.requests == []
-    p.close()
+    page.close_clean()

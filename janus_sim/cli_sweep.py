@@ -212,14 +212,14 @@ def run_cmd(
             result = run_sweep(
                 plan, folder, ex, retries=retries, keep_vectors=qdrant, observer=progress
             )
-    except SweepInterrupted:
+    except SweepInterrupted as stopped:
         ex.abort()
         click.echo(
             f"janus-sim: sweep stopped; {folder.root} keeps every finished trial. "
             f"Resume with: janus-sim sweep {sweep_file} --out {folder.root}",
             err=True,
         )
-        sys.exit(130)
+        sys.exit(143 if stopped.signal_name == "SIGTERM" else 130)
     finally:
         signal.signal(signal.SIGTERM, saved)
     o = stdout()

@@ -14,7 +14,7 @@ holding a different sweep is refused (``SweepFolder.bind``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from janus_sim.adapters.sweep_executors import Executor
@@ -58,6 +58,10 @@ class SweepResult:
 class SweepInterrupted(Exception):
     """The sweep was stopped (Ctrl-C, SIGTERM); the folder holds what finished."""
 
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(f"stopped by {signal_name}")
+        self.signal_name = signal_name
+
 
 def _task(plan: SweepPlan, folder: SweepFolder, rec: TrialRecord, vectors: bool) -> TrialTask:
     t = rec.trial
@@ -95,15 +99,19 @@ def run_sweep(
     try:
         records = [TrialRecord(trial=t) for t in plan.trials]
         by_id = {r.trial.trial_id: r for r in records}
+        took: dict[str, float] = {}  # a finished trial's run time, as its worker measured it
         for line in folder.attempts():
             rec = by_id.get(str(line.get("trial_id")))
             if rec is not None:
                 rec.attempts += 1
                 rec.error = line.get("error")
+                if line.get("status") == "finished" and line.get("elapsed_s") is not None:
+                    took[rec.trial.trial_id] = float(line["elapsed_s"])
         reused = 0
         for rec in records:
             found = read_outcome(folder.shard(rec.trial.trial_id), rec.trial.trial_id)
             if found is not None:
+                found = replace(found, elapsed_s=took.get(rec.trial.trial_id))
                 rec.status, rec.outcome, rec.error = "finished", found, None
                 reused += 1
         obs.started(len(records), reused, executor.workers, executor.name)
@@ -126,9 +134,10 @@ def run_sweep(
                     obs.trial_done(rec, retry)
                     _write(folder, plan, records)
                 todo = sorted(failed, key=lambda r: r.trial.index)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
             executor.abort()
-            raise SweepInterrupted("stopped by the user") from None
+            # The CLI raises KeyboardInterrupt("SIGTERM") for a SIGTERM; Ctrl-C has no args.
+            raise SweepInterrupted(str(e.args[0]) if e.args else "SIGINT") from None
         finally:
             executor.close()
             _write(folder, plan, records)

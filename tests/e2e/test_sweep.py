@@ -141,8 +141,10 @@ def test_a_failing_trial_is_retried_recorded_and_does_not_sink_the_sweep(
     again = jsim("sweep", path, "--out", out, "--executor", "inline")
     assert again.returncode == 0, again.stderr
     assert "3 trials: 3 finished (2 were already), 0 failed" in again.stdout
-    row = pl.read_parquet(out / "trials.parquet").row(1, named=True)
-    assert row["status"] == "finished" and row["attempts"] == 4 and row["error"] is None
+    rows = pl.read_parquet(out / "trials.parquet").rows(named=True)
+    assert rows[1]["status"] == "finished" and rows[1]["attempts"] == 4
+    assert rows[1]["error"] is None
+    assert all(r["elapsed_s"] > 0 for r in rows)  # the reused trials keep their logged times
 
 
 def test_a_transient_failure_costs_one_retry(
@@ -279,3 +281,24 @@ def test_a_scenario_of_real_bars_sweeps_like_its_run_alone(tmp_path: Path) -> No
     ran = jsim("run", tmp_path / "scen" / "real.yaml", "--seed", "4", "--store", tmp_path / "a")
     assert ran.returncode == 0, ran.stderr
     assert digests(out)["real-s4"] == digest_line(ran.stdout)
+
+
+def test_sigterm_stops_the_sweep_with_exit_143_and_a_resume_hint(tmp_path: Path) -> None:
+    path = make_sweep(tmp_path, {"seeds": [1, 2, 3, 4]})
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "janus_sim", "sweep", str(path), "--out", str(out)]
+    proc = subprocess.Popen(
+        [*cmd, "--workers", "2"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+    log = out / "attempts.jsonl"
+    deadline = time.monotonic() + 120
+    while not (log.is_file() and log.read_text().strip()) and time.monotonic() < deadline:
+        assert proc.poll() is None, "the sweep ended before it could be stopped"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)  # the driver only: it must stop its workers itself
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert f"Resume with: janus-sim sweep {path} --out {out}" in err
+    again = jsim("sweep", path, "--out", out, "--workers", "2", "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert digests(out) == alone(load_sweep(path), tmp_path)

@@ -16,8 +16,8 @@ normalized, so the payload also keeps the exact ``mean`` (and ``covariance``, fl
 row-major, with ``dim`` and ``eps`` so a schema can be rebuilt from its point).
 
 Errors: every qdrant-client, httpx, gRPC or storage failure leaves as a StoreError whose
-one-line message names the URL (without credentials) or the folder and what failed. The
-API key is never part of a message or a log line.
+one-line message names the URL (without credentials) or the folder and what failed
+(``qdrant_errors``). The API key is never part of a message or a log line.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import numpy as np
 from qdrant_client import QdrantClient, models
-from qdrant_client.http.exceptions import ApiException, ResponseHandlingException
 
+from janus_sim.adapters.atomic_file import replacing
+from janus_sim.adapters.qdrant_errors import BACKEND_ERRORS, one_line, public_url, store_error
 from janus_sim.core.neocortex import Schema
 from janus_sim.errors import StoreError
 from janus_sim.timefmt import format_ns
@@ -50,30 +50,6 @@ API_KEY_ENV = "JANUS_QDRANT_API_KEY"
 _PAGE = 256
 
 T = TypeVar("T")
-
-_BACKEND_ERRORS: tuple[type[BaseException], ...] = (
-    ApiException,
-    httpx.HTTPError,
-    OSError,
-    RuntimeError,
-    ValueError,
-    KeyError,
-    AssertionError,
-)
-try:  # gRPC is an optional transport of qdrant-client
-    import grpc
-
-    _BACKEND_ERRORS = (*_BACKEND_ERRORS, grpc.RpcError)
-except ImportError:  # pragma: no cover
-    pass
-
-_UNREACHABLE: tuple[type[BaseException], ...] = (
-    httpx.ConnectError,
-    httpx.TimeoutException,
-    httpx.NetworkError,
-    ConnectionError,
-    TimeoutError,
-)
 
 
 def point_id(schema_id: str) -> str:
@@ -96,30 +72,6 @@ def payload_of(schema: Schema) -> dict[str, Any]:
         "last_updated": format_ns(schema.updated_ns),
         "updated_ns": int(schema.updated_ns),
     }
-
-
-def _public_url(url: str) -> str:
-    """``url`` without any user:password part (safe to print)."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-def _one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split()) or type(e).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _chain(e: BaseException) -> list[BaseException]:
-    out: list[BaseException] = []
-    cur: BaseException | None = e
-    while cur is not None and cur not in out:
-        out.append(cur)
-        cur = cur.__cause__ or cur.__context__
-    return out
 
 
 class QdrantVectorStore:
@@ -148,8 +100,8 @@ class QdrantVectorStore:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             client = QdrantClient(path=str(folder))
-        except _BACKEND_ERRORS as e:
-            raise StoreError(f"cannot open Qdrant store in {folder}: {_one_line(e)}") from e
+        except BACKEND_ERRORS as e:
+            raise StoreError(f"cannot open Qdrant store in {folder}: {one_line(e)}") from e
         return cls(client, str(folder), is_local=True)
 
     @classmethod
@@ -161,13 +113,13 @@ class QdrantVectorStore:
         StoreError "Qdrant at URL does not answer (...)" within about ``timeout_s``
         seconds when it does not, or naming the URL and the failure otherwise.
         """
-        shown = _public_url(url)
+        shown = public_url(url)
         try:
             client = QdrantClient(
                 url=url, api_key=api_key, timeout=timeout_s, check_compatibility=False
             )
-        except _BACKEND_ERRORS as e:
-            raise StoreError(f"cannot connect to Qdrant at {shown}: {_one_line(e)}") from e
+        except BACKEND_ERRORS as e:
+            raise StoreError(f"cannot connect to Qdrant at {shown}: {one_line(e)}") from e
         store = cls(client, shown, is_local=False)
         store._api_key = api_key
         store._url = url
@@ -182,20 +134,13 @@ class QdrantVectorStore:
             raise StoreError(f"Qdrant store {self._where} is closed")
         try:
             return fn(*args, **kwargs)
-        except _BACKEND_ERRORS as e:
+        except BACKEND_ERRORS as e:
             raise self._error(what, e) from e
 
     def _error(self, what: str, e: BaseException) -> StoreError:
-        chain = _chain(e)
-        if not self._is_local and any(isinstance(c, _UNREACHABLE) for c in chain):
-            cause = next(c for c in chain if isinstance(c, _UNREACHABLE))
-            return StoreError(f"Qdrant at {self._where} does not answer ({_one_line(cause)})")
-        if isinstance(e, ResponseHandlingException) and e.source is not None:
-            e = e.source
-        message = _one_line(e)
-        if self._api_key:
-            message = message.replace(self._api_key, "***")
-        return StoreError(f"Qdrant {self._where}: cannot {what}: {message}")
+        return store_error(
+            what, e, where=self._where, remote=not self._is_local, api_key=self._api_key
+        )
 
     def _exists(self, name: str) -> bool:
         return self._call(f"look up collection {name!r}", self._client.collection_exists, name)
@@ -365,7 +310,7 @@ class QdrantVectorStore:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise StoreError(f"cannot create snapshot folder {folder}: {_one_line(e)}") from e
+            raise StoreError(f"cannot create snapshot folder {folder}: {one_line(e)}") from e
         if self._is_local:
             return self._export(name, folder)
         self._require(name)
@@ -378,36 +323,31 @@ class QdrantVectorStore:
 
     def _export(self, name: str, folder: Path) -> Path:
         target = folder / f"{name}.jsonl"
-        tmp = folder / f".{name}.jsonl.tmp"
         try:
-            with tmp.open("w", encoding="utf-8") as fh:
+            with replacing(target) as tmp, tmp.open("w", encoding="utf-8") as fh:
                 for sid, payload in self.points(name).items():
                     vector = payload.pop("vector")
                     row = {"id": point_id(sid), "schema_id": sid, "vector": vector}
                     row["payload"] = payload
                     fh.write(json.dumps(row, sort_keys=True, allow_nan=False) + "\n")
-            os.replace(tmp, target)
         except (OSError, ValueError) as e:
-            tmp.unlink(missing_ok=True)
-            raise StoreError(f"cannot write export {target}: {_one_line(e)}") from e
+            raise StoreError(f"cannot write export {target}: {one_line(e)}") from e
         return target
 
     def _download(self, name: str, snap: str, folder: Path) -> Path:
         url = f"{self._url.rstrip('/')}/collections/{name}/snapshots/{snap}"
         headers = {"api-key": self._api_key} if self._api_key else {}
         target = folder / snap
-        tmp = folder / f".{snap}.tmp"
         try:
             with (
+                replacing(target) as tmp,
                 httpx.stream("GET", url, headers=headers, timeout=60.0) as resp,
                 tmp.open("wb") as fh,
             ):
                 resp.raise_for_status()
                 for chunk in resp.iter_bytes():
                     fh.write(chunk)
-            os.replace(tmp, target)
         except (httpx.HTTPError, OSError) as e:
-            tmp.unlink(missing_ok=True)
             raise self._error(f"download snapshot {snap!r} of {name!r}", e) from e
         return target
 
@@ -418,8 +358,8 @@ class QdrantVectorStore:
         self._closed = True
         try:
             self._client.close()
-        except _BACKEND_ERRORS as e:
-            raise StoreError(f"Qdrant {self._where}: cannot close: {_one_line(e)}") from e
+        except BACKEND_ERRORS as e:
+            raise StoreError(f"Qdrant {self._where}: cannot close: {one_line(e)}") from e
 
     def __enter__(self) -> QdrantVectorStore:
         return self

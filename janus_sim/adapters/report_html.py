@@ -14,7 +14,6 @@ one-line ``ConfigError``, when ``path`` cannot be written.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import html
 import json
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from janus_sim import __version__
+from janus_sim.adapters.atomic_file import replacing
 from janus_sim.adapters.report_sections import SECTIONS, header_html, nav_html
 from janus_sim.app.report_model import ReportData
 from janus_sim.errors import ConfigError
@@ -147,15 +147,12 @@ def write_report(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (temporary file in the same directory, then
     a rename); ConfigError naming the path when the file system refuses."""
     check_output(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        with replacing(path) as tmp:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
     except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise ConfigError("-o", "", f"cannot write {path}: {e.strerror or e}") from e

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ import duckdb
 import polars as pl
 
 from janus_sim import __version__
+from janus_sim.adapters.atomic_file import replacing
 from janus_sim.adapters.run_lock import hold_flock
 from janus_sim.app.sweep_columns import CYCLES_FILE, MANIFEST_FILE, TRIALS_FILE
 from janus_sim.errors import ConfigError
@@ -38,15 +39,10 @@ VIEWS_DB = "sweep.duckdb"
 EVENTS = "events"
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    """``write(tmp_path)`` then rename over ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """``write(a temporary path)``, then the rename over ``path``."""
+    with replacing(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
 
 
 class SweepFolder:

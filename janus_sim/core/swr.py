@@ -49,20 +49,26 @@ class ReplayStats:
     """Simulated replay time of all batches, compressed by C."""
 
 
-def buffer_td(state: SimState, gamma: float) -> tuple[np.ndarray, np.ndarray]:
-    """(chronological slots, TD errors) of everything in the buffer."""
+Transitions = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _transitions(state: SimState, slots: np.ndarray) -> Transitions:
+    """(s, a, r, s', done) of the buffered transitions at ``slots``: what a TD error needs."""
     buf, _ = state.require_buffer()
-    slots = buf.chronological_slots()
-    td = td_errors(
-        state.params,
+    return (
         buf.states[slots],
         buf.actions[slots],
         buf.rewards[slots],
         buf.next_states[slots],
         buf.dones[slots],
-        gamma,
     )
-    return slots, td
+
+
+def buffer_td(state: SimState, gamma: float) -> tuple[np.ndarray, np.ndarray]:
+    """(chronological slots, TD errors) of everything in the buffer."""
+    buf, _ = state.require_buffer()
+    slots = buf.chronological_slots()
+    return slots, td_errors(state.params, *_transitions(state, slots), gamma)
 
 
 def _raise_anomalies(p: np.ndarray, ids: np.ndarray, flagged: list[int]) -> None:
@@ -88,11 +94,7 @@ def buffer_step(
     buf, _ = state.require_buffer()
     return policy_step(
         state.params,
-        buf.states[slots],
-        buf.actions[slots],
-        buf.rewards[slots],
-        buf.next_states[slots],
-        buf.dones[slots],
+        *_transitions(state, slots),
         buf.ctx[slots],
         weights,
         constraints,

@@ -19,32 +19,20 @@ import pytest
 import yaml
 
 from janus_sim.cli import main
+from tests.bar_fixtures import COLUMNS, HEADER, SP500_ROWS
 from tests.conftest import TINY
 from tests.e2e.test_cli import jsim
 
 pytestmark = pytest.mark.e2e
 
-HEADER = "Date,Open,High,Low,Close,Volume\n"
-ROWS = [
-    "2008-10-06,1097.56,1097.56,1007.97,1056.89,7956020000",
-    "2008-10-07,1057.60,1072.91,996.23,996.23,7069210000",
-    "2008-10-08,988.91,1021.06,970.97,984.94,8716330000",
-    "2008-10-09,988.42,1005.25,909.19,909.92,6819000000",
-]
+ROWS = SP500_ROWS[:4]
 REAL: dict[str, Any] = {
     "name": "real",
     "calendar": {"bars_per_day": 10},
     "market": {
         "data": {
             "path": "data/bars.csv",
-            "columns": {
-                "timestamp": "Date",
-                "open": "Open",
-                "high": "High",
-                "low": "Low",
-                "close": "Close",
-                "volume": "Volume",
-            },
+            "columns": COLUMNS,
         }
     },
     "hippocampus": {"capacity": 64, "hidden_dim": 32},

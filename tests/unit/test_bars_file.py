@@ -13,23 +13,10 @@ import pytest
 from janus_sim.adapters.bars_file import load_market_data, parse_bars
 from janus_sim.config import Calendar, MarketData, Scenario
 from janus_sim.errors import ConfigError
+from tests.bar_fixtures import COLUMNS, HEADER, SP500_ROWS
 
-HEADER = "Date,Open,High,Low,Close,Volume\n"
-GOOD_ROWS = [
-    "2008-10-06,1097.56,1097.56,1007.97,1056.89,7956020000",
-    "2008-10-07,1057.60,1072.91,996.23,996.23,7069210000",
-    "2008-10-08,988.91,1021.06,970.97,984.94,8716330000",
-    "2008-10-09,988.42,1005.25,909.19,909.92,6819000000",
-    "2008-10-10,902.31,936.36,839.80,899.22,11456230000",
-]
-MAPPED = {
-    "timestamp": "Date",
-    "open": "Open",
-    "high": "High",
-    "low": "Low",
-    "close": "Close",
-    "volume": "Volume",
-}
+GOOD_ROWS = SP500_ROWS
+MAPPED = COLUMNS
 CAL = Calendar(bars_per_day=10)
 
 

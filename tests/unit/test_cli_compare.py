@@ -11,19 +11,9 @@ import yaml
 
 from janus_sim.adapters.duckdb_store import open_store
 from janus_sim.app.engine import Engine
-from janus_sim.cli import main
 from janus_sim.config import Scenario
+from tests.cli_inprocess import cli
 from tests.conftest import TINY
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

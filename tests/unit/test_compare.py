@@ -24,12 +24,12 @@ from janus_sim.app.diff import diff_states
 from janus_sim.app.engine import Engine
 from janus_sim.app.schema_match import compare_schemas, match_schemas
 from janus_sim.app.timetravel import SCHEMA_KINDS, Moment, state_at
-from janus_sim.cli import main
 from janus_sim.config import Scenario
 from janus_sim.core.neocortex import Schema
 from janus_sim.errors import ConfigError
 from janus_sim.eventlog import EventBatch
 from janus_sim.ports import EventQuery, EventStore, RunInfo
+from tests.cli_inprocess import cli as _cli
 from tests.conftest import TINY
 
 
@@ -57,16 +57,6 @@ def _expected(store: EventStore, a: str, b: str) -> tuple[set[int], set[int]]:
         if d.created or d.pruned or d.updated:
             schema_cycles.add(c)
     return metric_cycles, schema_cycles
-
-
-def _cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize(

@@ -21,13 +21,9 @@ from janus_sim.core.awake import World
 from janus_sim.core.market import UNLABELLED, generate_bars
 from janus_sim.core.rng import component_rng
 from janus_sim.errors import ConfigError, StoreError
+from tests.bar_fixtures import COLUMNS, HEADER, SP500_ROWS
 
-CSV = """Date,Open,High,Low,Close,Volume
-2008-10-06,1097.56,1097.56,1007.97,1056.89,7956020000
-2008-10-07,1057.60,1072.91,996.23,996.23,7069210000
-2008-10-08,988.91,1021.06,970.97,984.94,8716330000
-2008-10-09,988.42,1005.25,909.19,909.92,6819000000
-"""
+CSV = HEADER + "".join(row + "\n" for row in SP500_ROWS[:4])
 REAL: dict[str, Any] = {
     "name": "real",
     "seed": 3,
@@ -35,14 +31,7 @@ REAL: dict[str, Any] = {
     "market": {
         "data": {
             "path": "data/bars.csv",
-            "columns": {
-                "timestamp": "Date",
-                "open": "Open",
-                "high": "High",
-                "low": "Low",
-                "close": "Close",
-                "volume": "Volume",
-            },
+            "columns": COLUMNS,
         }
     },
     "logic": {"constraints": [{"name": "no_crash_buys", "formula": "crash -> not buys"}]},

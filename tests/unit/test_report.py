@@ -21,10 +21,10 @@ from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.adapters.report_html import render_report, section_ids, write_report
 from janus_sim.app.engine import Engine
 from janus_sim.app.report_data import NO_PROJECTION, build_report
-from janus_sim.cli import main
 from janus_sim.config import Scenario
 from janus_sim.errors import ConfigError
 from janus_sim.eventlog import EventBatch
+from tests.cli_inprocess import cli
 from tests.conftest import TINY
 from tests.report_fixtures import N_ANOMALIES, copy_with_projection, copy_without_projection
 
@@ -42,16 +42,6 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     finally:
         store.close()
     return path
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _one_line_error(code: int, err: str, *fragments: str) -> None:

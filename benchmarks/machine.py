@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import platform
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from janus_sim.app.run_inputs import library_versions
 
 LIBRARIES = (
     "numpy",
@@ -58,13 +59,7 @@ def load_average() -> list[float]:
 
 
 def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "absent"
-    return out
+    return library_versions(LIBRARIES)
 
 
 def describe() -> dict[str, Any]:

@@ -7,6 +7,7 @@ Split from the engine so that tests and tools can drive the same steps by hand
 from __future__ import annotations
 
 import platform
+from collections.abc import Sequence
 from importlib import metadata
 
 import numpy as np
@@ -35,10 +36,11 @@ NUMERIC_PACKAGES = (
 )
 
 
-def library_versions() -> dict[str, str]:
-    """Versions of Python, janus-sim and the numeric libraries (run metadata)."""
+def library_versions(packages: Sequence[str] = NUMERIC_PACKAGES) -> dict[str, str]:
+    """Versions of Python, janus-sim and ``packages`` ("absent" when not installed); by
+    default the numeric libraries a run records as its metadata."""
     out = {"python": platform.python_version(), "janus-sim": __version__}
-    for name in NUMERIC_PACKAGES:
+    for name in packages:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

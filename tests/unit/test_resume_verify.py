@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -24,7 +25,7 @@ class _FailOnce(Observer):
             raise RuntimeError("power cut")
 
 
-def _stop_after(n_flushes: int) -> object:
+def _stop_after(n_flushes: int) -> Callable[[], str | None]:
     calls = {"n": 0}
 
     def should_stop() -> str | None:
@@ -32,6 +33,15 @@ def _stop_after(n_flushes: int) -> object:
         return "SIGTERM" if calls["n"] == n_flushes else None
 
     return should_stop
+
+
+def _interrupted(sc: Scenario, n_flushes: int) -> tuple[MemoryEventStore, RunInterrupted]:
+    """A store holding run "r" stopped by SIGTERM at its ``n_flushes``-th batch boundary."""
+    store = MemoryEventStore()
+    engine = Engine(sc, store, run_id="r", should_stop=_stop_after(n_flushes))
+    with pytest.raises(RunInterrupted) as info:
+        engine.run()
+    return store, info.value
 
 
 @pytest.mark.parametrize("fail_cycle", [1, 2, 3])
@@ -54,14 +64,11 @@ def test_interrupt_stops_at_a_batch_boundary_and_resumes(
     tiny_scenario: Scenario, n_flushes: int
 ) -> None:
     whole = Engine(tiny_scenario, MemoryEventStore(), run_id="r").run()
-    store = MemoryEventStore()
-    engine = Engine(tiny_scenario, store, run_id="r", should_stop=_stop_after(n_flushes))  # type: ignore[arg-type]
-    with pytest.raises(RunInterrupted) as info:
-        engine.run()
-    assert info.value.signal_name == "SIGTERM"
+    store, stopped = _interrupted(tiny_scenario, n_flushes)
+    assert stopped.signal_name == "SIGTERM"
     run = store.get_run("r")
     assert run.status == "interrupted" and "resume with --resume" in (run.message or "")
-    assert store.last_seq("r") + 1 == info.value.next_seq  # whole batches only
+    assert store.last_seq("r") + 1 == stopped.next_seq  # whole batches only
     assert Engine(tiny_scenario, store, run_id="r").resume().digest == whole.digest
 
 
@@ -169,10 +176,7 @@ def test_resume_from_checkpoint_after_an_interrupt_anywhere(
     tiny_scenario: Scenario, n_flushes: int
 ) -> None:
     whole = Engine(tiny_scenario, MemoryEventStore(), run_id="r").run()
-    store = MemoryEventStore()
-    engine = Engine(tiny_scenario, store, run_id="r", should_stop=_stop_after(n_flushes))  # type: ignore[arg-type]
-    with pytest.raises(RunInterrupted):
-        engine.run()
+    store, _ = _interrupted(tiny_scenario, n_flushes)
     resumed = Engine(tiny_scenario, store, run_id="r").resume(from_checkpoint=True)
     assert resumed.digest == whole.digest
 

@@ -31,5 +31,9 @@ class StoreError(JanusError):
     """The event store cannot be opened, written or read as asked."""
 
 
+class EmptyStoreError(StoreError):
+    """The store's file is a database with no tables: its creation was cut off."""
+
+
 class NotFoundError(JanusError):
     """A run, event or moment the user named does not exist in the store."""

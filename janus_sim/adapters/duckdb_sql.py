@@ -12,7 +12,10 @@ from typing import Any
 
 from janus_sim.ports import EventQuery, RunInfo
 
+# One transaction, so a process killed while creating a store leaves either both
+# tables or an empty database (which a writable open completes), never half a schema.
 SCHEMA = """
+BEGIN TRANSACTION;
 CREATE TABLE IF NOT EXISTS runs (
     run_id          VARCHAR PRIMARY KEY,
     created_order   BIGINT  NOT NULL,
@@ -42,6 +45,7 @@ CREATE TABLE IF NOT EXISTS events (
     chain   BLOB
 );
 ALTER TABLE events ADD COLUMN IF NOT EXISTS chain BLOB;
+COMMIT;
 """
 
 RUN_FIELDS = tuple(f.name for f in fields(RunInfo))  # the runs columns, bar created_order

@@ -75,7 +75,7 @@ from janus_sim.adapters.memory_store import (
     now_utc,
     unknown_run,
 )
-from janus_sim.errors import StoreError
+from janus_sim.errors import EmptyStoreError, StoreError
 from janus_sim.eventlog import GENESIS, EventBatch, chain_hashes
 from janus_sim.ports import EventQuery, RunInfo, RunStatus
 
@@ -171,11 +171,14 @@ class DuckDBEventStore:
         return self.con
 
     def _check_schema(self) -> None:
-        sql = (
-            "SELECT table_name FROM duckdb_tables() "
-            f"WHERE database_name = '{_ALIAS}' AND table_name IN ('runs', 'events')"
-        )
-        if len(self._rows("read the schema", sql)) != 2:
+        sql = f"SELECT table_name FROM duckdb_tables() WHERE database_name = '{_ALIAS}'"
+        tables = {r[0] for r in self._rows("read the schema", sql)}
+        if not tables:
+            raise EmptyStoreError(
+                f"{self.path} is not a janus-sim event store yet: an empty database, as a "
+                "process cut off while creating the store leaves it (a run completes it)"
+            )
+        if not {"runs", "events"} <= tables:
             raise StoreError(f"{self.path} is not a janus-sim event store (no runs/events tables)")
 
     def _rollback(self) -> None:

@@ -22,6 +22,7 @@ from janus_sim.adapters.sweep_folder import SweepFolder
 from janus_sim.app.sweep_plan import SweepPlan
 from janus_sim.app.sweep_results import TrialRecord, cycles_frame, trials_frame
 from janus_sim.app.sweep_trial import TrialOutcome, TrialTask, read_outcome
+from janus_sim.errors import StoreError
 
 
 class SweepObserver(Protocol):
@@ -109,7 +110,12 @@ def run_sweep(
                     took[rec.trial.trial_id] = float(line["elapsed_s"])
         reused = 0
         for rec in records:
-            found = read_outcome(folder.shard(rec.trial.trial_id), rec.trial.trial_id)
+            try:
+                found = read_outcome(folder.shard(rec.trial.trial_id), rec.trial.trial_id)
+            except StoreError:
+                # An unreadable shard sinks only its trial: the trial runs, and its
+                # worker records the same error as a failed attempt.
+                found = None
             if found is not None:
                 found = replace(found, elapsed_s=took.get(rec.trial.trial_id))
                 rec.status, rec.outcome, rec.error = "finished", found, None

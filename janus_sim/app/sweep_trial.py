@@ -28,7 +28,7 @@ from janus_sim.app.sweep_columns import SUMMARY_COLUMNS
 from janus_sim.config import Scenario
 from janus_sim.core import events as ev
 from janus_sim.core.codec import decode
-from janus_sim.errors import NotFoundError
+from janus_sim.errors import EmptyStoreError, NotFoundError
 from janus_sim.ports import EventQuery
 
 Cycle = tuple[int, str, tuple[tuple[str, float], ...]]
@@ -128,7 +128,10 @@ def read_outcome(shard: Path, trial_id: str) -> TrialOutcome | None:
     """The finished trial in ``shard``, or None (no shard, no run, or not finished)."""
     if not (shard / "janus.duckdb").is_file():
         return None
-    store = open_store(shard, read_only=True, hold=True)
+    try:
+        store = open_store(shard, read_only=True, hold=True)
+    except EmptyStoreError:  # killed while the shard's store was being created
+        return None
     try:
         try:
             info = store.get_run(trial_id)

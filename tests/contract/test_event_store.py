@@ -31,7 +31,7 @@ from janus_sim.adapters.duckdb_store import (
 )
 from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.core.codec import EncodedEvent
-from janus_sim.errors import NotFoundError, StoreError
+from janus_sim.errors import EmptyStoreError, NotFoundError, StoreError
 from janus_sim.eventlog import EventBatch, RunDigest, digest_of, first_broken_link
 from janus_sim.ports import EventQuery, EventStore, RunInfo
 
@@ -600,10 +600,26 @@ def test_a_file_that_is_not_a_store_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=re.escape(str(junk))) as err:
         open_store(junk)
     assert "\n" not in str(err.value)
+    foreign = tmp_path / "foreign.duckdb"
+    with duckdb.connect(str(foreign)) as con:
+        con.execute("CREATE TABLE runs (x INTEGER)")
+    with pytest.raises(StoreError, match="not a janus-sim event store") as err:
+        open_store(foreign, read_only=True)
+    assert not isinstance(err.value, EmptyStoreError)
+
+
+def test_an_empty_database_is_a_store_cut_off_at_birth_and_a_writable_open_completes_it(
+    tmp_path: Path,
+) -> None:
     empty = tmp_path / "empty.duckdb"
-    duckdb.connect(str(empty)).close()
-    with pytest.raises(StoreError, match="not a janus-sim event store"):
+    duckdb.connect(str(empty)).close()  # a kill between the file and its tables
+    with pytest.raises(EmptyStoreError, match="not a janus-sim event store yet: an empty"):
         open_store(empty, read_only=True)
+    with open_store(empty) as store:
+        store.create_run(run_info("r"))
+        store.append(make_batch("r", 0, 2))
+    with open_store(empty, read_only=True) as store:
+        assert len(store.read("r")) == 2
 
 
 def test_two_store_objects_take_turns_on_one_file(tmp_path: Path) -> None:

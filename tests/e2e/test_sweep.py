@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 import yaml
@@ -168,6 +169,29 @@ def test_a_transient_failure_costs_one_retry(
     assert [r.status for r in result.records] == ["finished", "finished"]
     assert [r.attempts for r in result.records] == [2, 1]
     assert digests(tmp_path / "out") == alone(plan, tmp_path)
+
+
+def test_a_shard_cut_off_while_its_store_was_made_is_run_and_a_broken_one_fails_alone(
+    tmp_path: Path,
+) -> None:
+    plan = load_sweep(make_sweep(tmp_path, {"seeds": [1, 2, 3]}))
+    out = tmp_path / "out"
+    empty = out / "shards" / "tiny-s1" / "janus.duckdb"
+    empty.parent.mkdir(parents=True)
+    duckdb.connect(str(empty)).close()  # what a kill between file and tables leaves
+    broken = out / "shards" / "tiny-s3" / "janus.duckdb"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"not a database at all" * 100)
+    (out / "sweep.json").write_text(json.dumps({"name": "sweep", "sweep_hash": plan.sweep_hash}))
+    result = run_sweep(plan, SweepFolder(out), InlineExecutor())
+    status = {r.trial.trial_id: r.status for r in result.records}
+    assert status == {"tiny-s1": "finished", "tiny-s2": "finished", "tiny-s3": "failed"}
+    failed = result.records[2]
+    assert failed.error is not None and failed.error.startswith("StoreError: ")
+    assert str(broken) in failed.error
+    want = alone(plan, tmp_path)
+    got = digests(out)
+    assert got["tiny-s1"] == want["tiny-s1"] and got["tiny-s2"] == want["tiny-s2"]
 
 
 def _file_digests(folder: Path) -> dict[str, str]:

@@ -39,7 +39,7 @@ def tree_counts(out: Path) -> dict[tuple[str, str], int]:
         f"SELECT run_id, kind, count(*) FROM read_parquet('{out}/*/*/*.parquet', "
         "hive_partitioning = true) GROUP BY ALL"
     )
-    return {(r, k): n for r, k, n in duckdb.sql(sql).fetchall()}
+    return {(r, k): n for r, k, n in duckdb.execute(sql).fetchall()}
 
 
 def test_export_then_query_with_duckdb(store: Path, tmp_path: Path) -> None:

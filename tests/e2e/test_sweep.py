@@ -23,7 +23,7 @@ from janus_sim.adapters.sweep_folder import SweepFolder
 from janus_sim.app.engine import Engine
 from janus_sim.app.sweep import run_sweep
 from janus_sim.app.sweep_plan import SweepPlan, load_sweep, scenario_of
-from janus_sim.app.sweep_trial import TrialOutcome, TrialTask
+from janus_sim.app.sweep_trial import TrialOutcome, TrialTask, run_trial
 from janus_sim.errors import ConfigError, StoreError
 from tests.conftest import TINY
 from tests.e2e.test_cli import digest_line, jsim
@@ -72,8 +72,8 @@ def test_local_and_ray_executors_give_the_digests_of_runs_done_alone(tmp_path: P
     path = make_sweep(tmp_path, {"seeds": [1, 2], "grid": {"projection.enabled": [False, True]}})
     plan = load_sweep(path)
     local = run_sweep(plan, SweepFolder(tmp_path / "local"), LocalExecutor(2))
-    ray = run_sweep(plan, SweepFolder(tmp_path / "ray"), RayExecutor(workers=2))
-    assert local.count("finished") == ray.count("finished") == 4
+    on_ray = run_sweep(plan, SweepFolder(tmp_path / "ray"), RayExecutor(workers=2))
+    assert local.count("finished") == on_ray.count("finished") == 4
 
     expected = alone(plan, tmp_path)
     assert digests(tmp_path / "local") == expected == digests(tmp_path / "ray")
@@ -153,7 +153,7 @@ def test_a_transient_failure_costs_one_retry(
 ) -> None:
     import janus_sim.adapters.sweep_executors as executors
 
-    real = executors.run_trial
+    real = run_trial
     calls: list[str] = []
 
     def flaky(task: TrialTask) -> TrialOutcome:
@@ -280,12 +280,13 @@ def test_cli_dry_run_sql_and_errors(tmp_path: Path) -> None:
         {"seed": 1, "status": "finished"},
         {"seed": 2, "status": "finished"},
     ]
-    for args, needle in [
+    cases: list[tuple[tuple[str | Path, ...], str]] = [
         (("sweep", "sql", out, "SELEC 1"), "QUERY: Parser Error"),
         (("sweep", "sql", tmp_path / "none", "SELECT 1"), "no sweep results at"),
         (("sweep", path, "--address", "x:1"), "--address: x:1: only applies with --executor ray"),
         (("sweep", tmp_path / "nope.yaml"), "nope.yaml: no such file"),
-    ]:
+    ]
+    for args, needle in cases:
         bad = jsim(*args)
         assert bad.returncode == 2, (args, bad.stdout)
         assert needle in bad.stderr and "Traceback" not in bad.stderr

@@ -70,7 +70,7 @@ def store_rows(store: DuckDBEventStore, run_ids: list[str]) -> list[tuple[Any, .
     rows = []
     for rid in sorted(run_ids):
         b = store.read(rid)
-        chains = b.chain or [None] * len(b)
+        chains: list[bytes | None] = list(b.chain) if b.chain else [None] * len(b)
         for i in range(len(b)):
             chain = chains[i]
             row = (rid, int(b.seq[i]), int(b.cycle[i]), int(b.t_ns[i]), b.kind[i], b.entity[i])
@@ -261,7 +261,7 @@ def test_unwritable_output(store: DuckDBEventStore, tmp_path: Path) -> None:
         export_events(store, ["a"], locked)
 
 
-def _failing_copy(after: int, error: Exception) -> Any:
+def _failing_copy(after: int, error: BaseException) -> Any:
     """A ``_copy`` that writes ``after`` files, then fails having written the next one."""
     real = parquet_export._copy
     calls: list[int] = []
@@ -345,7 +345,9 @@ def test_any_kinds_export_the_stores_count_per_kind(store_path: Path, kinds: set
                 "SELECT run_id, kind, count(*) FROM read_parquet("
                 f"'{out}/*/*/*.parquet', hive_partitioning = true) GROUP BY ALL"
             )
-            got = {(r, k): n for r, k, n in duckdb.sql(sql).fetchall()} if summary.n_files else {}
+            got = (
+                {(r, k): n for r, k, n in duckdb.execute(sql).fetchall()} if summary.n_files else {}
+            )
         want: dict[tuple[str, str], int] = {}
         for row in store_rows(store, ["a", "b"]):
             if row[4] in kinds:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from janus_sim.errors import ConfigError
 from tests.conftest import TINY
 
 
-def write_sweep(tmp_path: Path, doc: dict[str, object], name: str = "s.yaml") -> Path:
+def write_sweep(tmp_path: Path, doc: Mapping[str, object], name: str = "s.yaml") -> Path:
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY, sort_keys=False))
     path = tmp_path / name
     path.write_text(yaml.safe_dump(doc, sort_keys=False))

@@ -112,8 +112,14 @@ class SweepFolder:
 
     def log_attempt(self, record: dict[str, Any]) -> None:
         line = json.dumps(record, sort_keys=True) + "\n"
-        with open(self.root / ATTEMPTS, "a", encoding="utf-8") as f:
-            f.write(line)
+        with open(self.root / ATTEMPTS, "ab+") as f:
+            # After a torn last line (killed mid-write) start a fresh line, or this
+            # record would be glued to the torn one and skipped with it.
+            if f.seek(0, os.SEEK_END) > 0:
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    line = "\n" + line
+            f.write(line.encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
 

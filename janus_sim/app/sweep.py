@@ -111,7 +111,9 @@ def run_sweep(
         reused = 0
         for rec in records:
             try:
-                found = read_outcome(folder.shard(rec.trial.trial_id), rec.trial.trial_id)
+                found = read_outcome(
+                    folder.shard(rec.trial.trial_id), rec.trial.trial_id, folder.events_dir
+                )
             except StoreError:
                 # An unreadable shard sinks only its trial: the trial runs, and its
                 # worker records the same error as a failed attempt.

@@ -7,8 +7,9 @@ A trial that finished before (a resumed sweep) is read back, not rerun; one that
 stopped part-way is resumed, which re-simulates and checks what its shard holds, so it
 ends with the digest an uninterrupted run has.
 
-``read_outcome(shard, trial_id)`` reads a finished trial's results from its shard: the
-shard, not the sweep's tables, is the truth.
+``read_outcome(shard, trial_id, export_dir)`` reads a finished trial's results from its
+shard (the shard, not the sweep's tables, is the truth) and exports its events if a kill
+came between the run's end and their export.
 """
 
 from __future__ import annotations
@@ -124,8 +125,10 @@ def _outcome(
     )
 
 
-def read_outcome(shard: Path, trial_id: str) -> TrialOutcome | None:
-    """The finished trial in ``shard``, or None (no shard, no run, or not finished)."""
+def read_outcome(shard: Path, trial_id: str, export_dir: Path | None) -> TrialOutcome | None:
+    """The finished trial in ``shard``, or None (no shard, no run, or not finished).
+
+    A finished trial's events missing from ``export_dir`` are exported first."""
     if not (shard / "janus.duckdb").is_file():
         return None
     try:
@@ -139,6 +142,7 @@ def read_outcome(shard: Path, trial_id: str) -> TrialOutcome | None:
             return None
         if info.status != "finished":
             return None
+        _export(store, trial_id, export_dir, only_if_missing=True)
         return _outcome(store, trial_id, None, reused=True)
     finally:
         store.close()
@@ -159,7 +163,7 @@ def _simulate(task: TrialTask) -> TrialOutcome:
         except NotFoundError:
             status = None
         if status == "finished":
-            _export(store, task, only_if_missing=True)
+            _export(store, task.trial_id, task.export_dir, only_if_missing=True)
             return _outcome(store, task.trial_id, None, reused=True)
         engine = Engine(
             sc,
@@ -173,7 +177,7 @@ def _simulate(task: TrialTask) -> TrialOutcome:
         )
         engine.resume() if status is not None else engine.run()
         elapsed = time.perf_counter() - started
-        _export(store, task, only_if_missing=False)
+        _export(store, task.trial_id, task.export_dir, only_if_missing=False)
         return _outcome(store, task.trial_id, elapsed, reused=False)
     finally:
         store.close()
@@ -182,13 +186,19 @@ def _simulate(task: TrialTask) -> TrialOutcome:
             vectors.close()
 
 
-def _export(store: DuckDBEventStore, task: TrialTask, *, only_if_missing: bool) -> None:
-    if task.export_dir is None:
+def _export(
+    store: DuckDBEventStore,
+    trial_id: str,
+    export_dir: str | Path | None,
+    *,
+    only_if_missing: bool,
+) -> None:
+    if export_dir is None:
         return
-    out = Path(task.export_dir)
-    if only_if_missing and (out / f"run_id={task.trial_id}").is_dir():
+    out = Path(export_dir)
+    if only_if_missing and (out / f"run_id={trial_id}").is_dir():
         return
-    export_events(store, [task.trial_id], out, overwrite=True)
+    export_events(store, [trial_id], out, overwrite=True)
 
 
 def run_trial(task: TrialTask) -> TrialOutcome:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -97,8 +98,6 @@ def test_trial_events_and_tables_reach_every_trial_with_one_query(tmp_path: Path
     path = make_sweep(tmp_path, {"seeds": [4, 5], "grid": {"replay.alpha": [0.5, 0.7]}})
     plan = load_sweep(path)
     run_sweep(plan, SweepFolder(tmp_path / "out"), InlineExecutor())
-    import duckdb
-
     con = duckdb.connect(str(tmp_path / "out" / "sweep.duckdb"), read_only=True)
     rows = con.execute(
         'SELECT t.trial_id, t."param:replay.alpha", count(*) FROM events e '
@@ -113,6 +112,29 @@ def test_trial_events_and_tables_reach_every_trial_with_one_query(tmp_path: Path
         stored = len(s.read(plan.trials[0].trial_id))
     n = pl.read_parquet(tmp_path / "out" / "trials.parquet")["n_events"][0]
     assert n == stored
+
+
+def exported(folder: Path) -> dict[str, int]:
+    """Events per trial in the sweep's export tree."""
+    sql = (
+        "SELECT run_id, count(*) FROM read_parquet("
+        f"'{folder}/events/*/*/*.parquet', hive_partitioning = true) GROUP BY ALL"
+    )
+    return dict(duckdb.execute(sql).fetchall())
+
+
+def test_a_finished_trial_whose_export_was_cut_off_is_exported_on_resume(
+    tmp_path: Path,
+) -> None:
+    plan = load_sweep(make_sweep(tmp_path, {"seeds": [1, 2]}))
+    out = tmp_path / "out"
+    run_sweep(plan, SweepFolder(out), InlineExecutor())
+    whole = exported(out)
+    shutil.rmtree(out / "events" / "run_id=tiny-s1")  # killed after the run, before export
+    again = run_sweep(plan, SweepFolder(out), InlineExecutor())
+    assert again.reused == 2
+    trials = pl.read_parquet(out / "trials.parquet")
+    assert exported(out) == whole == dict(zip(trials["trial_id"], trials["n_events"], strict=True))
 
 
 def test_a_failing_trial_is_retried_recorded_and_does_not_sink_the_sweep(
@@ -243,6 +265,7 @@ def test_a_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path: Path
     wt, wc = results(whole)
     kt, kc = results(out)
     assert wt.equals(kt) and wc.equals(kc)
+    assert exported(out) == exported(whole)
 
 
 def test_a_folder_holds_one_sweep_and_one_driver(tmp_path: Path) -> None:

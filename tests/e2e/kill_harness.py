@@ -18,11 +18,13 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from types import ModuleType
 from typing import Any
 
+from janus_sim import eventlog
 from janus_sim.adapters import duckdb_store
 from janus_sim.app import engine
-from janus_sim.core import sleep, swr
+from janus_sim.core import agent, consolidation, sleep, swr
 
 
 def _die() -> None:
@@ -55,6 +57,17 @@ class _KillAtCommit:
         return getattr(self._con, name)
 
 
+def _rebind(module: ModuleType, name: str, new: Any) -> None:
+    """Replace the global ``name`` that ``module`` imported and calls at run time.
+
+    The module's own binding is what must change (patching the defining module would miss
+    it); ``setattr`` because these are imports the module does not re-export.
+    """
+    if not hasattr(module, name):
+        raise SystemExit(f"{module.__name__} no longer uses {name}: update the kill harness")
+    setattr(module, name, new)
+
+
 def install(point: str, n: int) -> None:
     counter = _Counter(n)
     store_cls = duckdb_store.DuckDBEventStore
@@ -66,13 +79,13 @@ def install(point: str, n: int) -> None:
 
         store_cls._writable = proxy  # type: ignore[method-assign]
     elif point == "append-begun":
-        chain = duckdb_store.chain_hashes
+        chain = eventlog.chain_hashes
 
         def chain_then_die(prev: bytes, batch: Any) -> Any:
             counter.hit()
             return chain(prev, batch)
 
-        duckdb_store.chain_hashes = chain_then_die  # type: ignore[assignment]
+        _rebind(duckdb_store, "chain_hashes", chain_then_die)
     elif point == "after-append":
         append = store_cls.append
 
@@ -82,22 +95,22 @@ def install(point: str, n: int) -> None:
 
         store_cls.append = append_then_die  # type: ignore[method-assign]
     elif point == "replay":
-        step = swr.policy_step
+        step = agent.policy_step
 
         def step_then_die(*args: Any, **kwargs: Any) -> Any:
             counter.hit()
             return step(*args, **kwargs)
 
-        swr.policy_step = step_then_die  # type: ignore[assignment]
+        _rebind(swr, "policy_step", step_then_die)
     elif point == "consolidation":
-        phase = sleep.consolidation_phase
+        phase = consolidation.consolidation_phase
 
         def phase_then_die(*args: Any, **kwargs: Any) -> Any:
             out = phase(*args, **kwargs)  # the night's phase-2 events exist, unflushed
             counter.hit()
             return out
 
-        sleep.consolidation_phase = phase_then_die  # type: ignore[assignment]
+        _rebind(sleep, "consolidation_phase", phase_then_die)
     elif point == "finish":
         execute = engine.Engine._execute
 

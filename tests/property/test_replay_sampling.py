@@ -69,7 +69,11 @@ def test_priority_defaults_are_the_spec_values() -> None:
     ],
 )
 def test_invalid_priority_inputs_raise(
-    td: list, v: list, r: list, kwargs: dict, message: str
+    td: list[float] | list[list[float]],
+    v: list[float] | list[list[float]],
+    r: list[float] | list[list[float]],
+    kwargs: dict[str, float],
+    message: str,
 ) -> None:
     with pytest.raises(ValueError, match=message):
         compute_priorities(np.array(td), np.array(v), np.array(r), **kwargs)
@@ -144,7 +148,7 @@ def test_weights_lie_in_unit_interval_with_max_exactly_one(
         ([0.5], 10, 1.2, r"beta must lie in \[0, 1\]"),
     ],
 )
-def test_invalid_weight_inputs_raise(probs: list, n: int, beta: float, message: str) -> None:
+def test_invalid_weight_inputs_raise(probs: list[float], n: int, beta: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         importance_weights(np.array(probs, dtype=np.float64), n, beta)
 

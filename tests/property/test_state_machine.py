@@ -81,7 +81,7 @@ class BufferAndPriorities(RuleBasedStateMachine):
         empty = np.setdiff1d(np.arange(self.capacity), slots)
         assert (tree.get(empty) == 0).all()
         if self.model:
-            lo, hi = self.model[0][1], self.model[-1][1]
+            lo, hi = int(self.model[0][1]), int(self.model[-1][1])
             mid = (lo + hi) // 2
             assert buf.range_ids(lo, mid).tolist() == [int(m[0]) for m in self.model if m[1] <= mid]
 

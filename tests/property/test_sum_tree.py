@@ -42,7 +42,9 @@ def _reference(capacity: int, ops: list[tuple[list[int], list[float]]]) -> np.nd
 
 @settings(max_examples=150, deadline=None)
 @given(update_sequences())
-def test_root_is_exact_tree_order_sum_after_any_updates(case: tuple) -> None:
+def test_root_is_exact_tree_order_sum_after_any_updates(
+    case: tuple[int, list[tuple[list[int], list[float]]]],
+) -> None:
     capacity, ops = case
     tree = SumTree(capacity)
     for idx, vals in ops:
@@ -225,7 +227,11 @@ def test_negative_zero_is_accepted_as_zero() -> None:
         ([1, 2], [1.0], "same shape|shape of indices"),
     ],
 )
-def test_invalid_indices_raise(indices: list, values: list, message: str) -> None:
+def test_invalid_indices_raise(
+    indices: list[int] | list[float] | list[list[int]],
+    values: list[float] | list[list[float]],
+    message: str,
+) -> None:
     with pytest.raises(ValueError, match=message):
         SumTree(10).update(np.array(indices), np.array(values))
 

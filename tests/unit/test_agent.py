@@ -7,6 +7,7 @@ import pytest
 
 from janus_sim.config import Constraint, Predicates
 from janus_sim.core.agent import (
+    PolicyStep,
     choose_action,
     next_position,
     policy_step,
@@ -62,19 +63,49 @@ def _loss(params: np.ndarray, batch: dict[str, np.ndarray], td_fixed: np.ndarray
 P0: list[list[float]] = []
 
 
+def _policy_step(
+    params: np.ndarray,
+    batch: dict[str, np.ndarray],
+    *,
+    gamma: float,
+    learning_rate: float,
+    logic_weight: float,
+    temperature: float,
+    grad_clip: float,
+) -> PolicyStep:
+    """``policy_step`` on a ``_batch``, each array passed to its own parameter by name."""
+    return policy_step(
+        params,
+        batch["states"],
+        batch["actions"],
+        batch["rewards"],
+        batch["next_states"],
+        batch["dones"],
+        batch["ctx"],
+        batch["weights"],
+        RULES,
+        gamma=gamma,
+        learning_rate=learning_rate,
+        logic_weight=logic_weight,
+        temperature=temperature,
+        grad_clip=grad_clip,
+    )
+
+
 def test_policy_step_gradient_matches_finite_differences() -> None:
     rng = np.random.default_rng(3)
     batch = _batch(rng)
     params = rng.normal(0, 0.3, size=(3, 6))
     P0[:] = params.tolist()
-    kw = {
-        "gamma": 0.9,
-        "learning_rate": 1.0,
-        "logic_weight": 1.0,
-        "temperature": 1.0,
-        "grad_clip": 1e9,
-    }
-    step = policy_step(params, *batch.values(), RULES, **kw)  # type: ignore[arg-type]
+    step = _policy_step(
+        params,
+        batch,
+        gamma=0.9,
+        learning_rate=1.0,
+        logic_weight=1.0,
+        temperature=1.0,
+        grad_clip=1e9,
+    )
     grad = params - step.params  # lr = 1
     td0 = td_errors(
         params,
@@ -100,12 +131,11 @@ def test_gradient_is_clipped() -> None:
     rng = np.random.default_rng(4)
     batch = _batch(rng)
     params = rng.normal(0, 3.0, size=(3, 6))
-    step = policy_step(
+    step = _policy_step(
         params,
-        *batch.values(),
-        RULES,
+        batch,
         gamma=0.9,
-        learning_rate=1.0,  # type: ignore[arg-type]
+        learning_rate=1.0,
         logic_weight=1.0,
         temperature=1.0,
         grad_clip=0.5,

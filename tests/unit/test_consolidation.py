@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pytest
 
@@ -73,7 +75,8 @@ def test_schema_metrics_match_the_schema_events(tiny_scenario: Scenario) -> None
     final, _ = state_at(store, "r", Moment())
     assert len(final.schemas) == created - pruned == result.metrics[3]["n_schemas"]
     rows = schema_rows(final)
-    assert sum(int(r["points"]) for r in rows) == sum(s.n_points for s in final.schemas.values())
+    points = sum(cast(int, r["points"]) for r in rows)
+    assert points == sum(s.n_points for s in final.schemas.values())
 
 
 def test_logic_gate_blocks_consolidation_below_threshold(tiny_scenario: Scenario) -> None:

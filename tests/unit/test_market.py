@@ -30,6 +30,7 @@ def test_bars_shape_time_and_ohlc(tiny_scenario: Scenario) -> None:
 def test_regime_plan_follows_segments(tiny_scenario: Scenario) -> None:
     sc = tiny_scenario
     plan = regime_plan(sc.market, sc.calendar.trading_days(), 40)
+    assert sc.market.regimes is not None  # a synthetic market, as regime_plan requires
     names = list(sc.market.regimes)
     day2 = [names[i] for i in plan[40:80]]
     assert day2 == ["calm"] * 20 + ["crash"] * 20

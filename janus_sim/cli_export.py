@@ -69,15 +69,16 @@ def export(
 
     \b
     DuckDB:
-      SELECT kind, count(*) FROM read_parquet('DIR/*/*/*.parquet',
+      SELECT kind, count(*) FROM read_parquet('DIR/run_id=*/kind=*/*.parquet',
         hive_partitioning = true) WHERE run_id = 'crash_week-s7' GROUP BY kind;
     polars:
-      pl.scan_parquet("DIR/*/*/*.parquet", hive_partitioning=True)
+      pl.scan_parquet("DIR/run_id=*/kind=*/*.parquet", hive_partitioning=True)
         .filter(pl.col("kind") == "cycle_metrics").collect()
 
     Spark (spark.read.parquet("DIR")) and Trino (a Hive table partitioned by run_id and
-    kind, location DIR) read the tree as it is. Glob DIR/*/*/*.parquet rather than
-    DIR/**: a recursive glob also finds an export still being written.
+    kind, location DIR) read the tree as it is. Glob run_id=*/kind=*/*.parquet, not
+    DIR/**: in DuckDB and polars a recursive glob also enters the hidden folder of an
+    export still being written, or of one that was killed.
 
     \b
     Examples:

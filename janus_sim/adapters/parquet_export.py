@@ -15,9 +15,10 @@ ids that read as text are exported (``_check_run_id``).
 DuckDB's own ``COPY ... TO`` writes each run into a hidden temporary directory inside
 ``out_dir`` that is then renamed into place: a run appears whole or not at all, and a
 failure removes what it wrote. No timestamps are written, so one log exports to the
-same bytes (with one DuckDB version). Readers should glob ``<out_dir>/*/*/*.parquet``:
-a recursive ``**`` in DuckDB or polars would also find an export being written, or the
-temporary directory of one killed outright (pyarrow, Spark and Trino skip hidden ones).
+same bytes (with one DuckDB version). Readers should glob ``<out_dir>/READ_GLOB``
+(``run_id=*/kind=*/*.parquet``): DuckDB's and polars' globs match hidden names, so a
+recursive ``**`` also finds an export being written, or the temporary directory of one
+killed outright (pyarrow, Spark and Trino skip hidden ones).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ from janus_sim.errors import ConfigError, NotFoundError, StoreError
 
 FILE_NAME = "data_0.parquet"
 TMP_PREFIX = ".janus-export-"  # hidden: pyarrow, Spark and Trino skip such directories
+READ_GLOB = "run_id=*/kind=*/*.parquet"
+"""The files of finished exports under an export directory, and nothing else."""
 # Path-safe in every reader (Spark and Trino escape none of these); the first character
 # is a letter or digit, so no partition looks hidden to a reader.
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")

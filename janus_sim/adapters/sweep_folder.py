@@ -30,6 +30,7 @@ import polars as pl
 
 from janus_sim import __version__
 from janus_sim.adapters.atomic_file import replacing
+from janus_sim.adapters.parquet_export import READ_GLOB
 from janus_sim.adapters.run_lock import hold_flock
 from janus_sim.app.sweep_columns import CYCLES_FILE, MANIFEST_FILE, TRIALS_FILE
 from janus_sim.errors import ConfigError
@@ -162,10 +163,10 @@ def view_statements(root: Path) -> list[str]:
         f"CREATE OR REPLACE VIEW trials AS SELECT * FROM read_parquet({lit(base / TRIALS_FILE)})",
         f"CREATE OR REPLACE VIEW cycles AS SELECT * FROM read_parquet({lit(base / CYCLES_FILE)})",
     ]
-    if any((base / EVENTS).glob("run_id=*/kind=*/*.parquet")):
-        # run_id=*/kind=*/ exactly: ``**`` would also read an export still being written
-        # (it builds each run in a hidden folder beside the others).
-        pattern = base / EVENTS / "run_id=*" / "kind=*" / "*.parquet"
+    if any((base / EVENTS).glob(READ_GLOB)):
+        # READ_GLOB exactly: DuckDB's ``**`` also enters the hidden folder in which an
+        # export is being written (or was, when killed).
+        pattern = base / EVENTS / READ_GLOB
         out.append(
             f"CREATE OR REPLACE VIEW events AS SELECT * FROM read_parquet({lit(pattern)}, "
             "hive_partitioning = true, union_by_name = true)"

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from janus_sim.adapters.duckdb_store import open_store
+from janus_sim.adapters.parquet_export import READ_GLOB
 from tests.conftest import TINY
 from tests.e2e.test_cli import jsim
 
@@ -36,7 +37,7 @@ def store_counts(store: Path) -> dict[tuple[str, str], int]:
 
 def tree_counts(out: Path) -> dict[tuple[str, str], int]:
     sql = (
-        f"SELECT run_id, kind, count(*) FROM read_parquet('{out}/*/*/*.parquet', "
+        f"SELECT run_id, kind, count(*) FROM read_parquet('{out}/{READ_GLOB}', "
         "hive_partitioning = true) GROUP BY ALL"
     )
     return {(r, k): n for r, k, n in duckdb.execute(sql).fetchall()}

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from janus_sim.adapters.duckdb_store import open_store
+from janus_sim.adapters.parquet_export import READ_GLOB
 from janus_sim.adapters.sweep_executors import InlineExecutor, LocalExecutor
 from janus_sim.adapters.sweep_folder import SweepFolder
 from janus_sim.app.engine import Engine
@@ -118,7 +119,7 @@ def exported(folder: Path) -> dict[str, int]:
     """Events per trial in the sweep's export tree."""
     sql = (
         "SELECT run_id, count(*) FROM read_parquet("
-        f"'{folder}/events/*/*/*.parquet', hive_partitioning = true) GROUP BY ALL"
+        f"'{folder}/events/{READ_GLOB}', hive_partitioning = true) GROUP BY ALL"
     )
     return dict(duckdb.execute(sql).fetchall())
 

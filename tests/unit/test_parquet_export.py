@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 from janus_sim.adapters import parquet_export
 from janus_sim.adapters.duckdb_store import DuckDBEventStore, open_store
-from janus_sim.adapters.parquet_export import TMP_PREFIX, export_events
+from janus_sim.adapters.parquet_export import READ_GLOB, TMP_PREFIX, export_events
 from janus_sim.app.engine import Engine
 from janus_sim.config import Scenario
 from janus_sim.core.events import EVENT_KINDS
@@ -80,7 +81,7 @@ def store_rows(store: DuckDBEventStore, run_ids: list[str]) -> list[tuple[Any, .
 
 def duckdb_read(out: Path) -> tuple[list[tuple[Any, ...]], dict[str, str]]:
     con = duckdb.connect()
-    source = f"read_parquet('{out}/**/*.parquet', hive_partitioning = true)"
+    source = f"read_parquet('{out}/{READ_GLOB}', hive_partitioning = true)"
     rows = con.sql(f"SELECT {', '.join(COLUMNS)} FROM {source} ORDER BY run_id, seq").fetchall()
     types = {r[0]: r[1] for r in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     return rows, types
@@ -104,6 +105,12 @@ def test_every_reader_gets_the_store_rows_and_types(
     assert summary.kinds == tuple(sorted({r[4] for r in expected}))
     assert summary.n_files == len(list(out.glob("*/*/*.parquet")))
     assert any(r[-1] is None for r in expected) and any(r[-1] for r in expected)
+    # What an export killed mid-way leaves: its hidden folder, holding a run's files.
+    # DuckDB's and polars' ``**`` enter hidden folders; the documented glob must not.
+    killed = out / f"{TMP_PREFIX}killed"
+    shutil.copytree(out / "run_id=a", killed / "run_id=a")
+    looser = f"SELECT count(*) FROM read_parquet('{out}/**/*.parquet')"
+    assert duckdb.execute(looser).fetchall() != [(len(expected),)]  # the trap is real
 
     rows, types = duckdb_read(out)
     assert rows == expected
@@ -113,7 +120,7 @@ def test_every_reader_gets_the_store_rows_and_types(
         "run_id": "VARCHAR", "kind": "VARCHAR",
     }  # fmt: skip
 
-    frame = pl.scan_parquet(out / "**/*.parquet", hive_partitioning=True).collect()
+    frame = pl.scan_parquet(out / READ_GLOB, hive_partitioning=True).collect()
     assert frame.select(COLUMNS).sort("run_id", "seq").rows() == expected
     assert dict(frame.schema) == {
         "seq": pl.Int64, "cycle": pl.Int32, "t_ns": pl.Int64, "entity": pl.String,
@@ -343,7 +350,7 @@ def test_any_kinds_export_the_stores_count_per_kind(store_path: Path, kinds: set
             summary = export_events(store, ["a", "b"], out, kinds=sorted(kinds))
             sql = (
                 "SELECT run_id, kind, count(*) FROM read_parquet("
-                f"'{out}/*/*/*.parquet', hive_partitioning = true) GROUP BY ALL"
+                f"'{out}/{READ_GLOB}', hive_partitioning = true) GROUP BY ALL"
             )
             got = (
                 {(r, k): n for r, k, n in duckdb.execute(sql).fetchall()} if summary.n_files else {}

@@ -30,6 +30,7 @@ from janus_sim.cli_common import (
     open_existing,
     open_for_writing,
     stdout,
+    stopped_exit_code,
     store_dir,
     store_option,
 )
@@ -179,7 +180,7 @@ def run(
             f"janus-sim run {scenario} --store {store_path} --run-id {rid} --resume",
             err=True,
         )
-        sys.exit(130 if e.signal_name == "SIGINT" else 143)
+        sys.exit(stopped_exit_code(e.signal_name))
     finally:
         stop.__exit__()
         store.close()

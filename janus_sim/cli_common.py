@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import click
@@ -76,3 +77,8 @@ def latest_run(store: DuckDBEventStore) -> str:
     if not infos:
         raise NotFoundError("the store has no runs yet: run `janus-sim run SCENARIO` first")
     return infos[-1].run_id
+
+
+def stopped_exit_code(signal_name: str) -> int:
+    """The shell's code for a command stopped by ``signal_name``: 128 + its number."""
+    return 128 + signal.Signals[signal_name].value

@@ -26,7 +26,7 @@ from janus_sim.app.sweep import SweepInterrupted, run_sweep
 from janus_sim.app.sweep_columns import TRIALS_FILE
 from janus_sim.app.sweep_plan import SweepPlan, load_sweep
 from janus_sim.app.sweep_results import TrialRecord
-from janus_sim.cli_common import stdout
+from janus_sim.cli_common import stdout, stopped_exit_code
 from janus_sim.cli_sweep_report import report as sweep_report
 from janus_sim.errors import ConfigError, NotFoundError
 
@@ -219,7 +219,7 @@ def run_cmd(
             f"Resume with: janus-sim sweep {sweep_file} --out {folder.root}",
             err=True,
         )
-        sys.exit(143 if stopped.signal_name == "SIGTERM" else 130)
+        sys.exit(stopped_exit_code(stopped.signal_name))
     finally:
         signal.signal(signal.SIGTERM, saved)
     o = stdout()

@@ -37,3 +37,10 @@ class EmptyStoreError(StoreError):
 
 class NotFoundError(JanusError):
     """A run, event or moment the user named does not exist in the store."""
+
+
+def mkdir_reason(e: OSError) -> str:
+    """Why making a directory failed, in words a user can act on."""
+    if isinstance(e, FileExistsError | NotADirectoryError):
+        return "a path component is a file, not a directory"
+    return e.strerror or type(e).__name__

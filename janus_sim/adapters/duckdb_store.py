@@ -75,7 +75,7 @@ from janus_sim.adapters.memory_store import (
     now_utc,
     unknown_run,
 )
-from janus_sim.errors import EmptyStoreError, StoreError
+from janus_sim.errors import EmptyStoreError, StoreError, mkdir_reason
 from janus_sim.eventlog import GENESIS, EventBatch, chain_hashes
 from janus_sim.ports import EventQuery, RunInfo, RunStatus
 
@@ -383,10 +383,9 @@ def open_store(
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            reason = e.strerror or type(e).__name__
-            if isinstance(e, FileExistsError | NotADirectoryError):
-                reason = "a path component is a file, not a directory"
-            raise StoreError(f"cannot create event store directory {folder}: {reason}") from e
+            raise StoreError(
+                f"cannot create event store directory {folder}: {mkdir_reason(e)}"
+            ) from e
         if not os.access(folder, os.W_OK | os.X_OK):
             raise StoreError(f"cannot write event store in {folder}: permission denied")
     return DuckDBEventStore(

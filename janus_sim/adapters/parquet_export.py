@@ -37,7 +37,7 @@ from janus_sim.adapters.duckdb_connect import first_line
 from janus_sim.adapters.duckdb_store import DuckDBEventStore
 from janus_sim.adapters.memory_store import unknown_run
 from janus_sim.core.events import EVENT_TYPES
-from janus_sim.errors import ConfigError, NotFoundError, StoreError
+from janus_sim.errors import ConfigError, NotFoundError, StoreError, mkdir_reason
 
 FILE_NAME = "data_0.parquet"
 TMP_PREFIX = ".janus-export-"  # hidden: pyarrow, Spark and Trino skip such directories
@@ -164,10 +164,7 @@ def _prepare(out_dir: Path) -> None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        reason = e.strerror or type(e).__name__
-        if isinstance(e, FileExistsError | NotADirectoryError):
-            reason = "a path component is a file, not a directory"
-        raise ConfigError("-o", "", f"cannot create directory {out_dir}: {reason}") from e
+        raise ConfigError("-o", "", f"cannot create directory {out_dir}: {mkdir_reason(e)}") from e
     if not os.access(out_dir, os.W_OK | os.X_OK):
         raise ConfigError("-o", "", f"directory {out_dir} is not writable")
 

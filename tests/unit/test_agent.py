@@ -63,17 +63,9 @@ def _loss(params: np.ndarray, batch: dict[str, np.ndarray], td_fixed: np.ndarray
 P0: list[list[float]] = []
 
 
-def _policy_step(
-    params: np.ndarray,
-    batch: dict[str, np.ndarray],
-    *,
-    gamma: float,
-    learning_rate: float,
-    logic_weight: float,
-    temperature: float,
-    grad_clip: float,
-) -> PolicyStep:
-    """``policy_step`` on a ``_batch``, each array passed to its own parameter by name."""
+def _policy_step(params: np.ndarray, batch: dict[str, np.ndarray], grad_clip: float) -> PolicyStep:
+    """``policy_step`` on a ``_batch`` with gamma 0.9 and unit rate, weight and temperature
+    (so the step is minus the gradient), each array passed to its own parameter by name."""
     return policy_step(
         params,
         batch["states"],
@@ -84,10 +76,10 @@ def _policy_step(
         batch["ctx"],
         batch["weights"],
         RULES,
-        gamma=gamma,
-        learning_rate=learning_rate,
-        logic_weight=logic_weight,
-        temperature=temperature,
+        gamma=0.9,
+        learning_rate=1.0,
+        logic_weight=1.0,
+        temperature=1.0,
         grad_clip=grad_clip,
     )
 
@@ -97,15 +89,7 @@ def test_policy_step_gradient_matches_finite_differences() -> None:
     batch = _batch(rng)
     params = rng.normal(0, 0.3, size=(3, 6))
     P0[:] = params.tolist()
-    step = _policy_step(
-        params,
-        batch,
-        gamma=0.9,
-        learning_rate=1.0,
-        logic_weight=1.0,
-        temperature=1.0,
-        grad_clip=1e9,
-    )
+    step = _policy_step(params, batch, grad_clip=1e9)
     grad = params - step.params  # lr = 1
     td0 = td_errors(
         params,
@@ -131,15 +115,7 @@ def test_gradient_is_clipped() -> None:
     rng = np.random.default_rng(4)
     batch = _batch(rng)
     params = rng.normal(0, 3.0, size=(3, 6))
-    step = _policy_step(
-        params,
-        batch,
-        gamma=0.9,
-        learning_rate=1.0,
-        logic_weight=1.0,
-        temperature=1.0,
-        grad_clip=0.5,
-    )
+    step = _policy_step(params, batch, grad_clip=0.5)
     assert np.linalg.norm(params - step.params) == pytest.approx(0.5)
     assert step.grad_norm > 0.5
 

@@ -9,7 +9,12 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from janus_sim.adapters.duckdb_store import DEFAULT_LOCK_TIMEOUT, DuckDBEventStore, open_store
+from janus_sim.adapters.duckdb_store import (
+    DEFAULT_LOCK_TIMEOUT,
+    DuckDBEventStore,
+    open_store,
+    store_file,
+)
 from janus_sim.errors import ConfigError, NotFoundError
 
 STORE_HELP = "Event store: a directory (holding janus.duckdb) or a .duckdb file."
@@ -32,7 +37,8 @@ def stdout() -> Console:
 
 
 def store_dir(path: Path) -> Path:
-    return path.parent if path.suffix == ".duckdb" else path
+    """The folder beside the store's database: its Qdrant store, locks and snapshots."""
+    return store_file(path).parent
 
 
 def lock_timeout() -> float:
@@ -62,7 +68,7 @@ def open_for_writing(path: Path) -> DuckDBEventStore:
 def open_existing(path: Path) -> DuckDBEventStore:
     """The store for a reading command: one session, held until ``close``, so the
     command sees one consistent log even while a run appends to it."""
-    target = path if path.suffix == ".duckdb" else path / "janus.duckdb"
+    target = store_file(path)
     if not target.exists():
         raise NotFoundError(
             f"no event store at {target}: run `janus-sim run SCENARIO --store {path}` first"

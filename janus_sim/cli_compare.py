@@ -19,7 +19,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from janus_sim.adapters.duckdb_store import DuckDBEventStore
+from janus_sim.adapters.duckdb_store import DuckDBEventStore, store_file
 from janus_sim.app.compare import (
     CompareReport,
     CycleComparison,
@@ -362,8 +362,7 @@ def compare(
         sources = []
         for text, (path, run) in zip((a, b), specs, strict=True):
             location = path or store_path
-            db = location if location.suffix == ".duckdb" else location / "janus.duckdb"
-            key = db.resolve()
+            key = store_file(location).resolve()
             if key not in opened:  # one connection per database file
                 opened[key] = open_existing(location)
             sources.append(RunSource(opened[key], run, label=text, where=str(location)))

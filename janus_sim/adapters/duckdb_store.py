@@ -359,6 +359,12 @@ class DuckDBEventStore:
         self.close()
 
 
+def store_file(location: str | Path) -> Path:
+    """The database file of the store at ``location`` (see ``open_store``)."""
+    loc = Path(location).expanduser()
+    return loc if loc.suffix == ".duckdb" else loc / DB_FILENAME
+
+
 def open_store(
     location: str | Path,
     read_only: bool = False,
@@ -373,8 +379,7 @@ def open_store(
     directory is created unless ``read_only``) or a file path ending in ``.duckdb``.
     Raises StoreError naming the path when it cannot be created, written or opened.
     """
-    loc = Path(location).expanduser()
-    db = loc if loc.suffix == ".duckdb" else loc / DB_FILENAME
+    db = store_file(location)
     folder = db.parent
     if read_only:
         if not db.is_file():

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from janus_sim.adapters.bars_file import load_market_data
-from janus_sim.adapters.duckdb_store import DuckDBEventStore, open_store
-from janus_sim.adapters.parquet_export import export_events
+from janus_sim.adapters.duckdb_store import DB_FILENAME, DuckDBEventStore, open_store
+from janus_sim.adapters.parquet_export import export_events, partition_dir
 from janus_sim.adapters.qdrant_store import open_vector_store
 from janus_sim.adapters.run_lock import RunLock
 from janus_sim.app.anomaly_lead import crash_lead_of_run
@@ -129,7 +129,7 @@ def read_outcome(shard: Path, trial_id: str, export_dir: Path | None) -> TrialOu
     """The finished trial in ``shard``, or None (no shard, no run, or not finished).
 
     A finished trial's events missing from ``export_dir`` are exported first."""
-    if not (shard / "janus.duckdb").is_file():
+    if not (shard / DB_FILENAME).is_file():
         return None
     try:
         store = open_store(shard, read_only=True, hold=True)
@@ -196,7 +196,7 @@ def _export(
     if export_dir is None:
         return
     out = Path(export_dir)
-    if only_if_missing and (out / f"run_id={trial_id}").is_dir():
+    if only_if_missing and partition_dir(out, trial_id).is_dir():
         return
     export_events(store, [trial_id], out, overwrite=True)
 

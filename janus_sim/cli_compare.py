@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from janus_sim.adapters.duckdb_store import DuckDBEventStore, store_file
@@ -178,9 +179,11 @@ def _details(report: CompareReport, all_metrics: bool) -> Rows:
     return head, rows
 
 
-def _lines(report: CompareReport) -> list[str]:
+def _lines(report: CompareReport, with_numerics: bool = True) -> list[str]:
     a, b = report.a, report.b
-    out = [
+    numerics_line = report.numerics_line if with_numerics else None
+    out = [] if numerics_line is None else [numerics_line]
+    out += [
         f"A: {a.label} (run {a.run_id}, janus-sim {a.code_version}, {a.n_events} events)",
         f"B: {b.label} (run {b.run_id}, janus-sim {b.code_version}, {b.n_events} events)",
     ]
@@ -248,12 +251,14 @@ def render(
         click.echo("\n".join(lines) + "\n")
         return
     out = stdout()
+    if report.numerics_line is not None:  # before any table: the first thing to rule out
+        out.print(escape(report.numerics_line))
     out.print(_rich(f"{title} — per cycle", _summary(report)))
     if details[1]:
         out.print(_rich("Metrics" if all_metrics else "Metrics beyond tolerance", details))
     for p in problems:
         out.print(f"[red]FAIL[/] {p}")
-    for line in _lines(report):
+    for line in _lines(report, with_numerics=False):
         out.print(line)
     out.print("[green]ok[/]: " + verdict if ok else f"[red]{verdict}[/]")
 
@@ -267,6 +272,7 @@ def report_dict(report: CompareReport) -> dict[str, object]:
         "a": report.a.__dict__,
         "b": report.b.__dict__,
         "digests_equal": report.digests_equal,
+        "numerics_difference": report.numerics_line,
         "first_divergence": None if d is None else d.__dict__,
         "tolerances": {
             "rtol": tol.rtol,

@@ -352,10 +352,14 @@ class Neocortex(Strict):
 
 class Projection(Strict):
     """Phase 3 (spec 2, eq. 23-32): the aligned 3-D map, its parametric projector, the
-    clusters and the awake anomaly monitor. See ``core/projection.py`` for how the spec's
-    parameters map onto umap-learn's AlignedUMAP."""
+    clusters and the awake anomaly monitor. See ``core/projection.py`` and
+    ``core/aligned_map.py`` for how the spec's parameters map onto the aligned layout."""
 
     enabled: bool = True
+    map_backend: Literal["portable", "umap-learn"] = "portable"
+    """The aligned map's implementation: ``portable`` (``core/aligned_layout.py``, the same
+    bits on every CPU) or ``umap-learn``'s AlignedUMAP (fastmath kernels compiled for the
+    host CPU: its digest holds on one machine only, and the run records that)."""
     sample_size: Annotated[int, Field(ge=0, le=100_000)] = 300
     """Buffered states embedded each night beside the schema centroids (a seeded sample)."""
     n_neighbors: Annotated[int, Field(ge=2, le=200)] = 15

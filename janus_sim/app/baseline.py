@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from janus_sim import __version__
+from janus_sim import __version__, numerics
 from janus_sim.adapters.bars_file import load_scenario_and_bars
 from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.app.compare import (
@@ -61,6 +61,9 @@ class Baseline:
     digest: str
     n_events: int
     cycles: dict[int, CycleRow]
+    numerics: dict[str, str] = field(default_factory=dict)
+    """The numerics profile it was saved under (``janus_sim.numerics.of``); not compared,
+    but named when a check's digest differs (older files have none)."""
 
     def to_json(self) -> str:
         doc = {
@@ -72,6 +75,7 @@ class Baseline:
             "janus_sim_version": self.janus_sim_version,
             "digest": self.digest,
             "n_events": self.n_events,
+            "numerics": dict(sorted(self.numerics.items())),
             # A list, not a mapping: sorted string keys would put cycle 10 before cycle 2.
             "cycles": [
                 {
@@ -125,6 +129,7 @@ def record(
         digest=result.digest,
         n_events=result.n_events,
         cycles=cycles,
+        numerics=numerics.of(numerics.profile(sc)),
     )
 
 
@@ -212,7 +217,15 @@ def _from_doc(doc: object) -> Baseline:
         digest=_text(doc, "digest"),
         n_events=_int(doc, "n_events"),
         cycles=cycles,
+        numerics=_numerics(doc),
     )
+
+
+def _numerics(doc: dict[str, Any]) -> dict[str, str]:
+    raw = doc.get("numerics", {})
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise TypeError("numerics: expected an object of strings")
+    return {str(k): v for k, v in raw.items()}
 
 
 @dataclass(frozen=True)
@@ -291,6 +304,7 @@ def check(
             n_events=base.n_events,
             code_version=base.janus_sim_version,
             where=prepared.path,
+            numerics=base.numerics,
         ),
         b=RunRef(
             label="this code",
@@ -299,6 +313,7 @@ def check(
             n_events=n_events,
             code_version=__version__,
             where="memory",
+            numerics=numerics.of(numerics.profile(prepared.scenario)),
         ),
         tolerances=tol,
         cycles=cycles,

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from janus_sim import numerics
 from janus_sim.app.schema_match import SchemaComparison, compare_schemas
 from janus_sim.app.timetravel import SCHEMA_KINDS, Moment, state_at
 from janus_sim.core import events as ev
@@ -180,6 +181,8 @@ class RunRef:
     where: str = ""
     scenario_hash: str = ""
     seed: int | None = None
+    numerics: dict[str, str] = field(default_factory=dict)
+    """The numerics profile it ran under (``janus_sim.numerics.of``); empty if unknown."""
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,14 @@ class CompareReport:
     @property
     def digests_equal(self) -> bool:
         return self.a.digest is not None and self.a.digest == self.b.digest
+
+    @property
+    def numerics_line(self) -> str | None:
+        """When the digests differ and so do the runs' numerics profiles: one line saying
+        how (the first thing to rule out before reading the metrics)."""
+        if self.digests_equal:
+            return None
+        return numerics.difference_line(self.a.numerics, self.b.numerics)
 
     @property
     def metric_cycles(self) -> tuple[int, ...]:
@@ -352,6 +363,7 @@ def run_ref(src: RunSource) -> RunRef:
         where=src.where,
         scenario_hash=info.scenario_hash,
         seed=info.seed,
+        numerics=numerics.of(info.versions),
     )
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from janus_sim import __version__
+from janus_sim import __version__, numerics
 from janus_sim.app.run_inputs import initial_event, library_versions, run_generators
 from janus_sim.app.vector_sync import collection_name, sync_schemas
 from janus_sim.config import Scenario
@@ -273,7 +273,7 @@ class Engine:
                 scenario_hash=sc.scenario_hash(),
                 seed=sc.seed,
                 code_version=__version__,
-                versions=library_versions(),
+                versions={**library_versions(), **numerics.profile(sc)},
                 started_at=self._clock(),
             )
         )

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from janus_sim.core import detmath as dm
+
 if TYPE_CHECKING:
     from janus_sim.core.logic import ConstraintSet
 
@@ -33,7 +35,7 @@ def init_params(d: int, rng: np.random.Generator) -> np.ndarray:
 
 def q_values(params: np.ndarray, states: np.ndarray) -> np.ndarray:
     """Q(s, .) for a (n, d) batch of states: (n, 3)."""
-    return states @ params[:, :-1].T + params[:, -1]
+    return dm.matmul(states, params[:, :-1].T) + params[:, -1]
 
 
 def choose_action(
@@ -83,7 +85,7 @@ def td_errors(
 def softmax(q: np.ndarray, temperature: float) -> np.ndarray:
     z = q / temperature
     z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
+    e = dm.exp(z)
     out: np.ndarray = e / e.sum(axis=1, keepdims=True)
     return out
 
@@ -133,14 +135,17 @@ def policy_step(
         pi = softmax(q, temperature)
         truth, jac = constraints.truth_and_grad(ctx, pi)
         cw = np.asarray(constraints.weights, dtype=float)
-        logic_loss = float(np.sum(weights * ((1.0 - truth) @ cw)) / b)
+        logic_loss = float(np.sum(weights * dm.matmul(1.0 - truth, cw)) / b)
         # dL/dpi = -(1/B) w_i sum_c w_c dtruth_c/dpi; back through softmax/T.
-        g_pi = -(weights[:, None] * np.einsum("c,ncj->nj", cw, jac)) / b
+        dtruth = np.zeros((b, N_ACTIONS))
+        for c in range(len(cw)):  # constraints in declared order: a fixed summation order
+            dtruth += cw[c] * jac[:, c, :]
+        g_pi = -(weights[:, None] * dtruth) / b
         g_q = pi * (g_pi - np.sum(g_pi * pi, axis=1, keepdims=True)) / temperature
         dq += logic_weight * g_q
 
-    grad = dq.T @ x
-    norm = float(np.linalg.norm(grad))
+    grad = dm.matmul(dq.T, x)
+    norm = dm.norm(grad)
     if norm > grad_clip:
         grad = grad * (grad_clip / norm)
     return PolicyStep(

@@ -1,70 +1,67 @@
-"""The aligned 3-D map of spec eq. 23-25: umap-learn's ``AlignedUMAP``, one slice a night.
+"""The aligned 3-D map of spec eq. 23-25, one slice a night, the same bits on every CPU.
 
-``AlignedMap`` keeps the run's fitted ``AlignedUMAP`` (a chain of nightly slices) outside
-the simulation state, like the engine's generators: the log holds each night's
-coordinates, not the model. Each night adds one slice with ``AlignedUMAP.update``; history
-is never refitted.
+``AlignedMap`` keeps the run's chain of nightly slices outside the simulation state, like
+the engine's generators: the log holds each night's coordinates, not the model. Each
+night adds one slice aligned to the last one; history is never refitted. By default
+(``MapSettings.backend = "portable"``) a slice is laid out by ``aligned_layout.embed``,
+our own UMAP with the alignment term, built from portable arithmetic only, so that the
+coordinates (which enter the event log and the run digest) are identical on every x86-64
+CPU. ``backend = "umap-learn"`` runs umap-learn's ``AlignedUMAP`` instead
+(``aligned_map_umap``): the library the spec names, kept as a reference, reproducible on
+one machine only.
 
-How eq. 23-25 map onto umap-learn's parameters
-----------------------------------------------
-umap-learn minimises, per slice, the UMAP cross-entropy (eq. 24) plus, for every *related*
-pair (a point of the new slice and its counterpart in an earlier slice at distance
-``offset``), ``alignment_regularisation * exp(-(|offset| - 1)) * J * ||y_i - y_j||^2``
-(J: the Jaccard similarity of the pair's neighbourhoods, which umap-learn computes).
+How eq. 23-25 map onto the layout
+---------------------------------
+Per slice the layout minimises the UMAP cross-entropy (eq. 24) by umap-learn's SGD, and a
+point i *related* to a point of the previous slice (its position y_prev held fixed) takes
+at each of its steps the extra step -lambda (y_i - y_prev): eq. 23's gradient.
 
-* ``alignment_window_size = 1``: eq. 23 aligns cycle t with cycle t - 1 only.
-* Relations are one-to-one dicts (index in the previous slice -> index in the new one)
-  between the *same entity* in both nights: a schema's centroid (keyed ``schema:<id>``)
-  and a sampled transition drawn again (``transition:<id>``). umap-learn has no per-pair
-  weight, so eq. 25 enters in two parts: ``alignment_regularisation = lambda_align *
-  w_same``, and a pair whose schema is the same both nights (every centroid; a transition
-  still assigned to the same schema) has w = w_same and is always related, while a pair
-  whose schema assignment changed (w = w_other) is related with probability w_other /
-  w_same (a seeded draw), so its expected pull is lambda_align * w_other, as eq. 23 asks.
-  Pairs of *different* entities (eq. 25's "otherwise" between distinct points) cannot be
-  expressed, relations being one-to-one, and are left out: a departure from the spec.
-  (umap-learn starts each new point at the weighted mean of its related neighbours'
-  previous positions, which keeps the cloud where it was.)
+* Window 1: eq. 23 aligns cycle t with cycle t - 1 only (``MapSettings.window``).
+* Relations are one to one, between the *same entity* on both nights: a schema's
+  centroid (keyed ``schema:<id>``) and a sampled transition drawn again
+  (``transition:<id>``). eq. 25 enters in two parts: lambda = ``lambda_align * w_same``,
+  and a pair whose schema is the same both nights (every centroid; a transition still
+  assigned to the same schema) has w = w_same and is always related, while a pair whose
+  schema changed (w = w_other) is related with probability w_other / w_same (a seeded
+  draw), so its expected pull is lambda_align * w_other, as eq. 23 asks. Pairs of
+  *different* entities (eq. 25's "otherwise" between distinct points) are left out, as
+  umap-learn's one-to-one relations leave them out: a departure from the spec.
+* A new point (no relation) starts at the membership-weighted mean of its related
+  neighbours' previous positions, which keeps the cloud where it was.
 
-Defined behaviour where umap-learn cannot fit (``Slice.method``):
+Defined behaviour where a layout cannot be fitted (``Slice.method``):
 
 * ``"empty"``: no points; no coordinates.
-* ``"pca"``: fewer than ``MIN_UMAP_POINTS`` points (umap-learn fails at three or fewer
-  and means little below ten): the centred points on their principal axes (signs fixed,
-  zero-padded to 3-D). Such a slice does not join the chain.
+* ``"pca"``: fewer than ``MIN_UMAP_POINTS`` points (UMAP means little below ten): the
+  centred points on their principal axes (``pca_coords``). Such a slice does not join the
+  chain.
 * ``"aligned_umap_start"``: no earlier slice, or none of this slice's points relates to
-  the chain's last slice. ``AlignedUMAP.fit`` needs two slices and at least one relation,
-  so a new chain is fitted on two copies of the slice related one to one; the second
-  copy is the night's map.
-* ``"aligned_umap"``: ``AlignedUMAP.update`` with the relations above.
+  the chain's last slice: a layout from the slice's own principal axes, no alignment.
+* ``"aligned_umap"``: a layout aligned to the last slice, as above.
 
-Disconnected points (umap-learn gives them NaN) are placed at the mean of the others.
+(The method names are the ones umap-learn's backend gave them: stored events keep them.)
 
-Determinism: ``random_state`` and ``transform_seed`` come from the run's projection
-generator, which makes umap-learn single-threaded; numba's own generator (umap-learn's
-initialisation draws from it) is reseeded from the same stream before every fit.
-
-Speed (same results, tested): numba compiles umap-learn's kernels with on-disk caching
-(``_prepare_numba``), so only the first process pays the compile (about a minute); the
-aligned layout's epoch kernel, which umap-learn recompiles on every call, is compiled
-once (``_optimize_aligned``); numba runs on one thread inside umap-learn; and the chain
-keeps only its last slice (``_keep_last_slice``), so a night costs the same on day 300 as
-on day 2.
+Determinism: every night draws the same from the run's projection generator, whatever
+the method: three seeds (the layout's generator; umap-learn's ``random_state``,
+``transform_seed`` and numba seed) and one uniform per point (eq. 25's draw).
 """
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-import numba
 import numpy as np
+
+from janus_sim.core.aligned_layout import embed, principal_coords
+
+if TYPE_CHECKING:
+    from janus_sim.core.aligned_map_umap import UmapChain
 
 N_COMPONENTS = 3
 MIN_UMAP_POINTS = 10
+BACKENDS = ("portable", "umap-learn")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +73,9 @@ class MapSettings:
     weight_same: float
     weight_other: float
     window: int = 1
+    backend: str = "portable"
+    """``"portable"`` (``aligned_layout``, the same bits on every CPU) or ``"umap-learn"``
+    (``aligned_map_umap``: CPU-dependent, a reference)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -87,155 +87,11 @@ class Slice:
     n_relations: int
 
 
-@numba.njit(cache=True)
-def _seed_numba(seed: int) -> None:
-    # umap-learn's initialisation draws from numba's process-wide generator and takes no
-    # Generator; so, right before each fit, it is seeded from the run's own projection
-    # stream (never from anything else), which keeps the fit a function of the seed.
-    # Only jitted code can seed numba's generator; numpy's global one is not touched.
-    np.random.seed(seed)
-
-
-_PREPARED: dict[str, Any] = {}
-
-
-def _prepare_numba() -> Any:
-    """Turn on numba's disk cache for umap-learn's kernels and compile the aligned epoch.
-
-    umap-learn declares its kernels without ``cache=True``, so every process would spend
-    tens of seconds compiling them; ``enable_caching`` is what ``cache=True`` does (it
-    changes where compiled code comes from, never what it computes). The
-    aligned layout's epoch kernel is compiled by umap-learn anew on every call; here it is
-    compiled once, serially and cached (it has no parallel loop: the result is the same).
-    """
-    if "kernel" not in _PREPARED:
-        from numba.core.dispatcher import Dispatcher
-        from numba.typed import typeddict, typedlist
-        from umap import aligned_umap, distances, layouts, sparse, spectral, umap_, utils
-
-        # numba's typed List and Dict, which AlignedUMAP passes its slices in, compile
-        # their methods per element type on first use: cached the same way.
-        modules = (umap_, layouts, aligned_umap, sparse, utils, spectral, distances)
-        for mod in (*modules, typedlist, typeddict):
-            for obj in vars(mod).values():
-                if isinstance(obj, Dispatcher) and obj.py_func.__module__ == mod.__name__:
-                    obj.enable_caching()
-        _PREPARED["kernel"] = numba.njit(fastmath=True, cache=True)(
-            layouts._optimize_layout_aligned_euclidean_single_epoch
-        )
-    return _PREPARED["kernel"]
-
-
-def _optimize_aligned(
-    head_embeddings: Any,
-    tail_embeddings: Any,
-    heads: Any,
-    tails: Any,
-    n_epochs: int,
-    epochs_per_sample: Any,
-    regularisation_weights: Any,
-    relations: Any,
-    rng_state: Any,
-    a: float = 1.576943460405378,
-    b: float = 0.8950608781227859,
-    gamma: float = 1.0,
-    lambda_: float = 5e-3,
-    initial_alpha: float = 1.0,
-    negative_sample_rate: float = 5.0,
-    parallel: bool = True,
-    verbose: bool = False,
-    tqdm_kwds: Any = None,
-    move_other: bool = False,
-) -> Any:
-    """umap-learn's ``layouts.optimize_layout_aligned_euclidean`` (BSD-3, same steps and
-    arguments) with the epoch kernel compiled once and cached instead of on every call."""
-    kernel = _prepare_numba()
-    f32 = numba.types.float32[::1]
-    per_negative = numba.typed.List.empty_list(f32)
-    next_negative = numba.typed.List.empty_list(f32)
-    next_sample = numba.typed.List.empty_list(f32)
-    for m in range(len(heads)):
-        per_negative.append(epochs_per_sample[m].astype(np.float32) / negative_sample_rate)
-        next_negative.append(per_negative[m].astype(np.float32))
-        next_sample.append(epochs_per_sample[m].astype(np.float32))
-    alpha = initial_alpha
-    dim = head_embeddings[0].shape[1]
-    for n in range(n_epochs):
-        kernel(
-            head_embeddings,
-            tail_embeddings,
-            heads,
-            tails,
-            epochs_per_sample,
-            a,
-            b,
-            regularisation_weights,
-            relations,
-            rng_state,
-            gamma,
-            lambda_,
-            dim,
-            move_other,
-            alpha,
-            per_negative,
-            next_negative,
-            next_sample,
-            n,
-        )
-        alpha = initial_alpha * (1.0 - (float(n) / float(n_epochs)))
-    return head_embeddings
-
-
-@contextlib.contextmanager
-def _umap_quietly() -> Iterator[Any]:
-    """umap-learn's module with the cached aligned optimizer swapped in, numba on one
-    thread, warnings muted (it warns that a seed forces one thread, and on small slices:
-    both expected)."""
-    from umap import aligned_umap
-
-    _prepare_numba()
-    saved = aligned_umap.optimize_layout_aligned_euclidean
-    threads = numba.get_num_threads()
-    aligned_umap.optimize_layout_aligned_euclidean = _optimize_aligned
-    # umap-learn's parallel kernels run thousands of tiny parallel regions a night (its
-    # neighbourhood similarities: ~1000x slower on two busy cores than on one thread);
-    # their results do not depend on the thread count.
-    numba.set_num_threads(1)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield aligned_umap
-    finally:
-        numba.set_num_threads(threads)
-        aligned_umap.optimize_layout_aligned_euclidean = saved
-
-
 def pca_coords(x: np.ndarray) -> np.ndarray:
     """The centred rows of ``x`` on their principal axes, (n, 3): zero-padded, each axis
-    signed so that its largest-magnitude coordinate is positive (SVD signs are arbitrary)."""
-    n = len(x)
-    out = np.zeros((n, N_COMPONENTS))
-    if n == 0:
-        return out
-    centred = x - x.mean(axis=0)
-    u, s, _ = np.linalg.svd(centred, full_matrices=False)
-    k = min(N_COMPONENTS, len(s))
-    coords = u[:, :k] * s[:k]
-    for j in range(k):
-        col = coords[:, j]
-        if col[np.argmax(np.abs(col))] < 0:
-            coords[:, j] = -col
-    out[:, :k] = coords
-    return out
-
-
-def _finite(coords: np.ndarray) -> np.ndarray:
-    """NaN rows (umap-learn's disconnected points) at the mean of the finite rows."""
-    bad = ~np.isfinite(coords).all(axis=1)
-    if bad.any():
-        good = coords[~bad]
-        coords[bad] = good.mean(axis=0) if len(good) else 0.0
-    return coords
+    signed so that its largest-magnitude coordinate is positive (``principal_coords``: a
+    portable Jacobi eigen-decomposition, the same bits on every CPU)."""
+    return principal_coords(x, N_COMPONENTS)
 
 
 class AlignedMap:
@@ -243,9 +99,12 @@ class AlignedMap:
     re-simulation rebuilds it exactly, night by night."""
 
     def __init__(self, settings: MapSettings) -> None:
+        if settings.backend not in BACKENDS:
+            raise ValueError(f"unknown map backend {settings.backend!r}: one of {BACKENDS}")
         self.settings = settings
-        self._model: Any = None
-        self._keys: dict[str, int] = {}  # key -> row in the chain's last slice
+        self._last: np.ndarray | None = None  # the chain's last slice (portable backend)
+        self._umap: UmapChain | None = None
+        self._keys: dict[str, int] = {}  # key -> its index in the chain's last slice
         self._groups: dict[str, str] = {}  # key -> schema it belonged to then
 
     def add(
@@ -267,62 +126,51 @@ class AlignedMap:
             return Slice("empty", np.zeros((0, N_COMPONENTS)), 0)
         if n < MIN_UMAP_POINTS:
             return Slice("pca", pca_coords(x), 0)
-        pairs = self._pairs(keys, groups, keep)  # tonight's index -> row in the last slice
-        # umap-learn sizes its relation table by the largest related index and reads it,
-        # unchecked, at every index of the new slice: the related points go last (in
-        # order) so that the table covers the whole slice.
-        order = [i for i in range(n) if i not in pairs] + sorted(pairs)
-        row = {i: r for r, i in enumerate(order)}
-        xs = np.ascontiguousarray(x[order])
-        with _umap_quietly() as aligned_umap:
-            _seed_numba(int(seeds[2]))
-            if self._model is None or not pairs:
-                st = self.settings
-                model = aligned_umap.AlignedUMAP(
-                    n_neighbors=st.n_neighbors,
-                    n_components=N_COMPONENTS,
-                    min_dist=st.min_dist,
-                    n_epochs=st.n_epochs,
-                    alignment_regularisation=st.lambda_align * st.weight_same,
-                    alignment_window_size=st.window,
-                    random_state=int(seeds[0]),
-                    transform_seed=int(seeds[1]),
-                )
-                model.fit([xs, xs], relations=[{i: i for i in range(n)}])
-                self._model, method = model, "aligned_umap_start"
-            else:
-                self._model.update(xs, relations={pairs[i]: row[i] for i in sorted(pairs)})
-                method = "aligned_umap"
-            self._keep_last_slice()
-        last = self._model.embeddings_[-1]
-        coords = np.empty((n, N_COMPONENTS))
-        coords[order] = _finite(np.asarray(last, dtype=np.float64))
-        # The next update starts from this slice: no NaN may reach it.
-        last[:] = coords[order].astype(np.float32)
-        self._keys = {keys[i]: r for i, r in row.items()}
+        pairs = self._pairs(keys, groups, keep)  # tonight's index -> index in the last slice
+        if self.settings.backend == "umap-learn":
+            coords, method = self._umap_chain().add(x, pairs, seeds)
+        else:
+            coords, method = self._layout(x, pairs, seeds)
+        self._keys = {key: i for i, key in enumerate(keys)}
         self._groups = dict(zip(keys, groups, strict=True))
         return Slice(method, coords, len(pairs) if method == "aligned_umap" else 0)
 
-    def _keep_last_slice(self) -> None:
-        """Drop every slice but the last from the chain.
+    def _layout(
+        self, x: np.ndarray, pairs: dict[int, int], seeds: np.ndarray
+    ) -> tuple[np.ndarray, str]:
+        """The portable slice: aligned to the last one when a pair relates them."""
+        st = self.settings
+        rng = np.random.default_rng([int(s) for s in seeds])
+        aligned = self._last is not None and bool(pairs)
+        related = np.full(len(x), -1, dtype=np.int64)
+        for i, before in pairs.items():
+            related[i] = before
+        coords = embed(
+            np.asarray(x, dtype=np.float64),
+            rng,
+            n_neighbors=st.n_neighbors,
+            min_dist=st.min_dist,
+            n_epochs=st.n_epochs,
+            n_components=N_COMPONENTS,
+            prev=self._last if aligned else None,
+            related=related if aligned else None,
+            lambda_align=st.lambda_align * st.weight_same,
+        )
+        self._last = coords.copy()  # the chain's own: the caller may change the Slice's
+        return coords, "aligned_umap" if aligned else "aligned_umap_start"
 
-        With ``alignment_window_size = 1`` an update reads only the previous slice (the
-        older ones neither move nor pull), yet umap-learn recomputes neighbourhood
-        similarities over the whole history at every update: without this, each night
-        would cost more than the one before.
-        """
-        m = self._model
-        kept = numba.typed.List.empty_list(numba.types.float32[:, ::1])
-        kept.append(m.embeddings_[-1])
-        m.embeddings_ = kept
-        m.mappers_ = m.mappers_[-1:]
-        m.dict_relations_ = []
-        m.n_models_ = 1
+    def _umap_chain(self) -> UmapChain:
+        if self._umap is None:
+            from janus_sim.core.aligned_map_umap import UmapChain
+
+            self._umap = UmapChain(self.settings)
+        return self._umap
 
     def _pairs(
         self, keys: Sequence[str], groups: Sequence[str], keep: np.ndarray
     ) -> dict[int, int]:
-        """{tonight's index: row in the chain's last slice} for the pairs eq. 25 relates."""
+        """{tonight's index: index in the chain's last slice} for the pairs eq. 25
+        relates."""
         st = self.settings
         out: dict[int, int] = {}
         for i, (key, group) in enumerate(zip(keys, groups, strict=True)):

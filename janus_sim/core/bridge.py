@@ -40,7 +40,9 @@ from itertools import pairwise
 
 import numpy as np
 
-PARKINSON = 2.0 * math.sqrt(math.log(2.0))
+from janus_sim.core import detmath as dm
+
+PARKINSON = 2.0 * math.sqrt(dm.LN2)
 """E[log(H/L)] of a Brownian day is about this times its volatility (Parkinson, 1980)."""
 VOLUME_NOISE = 0.3
 VOLUME_EDGE_WEIGHT = 3.0
@@ -98,8 +100,8 @@ def bridge_path(
     if not (0.0 < low <= min(o, c) and max(o, c) <= h < math.inf):
         raise ValueError(f"not a valid day: open {o}, high {h}, low {low}, close {c}")
     k_high, k_low = extreme_indices(o, h, low, c, n, u)
-    log_h, log_l = math.log(h), math.log(low)
-    anchors = sorted({0: math.log(o), n: math.log(c), k_high: log_h, k_low: log_l}.items())
+    log_h, log_l = dm.log(h), dm.log(low)
+    anchors = sorted({0: dm.log(o), n: dm.log(c), k_high: log_h, k_low: log_l}.items())
     sigma = (log_h - log_l) / (PARKINSON * math.sqrt(n))
     x = np.empty(n + 1)
     x[0] = anchors[0][1]
@@ -107,7 +109,7 @@ def bridge_path(
         walk = np.cumsum(z[a:b]) * sigma
         frac = np.arange(1, b - a + 1) / (b - a)
         x[a + 1 : b + 1] = va + (vb - va) * frac + walk - frac * walk[-1]
-    path = np.clip(np.exp(_fold(x, log_l, log_h)), low, h)
+    path = np.clip(dm.exp(_fold(x, log_l, log_h)), low, h)
     # The exact prices, not exp(log(.)), which may differ from them in the last bit.
     path[0], path[n], path[k_high], path[k_low] = o, c, h, low
     return path
@@ -117,7 +119,7 @@ def volume_profile(n: int, z: np.ndarray) -> np.ndarray:
     """Positive weights over ``n`` bars summing to 1: a U-shape times lognormal noise."""
     x = (np.arange(n) + 0.5) / n
     shape = 1.0 + (VOLUME_EDGE_WEIGHT - 1.0) * (2.0 * x - 1.0) ** 2
-    w = shape * np.exp(VOLUME_NOISE * z)
+    w = shape * dm.exp(VOLUME_NOISE * z)
     return w / w.sum()
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from janus_sim.core import detmath as dm
 from janus_sim.core import events as ev
 from janus_sim.core.rng import rng_from_state, rng_state
 from janus_sim.core.state import SimState, apply, checkpoint_fields, restore_schemas
@@ -80,7 +81,7 @@ def restore(
         )
     slots = buf.chronological_slots()
     state.priorities[slots] = np.asarray(checkpoint.priorities, dtype=np.float64)
-    tree.update(slots, state.priorities[slots] ** state.alpha)
+    tree.update(slots, dm.power(state.priorities[slots], state.alpha))
     state.params = np.array(checkpoint.params, dtype=np.float64)
     state.sep_weights = np.array(checkpoint.sep_weights, dtype=np.float64)
     state.sep_bias = np.array(checkpoint.sep_bias, dtype=np.float64)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from janus_sim.core import detmath as dm
 from janus_sim.core import events as ev
 from janus_sim.core.hippocampus import sparse_code
 from janus_sim.core.neocortex import (
@@ -60,7 +61,7 @@ class ConsolidationStats:
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms = dm.row_norms(x)[:, None]
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
 
@@ -69,10 +70,10 @@ def recall_gate(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(g_recall per code, the learned prototype p) — see the module docstring."""
     mean = _unit_rows(buffer_codes).mean(axis=0) if len(buffer_codes) else np.zeros(codes.shape[1])
-    norm = float(np.linalg.norm(mean))
+    norm = dm.norm(mean)
     proto = mean / norm if norm > 0 else mean
-    cos = _unit_rows(codes) @ proto
-    return 1.0 / (1.0 + np.exp(-sharpness * (cos - theta))), proto
+    cos = dm.matmul(_unit_rows(codes), proto)
+    return 1.0 / (1.0 + dm.exp(-sharpness * (cos - theta))), proto
 
 
 def _gated_policy_update(
@@ -192,7 +193,7 @@ def consolidation_phase(
                 n_points=sch.n_points,
                 avg_reward=sch.avg_reward,
                 points_added=added[sid],
-                mean_shift=float(np.linalg.norm(sch.mean - before[sid])),
+                mean_shift=dm.norm(sch.mean - before[sid]),
                 regime_counts=tuple(sorted(regimes[sid].items())),
             )
         )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from janus_sim.core import detmath as dm
 from janus_sim.core.market import Bars
 
 CTX_RET_WINDOW = 15
@@ -35,15 +36,15 @@ def _lagged(x: np.ndarray, lag: int) -> np.ndarray:
 
 
 def log_returns(bars: Bars) -> np.ndarray:
-    lc = np.log(bars.close)
+    lc = dm.log(bars.close)
     r = np.empty_like(lc)
-    r[0] = lc[0] - np.log(bars.open[0])
+    r[0] = lc[0] - dm.log(float(bars.open[0]))
     r[1:] = np.diff(lc)
     return r
 
 
 def window_return_pct(bars: Bars, n: int) -> np.ndarray:
-    lc = np.log(bars.close)
+    lc = dm.log(bars.close)
     return (lc - _lagged(lc, n)) * 100.0
 
 
@@ -55,7 +56,7 @@ def realized_vol_pct(bars: Bars, n: int) -> np.ndarray:
 
 
 def volume_z(bars: Bars, n: int) -> np.ndarray:
-    lv = np.log(bars.volume)
+    lv = dm.log(bars.volume)
     s1 = np.concatenate([[0.0], np.cumsum(lv)])
     s2 = np.concatenate([[0.0], np.cumsum(lv * lv)])
     idx = np.arange(len(bars))

@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from janus_sim.core import detmath as dm
+
 
 def init_separation(
     state_dim: int, hidden_dim: int, rng: np.random.Generator
@@ -23,7 +25,7 @@ def init_separation(
 
 def separate(weights: np.ndarray, bias: np.ndarray, states: np.ndarray) -> np.ndarray:
     """h_separated for a (n, d_s) batch: (n, d_h) (eq. 2)."""
-    out: np.ndarray = np.maximum(states @ weights.T + bias, 0.0)
+    out: np.ndarray = np.maximum(dm.matmul(states, weights.T) + bias, 0.0)
     return out
 
 
@@ -82,7 +84,7 @@ def sparse_code(
 
 
 def ortho_loss(weights: np.ndarray, lam: float) -> float:
-    gram = weights.T @ weights
+    gram = dm.matmul(weights.T, weights)
     return float(lam * np.sum((gram - np.eye(gram.shape[0])) ** 2))
 
 
@@ -91,5 +93,5 @@ def train_orthogonality(weights: np.ndarray, lam: float, lr: float, steps: int) 
     w = weights.copy()
     eye = np.eye(w.shape[1])
     for _ in range(steps):
-        w -= lr * 4.0 * lam * (w @ (w.T @ w - eye))
+        w -= lr * 4.0 * lam * dm.matmul(w, dm.matmul(w.T, w) - eye)
     return w

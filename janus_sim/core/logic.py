@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Protocol, TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from janus_sim.core import detmath as dm
 from janus_sim.core.logic_formula import (
     ACTION_PREDICATES,
     MAX_DEPTH,
@@ -165,7 +166,7 @@ def _sigmoid(z: FloatArray) -> FloatArray:
 
     exp only sees arguments in [-700, 0]; past |z| = 700 the result moves by < 1e-300.
     """
-    e = np.exp(-np.minimum(np.abs(z), 700.0))
+    e = dm.exp(-np.minimum(np.abs(z), 700.0))
     out: FloatArray = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
     return out
 
@@ -398,7 +399,7 @@ class ConstraintSet:
         """``v_i = sum_c w_c * (1 - truth_c)`` per transition, ``(n,)``; >= 0, and exactly 0
         when every constraint is fully satisfied (and only then); 0 with no constraints."""
         truths = self.truth_of_actions(ctx, actions)
-        out: FloatArray = (1.0 - truths) @ np.asarray(self.weights, dtype=np.float64)
+        out: FloatArray = dm.matmul(1.0 - truths, np.asarray(self.weights, dtype=np.float64))
         return out
 
     def _check_truths(self, truths: ArrayLike) -> FloatArray:

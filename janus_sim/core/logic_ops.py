@@ -39,6 +39,8 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from janus_sim.core import detmath as dm
+
 FloatArray = NDArray[np.float64]
 
 EPS = 1e-4
@@ -128,10 +130,10 @@ def _truths(x: ArrayLike, what: str) -> FloatArray:
 
 def _power_mean(v: FloatArray, p: float, axis: int | tuple[int, ...] | None) -> FloatArray:
     """``(mean(v^p))^(1/p)`` along ``axis``, with the mean of an empty set taken as 0."""
-    s = np.sum(v**p, axis=axis)
+    s = np.sum(dm.power(v, p), axis=axis)
     count = v.size // s.size if s.size else 0
     mean = s / count if count else np.zeros_like(s)
-    result: FloatArray = np.asarray(mean ** (1.0 / p), dtype=np.float64)
+    result: FloatArray = np.asarray(dm.power(np.asarray(mean), 1.0 / p), dtype=np.float64)
     return result
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from janus_sim.core import detmath as dm
 from janus_sim.core.bridge import bridge_days
 
 if TYPE_CHECKING:
@@ -128,12 +129,12 @@ def generate_bars(market: Market, cal: Calendar, rng: np.random.Generator) -> Ba
     # Each day opens at the previous close times an overnight gap; the first at start_price.
     gap_per_bar = np.zeros(n)
     gap_per_bar[per_day::per_day] = gaps[1:]
-    log_close = np.log(market.start_price) + np.cumsum(log_ret + gap_per_bar)
-    close = np.exp(log_close)
-    open_ = np.exp(log_close - log_ret)
-    high = np.maximum(open_, close) * np.exp(0.5 * vol * wick[:, 0])
-    low = np.minimum(open_, close) * np.exp(-0.5 * vol * wick[:, 1])
-    volume = vmean * np.exp(vsig * vz - 0.5 * vsig**2)
+    log_close = dm.log(float(market.start_price)) + np.cumsum(log_ret + gap_per_bar)
+    close = dm.exp(log_close)
+    open_ = dm.exp(log_close - log_ret)
+    high = np.maximum(open_, close) * dm.exp(0.5 * vol * wick[:, 0])
+    low = np.minimum(open_, close) * dm.exp(-0.5 * vol * wick[:, 1])
+    volume = vmean * dm.exp(vsig * vz - 0.5 * (vsig * vsig))
 
     bar_ns = cal.bar_seconds * NS_PER_S
     starts = np.array([session_start_ns(d, cal.session_open) for d in dates], dtype=np.int64)

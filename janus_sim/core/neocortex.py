@@ -20,17 +20,16 @@ from dataclasses import dataclass, field
 
 import numba
 import numpy as np
-import scipy.linalg.lapack
-import scipy.special
+
+from janus_sim.core import detmath as dm
 
 ETA_SCHEMA = 0.01  # eq. 21-22, "typically 0.01"
 MIN_POINTS = 10  # tau_min_points, eq. 34
 NS_PER_DAY = 86_400 * 1_000_000_000
 MAX_AGE_NS = 90 * NS_PER_DAY  # tau_max_age, eq. 34
-_LOG_2PI = math.log(2.0 * math.pi)
+_LOG_2PI = dm.LOG_2PI
 _FMAX = float(np.finfo(np.float64).max)
 _FEPS = float(np.finfo(np.float64).eps)
-_POTRF = scipy.linalg.lapack.dpotrf
 
 
 def schema_id(cycle: int, counter: int) -> str:
@@ -57,16 +56,32 @@ def _cholesky(cov: np.ndarray, eps: float) -> np.ndarray:
     ridge = max(eps, d * _FEPS * float(np.max(np.diag(cov))))
     eye = np.eye(d)
     for _ in range(64):
-        # LAPACK's dpotrf, as scipy.linalg.cholesky(lower=True, check_finite=False) calls
-        # it (upper triangle zeroed), without that wrapper's per-call checks: the same
-        # factor bit for bit. info > 0: not positive definite at this ridge.
-        factor, info = _POTRF(cov + ridge * eye, lower=1, clean=1)
-        if info == 0:
+        # Our own factorization, not LAPACK's: dpotrf's blocking and FMA use follow the
+        # CPU's BLAS kernel, and the factor enters every likelihood (see core/detmath.py).
+        factor = np.zeros((d, d))
+        if _cholesky_kernel(np.ascontiguousarray(cov + ridge * eye), factor):
             return factor
-        if info < 0:  # pragma: no cover - the arguments above are always legal
-            raise ValueError(f"dpotrf rejected argument {-info}")
         ridge *= 10.0
     raise ValueError("covariance cannot be factorized")  # pragma: no cover
+
+
+@numba.njit(cache=True, nogil=True)
+def _cholesky_kernel(a: np.ndarray, out: np.ndarray) -> bool:
+    """Lower Cholesky factor of ``a`` into ``out`` (zeroed, upper triangle left zero), row
+    by row, every sum taken in index order; False when a pivot is not positive (or NaN)."""
+    d = a.shape[0]
+    for i in range(d):
+        for j in range(i + 1):
+            acc = a[i, j]
+            for k in range(j):
+                acc -= out[i, k] * out[j, k]
+            if i == j:
+                if not acc > 0.0:
+                    return False
+                out[i, i] = math.sqrt(acc)
+            else:
+                out[i, j] = acc / out[j, j]
+    return True
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,7 +131,7 @@ def _set_moments(schema: Schema, mean: np.ndarray, cov: np.ndarray) -> None:
     and normalizer derived from them."""
     chol = _cholesky(cov, schema.eps)  # a fresh array: no copy needed
     chol.setflags(write=False)
-    half = 0.5 * (mean.shape[0] * _LOG_2PI + 2.0 * float(np.sum(np.log(np.diag(chol)))))
+    half = 0.5 * (mean.shape[0] * _LOG_2PI + 2.0 * float(np.sum(dm.log(np.diag(chol).copy()))))
     object.__setattr__(schema, "mean", mean)
     object.__setattr__(schema, "cov", cov)
     object.__setattr__(schema, "chol", chol)
@@ -399,10 +414,53 @@ def default_log_tau(d: int, eps: float, q: float = 0.99) -> float:
     """
     if d < 1 or not (eps > 0.0 and 0.0 < q < 1.0):
         raise ValueError("need d >= 1, eps > 0 and 0 < q < 1")
-    # chi2.ppf(q, d) is 2 * gammaincinv(d / 2, q), computed here directly: the same
-    # value bit for bit, without importing scipy.stats (a second of every start-up).
-    chi2_q = float(2.0 * scipy.special.gammaincinv(d / 2, q))
-    return -0.5 * (d * math.log(2.0 * math.pi * 2.0 * eps) + chi2_q)
+    chi2_q = chi2_quantile(d, q)
+    return -0.5 * (d * dm.log(2.0 * math.pi * 2.0 * eps) + chi2_q)
+
+
+def _log_gamma_half(a2: int) -> float:
+    """log Gamma(a2 / 2) for an integer a2 >= 1, by the exact recursions from Gamma(1) = 1
+    and Gamma(1/2) = sqrt(pi) (the only arguments a chi-square quantile needs)."""
+    acc = 0.5 * dm.log(math.pi) if a2 % 2 else 0.0
+    x = 0.5 if a2 % 2 else 1.0
+    while x < a2 / 2:
+        acc += dm.log(x)
+        x += 1.0
+    return acc
+
+
+def _chi2_cdf(x: float, d: int) -> float:
+    """P(chi2_d <= x): the regularized lower incomplete gamma P(d/2, x/2) by its power
+    series, summed until a term no longer moves the sum (portable: detmath only)."""
+    if x <= 0.0:
+        return 0.0
+    a, h = d / 2.0, x / 2.0
+    term = 1.0 / a
+    total = term
+    n = 1
+    while term > total * 1e-17 and n < 100_000:
+        term *= h / (a + n)
+        total += term
+        n += 1
+    return min(1.0, dm.exp(a * dm.log(h) - h - _log_gamma_half(d)) * total)
+
+
+def chi2_quantile(d: int, q: float) -> float:
+    """The q-quantile of a chi-square with ``d`` degrees of freedom (scipy's
+    ``chi2.ppf(q, d)`` to ~1e-15 relative), by bisection to the last bit: computed with
+    portable arithmetic because it sets tau_schema, and so every creation decision."""
+    lo, hi = 0.0, max(1.0, 2.0 * d)
+    while _chi2_cdf(hi, d) < q:
+        hi *= 2.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            break
+        if _chi2_cdf(mid, d) < q:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 def prunable(

@@ -6,20 +6,24 @@ Each night (``projection_phase``, after phase 2):
 1. **Points.** Every live schema's centroid (``schema:<id>``, creation order) and a seeded
    sample of ``sample_size`` buffered states (``transition:<id>``, by id), as raw state
    vectors; standardized per feature (mean, spread of tonight's points) for the map.
-2. **Map** (eq. 23-25): the slice joins the run's AlignedUMAP chain
-   (``aligned_map.AlignedMap``; the parameter mapping and the degenerate cases are
+2. **Map** (eq. 23-25): the slice joins the run's chain of aligned slices
+   (``aligned_map.AlignedMap``: our portable layout, or umap-learn's AlignedUMAP with
+   ``map_backend: umap-learn``; the parameter mapping and the degenerate cases are
    documented there).
 3. **Normalization.** ``center`` is the mean of the slice's coordinates and ``scale`` their
    pooled per-axis standard deviation, sqrt(mean ||y - center||^2 / 3) (1 when the slice
    has no spread): y_norm = (y - center) / scale has unit variance per axis on average,
    whatever scale UMAP chose that night, so eps, tau_anomaly and the projector's error are
    comparable from night to night.
-4. **Clusters** (eq. 26): DBSCAN with eps = ``cluster_eps`` (0.5) and ``cluster_min_samples``
-   in normalized space (or HDBSCAN with that eps as its selection epsilon); labels per
-   point (-1 noise, clusters numbered in order of first member), centres = mean map
-   coordinates of each cluster's members.
-5. **Projector** (eq. 27-31, ``projector.py``) fitted to (state -> map coordinates) of
-   every embedded point; its RMSE in normalized units.
+4. **Clusters** (eq. 26): DBSCAN (``dbscan.py``: our own, the same labels on every CPU)
+   with eps = ``cluster_eps`` (0.5) and ``cluster_min_samples`` in normalized space;
+   labels per point (-1 noise, clusters numbered in order of first member), centres =
+   mean map coordinates of each cluster's members. ``cluster_method: hdbscan`` runs the
+   hdbscan library instead (that eps as its selection epsilon): its labels come out of
+   compiled tree code and are not guaranteed portable across CPUs.
+5. **Projector** (eq. 27-31, ``projector.py``: trained and evaluated by portable numba
+   kernels, no BLAS) fitted to (state -> map coordinates) of every embedded point; its
+   RMSE in normalized units.
 
 One ``projection_fitted`` event carries all of it. During the next day, ``AnomalyMonitor``
 projects each state the agent records; a state whose projection lies farther than
@@ -40,6 +44,7 @@ from threadpoolctl import threadpool_limits
 from janus_sim.core import events as ev
 from janus_sim.core import projector as pj
 from janus_sim.core.aligned_map import AlignedMap, MapSettings
+from janus_sim.core.dbscan import dbscan
 from janus_sim.core.neocortex import log_likelihoods
 from janus_sim.core.rng import component_rng
 from janus_sim.core.state import Recorder, SimState
@@ -75,6 +80,7 @@ class ProjectionModel:
                 lambda_align=cfg.lambda_align,
                 weight_same=cfg.weight_same_schema,
                 weight_other=cfg.weight_other,
+                backend=cfg.map_backend,
             )
         )
         self.rng = component_rng(seed, "projection")
@@ -90,7 +96,12 @@ def normalization(coords: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def cluster_labels(norm: np.ndarray, cfg: Projection) -> np.ndarray:
-    """Eq. 26 on normalized coordinates: a label per point, -1 for noise."""
+    """Eq. 26 on normalized coordinates: a label per point, -1 for noise.
+
+    ``"dbscan"`` (the default) is ``dbscan.dbscan``: portable, the same labels on every
+    CPU. ``"hdbscan"`` calls the hdbscan library, whose results go through compiled tree
+    code and are not guaranteed to be bit-for-bit the same on another CPU.
+    """
     n = len(norm)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
@@ -103,11 +114,8 @@ def cluster_labels(norm: np.ndarray, cfg: Projection) -> np.ndarray:
         labels = hdbscan.HDBSCAN(
             min_cluster_size=size, cluster_selection_epsilon=cfg.cluster_eps
         ).fit_predict(norm)
-    else:
-        from sklearn.cluster import DBSCAN
-
-        labels = DBSCAN(eps=cfg.cluster_eps, min_samples=cfg.cluster_min_samples).fit_predict(norm)
-    return _renumber(np.asarray(labels, dtype=np.int64))
+        return _renumber(np.asarray(labels, dtype=np.int64))
+    return dbscan(norm, cfg.cluster_eps, cfg.cluster_min_samples)
 
 
 def _renumber(labels: np.ndarray) -> np.ndarray:

@@ -1,14 +1,9 @@
 """The parametric projector (spec eq. 27-31): a 256-128-3 ReLU network state -> map.
 
-Trained each night with scikit-learn's ``MLPRegressor`` (L-BFGS, seeded ``random_state``,
-single-threaded BLAS under the engine's thread limit, so bit-identical across processes)
-on the night's embedded points: their states and their aligned map coordinates. The
-regression term of eq. 31 is what it minimises; the UMAP term of eq. 31 is the map
-itself, which the network is fitted to rather than trained through.
-
-For a well-conditioned fit the network sees standardized states and normalized targets;
-both affine maps are then folded into the first and last layers, so the stored network
-is exactly eq. 28-30 on the raw state and returns raw map coordinates:
+Fitted each night to the night's embedded points (their states and aligned map
+coordinates): the regression term of eq. 31 is what it minimises; the UMAP term is the map
+itself, which the network is fitted to rather than trained through. The stored network is
+exactly eq. 28-30 on the raw state and returns raw map coordinates:
 
     h1 = relu(e @ W1 + b1),  h2 = relu(h1 @ W2 + b2),  y = h2 @ W3 + b3
 
@@ -16,8 +11,38 @@ is exactly eq. 28-30 on the raw state and returns raw map coordinates:
 it as the ``ProjectionFitted.projector`` string: canonical JSON
 ``{"format": "relu-mlp/1", "layers": [{"shape": [n_in, n_out], "weights": B64, "bias": B64},
 ...]}`` where each B64 is the base64 of the array's little-endian float64 bytes (weights
-row-major). The fold and the awake monitor rebuild it with ``decode`` alone: projecting
-needs numpy, not scikit-learn.
+row-major). The fold and the awake monitor rebuild it with ``decode`` alone.
+
+Portability. Weights and projections enter the event log and decide anomaly flags, so
+training and projecting give the same bits on every x86-64 CPU (any SIMD width, with or
+without FMA, any BLAS or numba target): no BLAS, no libm, no global RNG. The arithmetic is
+numba kernels without ``fastmath`` (LLVM may neither contract ``a * b + c`` into an FMA nor
+reorder a sum) and elementwise numpy ``+ - * /`` (correctly rounded). Every matrix product
+is ``_mm_into``, the i-k-j loop: each output summed in k order, SIMD lanes across j.
+``tests/unit/test_projector.py`` checks the kernels hold no FMA instruction. A row's
+projection depends on that row alone: a state projected alone and inside a batch gives the
+same bits.
+
+Training (``train``), and why:
+
+* **Initialisation**: Glorot uniform as scikit-learn's ``MLPRegressor`` does it (bound
+  sqrt(6 / (fan_in + fan_out)) for weights and biases, in layer order, weights then bias),
+  from ``np.random.default_rng(seed)``: ``random() * 2 bound - bound``.
+* **Objective**: on standardized states and normalized targets,
+  ``(sum_i ||f(x_i) - t_i||^2 + alpha ||W||^2) / (2 n)``, alpha = 1e-4 on the weights
+  only: scikit-learn's gradient, with a loss consistent with it.
+* **Optimiser**: full-batch L-BFGS with memory 10, as scikit-learn's (scipy L-BFGS-B).
+  On a few hundred points a quasi-Newton method reaches in 100 full-batch steps an error
+  Adam needs thousands of steps for; this one fits as well as scikit-learn's
+  (``tests/unit/test_projector.py``). Two-loop recursion, every dot product summed in
+  index order; backtracking Armijo line search (c1 = 1e-4; first trial step 1, or
+  1 / ||g|| without curvature pairs; then the minimiser of the quadratic through f(0),
+  f'(0), f(t), kept within [0.1 t, 0.5 t]; at most 20 trials). Without a Wolfe search a
+  pair is kept only when s.y > eps y.y, so the inverse-Hessian estimate stays positive
+  definite. It stops after ``max_iter`` iterations, or when max |g| <= 1e-7, an iteration
+  gains at most 2.2e-9 max(|f|, 1) (scipy's defaults) or the line search fails.
+* **Folding**: the inputs' standardization (training mean and ``spread``) and the targets'
+  normalization (``center``, ``scale``) are folded into the first and last layers.
 """
 
 from __future__ import annotations
@@ -25,13 +50,221 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import warnings
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+import numba
 import numpy as np
 
 HIDDEN = (256, 128)
 FORMAT = "relu-mlp/1"
+ALPHA = 1e-4  # L2 penalty on the weights
+MEMORY = 10  # L-BFGS curvature pairs
+GTOL, FTOL = 1e-7, 2.220446049250313e-09  # stopping tolerances (module doc)
+_C1, _MAX_TRIALS = 1e-4, 20  # Armijo constant, line-search trials
+_CHUNK = 32  # samples per pass through the network: activations stay in cache
+
+
+@numba.njit(cache=True, nogil=True)
+def _mm_into(a: Any, b: Any, out: Any) -> Any:
+    """out += a @ b for (n, m) x (m, p): out[i, j] += a[i, k] * b[k, j], k in order.
+
+    Three shortcuts, none of which changes a bit: zero ``a[i, k]`` are skipped (for finite
+    b the +-0 product leaves an accumulator that starts at +0 unchanged: x + -x is +0),
+    four k steps share one pass over j as (((o + p0) + p1) + p2) + p3 (the same additions
+    in the same order, a quarter of the stores), and ``b`` is walked in blocks of rows
+    that stay in L1 (k still ascends for each output).
+    """
+    n, m = a.shape
+    p = b.shape[1]
+    idx = np.empty(m, dtype=np.int64)
+    kb = max(4, m if m * p <= 4096 else 2048 // p)  # rows of b per block: 16 KiB
+    for k0 in range(0, m, kb):
+        for i in range(n):
+            cnt = 0
+            for k in range(k0, min(k0 + kb, m)):  # the row's nonzero k, branch-free
+                idx[cnt] = k
+                cnt += a[i, k] != 0.0
+            c4 = cnt - cnt % 4
+            for q in range(0, c4, 4):
+                k_0, k_1, k_2, k_3 = idx[q], idx[q + 1], idx[q + 2], idx[q + 3]
+                v0, v1, v2, v3 = a[i, k_0], a[i, k_1], a[i, k_2], a[i, k_3]
+                for j in range(p):
+                    o = out[i, j] + v0 * b[k_0, j]
+                    o = o + v1 * b[k_1, j]
+                    o = o + v2 * b[k_2, j]
+                    out[i, j] = o + v3 * b[k_3, j]
+            for q in range(c4, cnt):
+                k = idx[q]
+                v = a[i, k]
+                for j in range(p):
+                    out[i, j] += v * b[k, j]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _layer(h: Any, w: Any, b: Any, relu: bool) -> Any:
+    """``h @ w + b`` (the sum first, then the bias), then ReLU when ``relu``."""
+    out = _mm_into(h, w, np.zeros((h.shape[0], w.shape[1])))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            v = out[i, j] + b[j]
+            out[i, j] = v if (v > 0.0 or not relu) else 0.0
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _t(a: Any) -> Any:
+    """``a.T`` as a C-ordered copy (this loop is twice as fast as ``a.T.copy()``)."""
+    out = np.empty((a.shape[1], a.shape[0]))
+    for i in range(a.shape[0]):
+        for k in range(a.shape[1]):
+            out[k, i] = a[i, k]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _grad_into(h: Any, delta: Any, g: Any, gb: Any) -> None:
+    """g += h^T delta and gb += column sums of delta, samples in order."""
+    _mm_into(_t(h), delta, g)
+    for i in range(delta.shape[0]):
+        for j in range(delta.shape[1]):
+            gb[j] += delta[i, j]
+
+
+@numba.njit(cache=True, nogil=True)
+def _back(delta: Any, wt: Any, a: Any) -> Any:
+    """(delta @ W^T) * relu'(z) for ``wt`` = W^T: zero where the activation ``a`` is."""
+    d = _mm_into(delta, wt, np.zeros((delta.shape[0], wt.shape[1])))
+    for i in range(d.shape[0]):
+        for j in range(d.shape[1]):
+            if a[i, j] == 0.0:
+                d[i, j] = 0.0
+    return d
+
+
+@numba.njit(cache=True, nogil=True)
+def _loss_grad(theta: Any, x: Any, y: Any, h1: int, h2: int, grad: Any) -> float:
+    """The objective (module doc) at ``theta``; its gradient written into ``grad``.
+
+    ``theta`` is [W1, b1, W2, b2, W3, b3], each flattened row-major. Samples go through
+    in chunks, in order, and every sum over samples is accumulated sample by sample, so
+    the chunk size changes no bit.
+    """
+    n, d = x.shape
+    o = y.shape[1]
+    e1, e2 = d * h1, d * h1 + h1
+    e3, e4 = e2 + h1 * h2, e2 + h1 * h2 + h2
+    e5 = e4 + h2 * o
+    w1, b1 = theta[:e1].reshape((d, h1)), theta[e1:e2]
+    w2, b2 = theta[e2:e3].reshape((h1, h2)), theta[e3:e4]
+    w3, b3 = theta[e4:e5].reshape((h2, o)), theta[e5:]
+    grad[:] = 0.0
+    w2t, w3t = _t(w2), _t(w3)
+    sse = 0.0
+    for c0 in range(0, n, _CHUNK):
+        xc, yc = x[c0 : c0 + _CHUNK], y[c0 : c0 + _CHUNK]
+        a1 = _layer(xc, w1, b1, True)
+        a2 = _layer(a1, w2, b2, True)
+        r = _layer(a2, w3, b3, False)
+        for i in range(r.shape[0]):
+            for j in range(o):
+                r[i, j] -= yc[i, j]
+                sse += r[i, j] * r[i, j]
+        # Backward: dL/dW_k = h_{k-1}^T delta_k, delta_{k-1} = (delta_k W_k^T) relu'.
+        _grad_into(a2, r, grad[e4:e5].reshape((h2, o)), grad[e5:])
+        d2 = _back(r, w3t, a2)
+        _grad_into(a1, d2, grad[e2:e3].reshape((h1, h2)), grad[e3:e4])
+        d1 = _back(d2, w2t, a1)
+        _grad_into(xc, d1, grad[:e1].reshape((d, h1)), grad[e1:e2])
+    reg = 0.0
+    for s in range(theta.size):
+        if s < e1 or e2 <= s < e3 or e4 <= s < e5:  # a weight, not a bias
+            reg += theta[s] * theta[s]
+            grad[s] = (grad[s] + ALPHA * theta[s]) / n
+        else:
+            grad[s] = grad[s] / n
+    return (sse + ALPHA * reg) / (2.0 * n)
+
+
+@numba.njit(cache=True, nogil=True)
+def _direction(grad: Any, s_hist: Any, y_hist: Any, rho: Any, order: Any, gamma: float) -> Any:
+    """(q, g.q): q = -H grad by the two-loop recursion over the pairs ``order`` (newest
+    first), and its slope. Each dot product is summed in index order; each pass applies
+    the previous step's ``q += c v`` to an element just before adding the element to the
+    next dot product: the operations of separate loops, in their order, in half the
+    passes.
+    """
+    size, used = grad.size, order.size
+    q = -grad
+    alphas = np.zeros(s_hist.shape[0])
+    prev, coef = -1, 0.0  # the update still to apply: q += coef * y_hist[prev]
+    for t in range(used):  # first loop, newest pair first
+        slot, acc = order[t], 0.0
+        for e in range(size):
+            if prev >= 0:
+                q[e] += coef * y_hist[prev, e]
+            acc += s_hist[slot, e] * q[e]
+        alphas[slot] = rho[slot] * acc
+        prev, coef = slot, -alphas[slot]
+    for t in range(used):  # second loop, oldest pair first
+        slot, acc = order[used - 1 - t], 0.0
+        for e in range(size):
+            if t == 0:
+                q[e] = (q[e] + coef * y_hist[prev, e]) * gamma
+            else:
+                q[e] += coef * s_hist[prev, e]
+            acc += y_hist[slot, e] * q[e]
+        prev, coef = slot, alphas[slot] - rho[slot] * acc
+    slope = 0.0
+    for e in range(size):
+        if used > 0:
+            q[e] += coef * s_hist[prev, e]
+        slope += grad[e] * q[e]
+    return q, slope
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair(new: Any, old: Any, g_new: Any, g_old: Any, s: Any, y: Any) -> tuple[float, float]:
+    """s = new - old, y = g_new - g_old; (s.y, y.y), each summed in index order."""
+    sy, yy = 0.0, 0.0
+    for e in range(new.size):
+        s[e] = new[e] - old[e]
+        y[e] = g_new[e] - g_old[e]
+        sy += s[e] * y[e]
+        yy += y[e] * y[e]
+    return sy, yy
+
+
+@numba.njit(cache=True, nogil=True)
+def _moments(x: Any) -> tuple[Any, Any]:
+    """Per-column mean and ``spread``: numpy's mean and std formulas, rows summed in order."""
+    mu, var = np.zeros(x.shape[1]), np.zeros(x.shape[1])
+    for i in range(x.shape[0]):
+        mu += x[i]
+    mu /= x.shape[0]
+    for i in range(x.shape[0]):
+        var += (x[i] - mu) * (x[i] - mu)
+    sd = np.sqrt(var / x.shape[0])
+    return mu, np.where(sd > 1e-12, sd, 1.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _rmse(pred: Any, coords: Any) -> float:
+    """sqrt(mean_i ||pred_i - coords_i||^2), each row's sum then the total, in order."""
+    acc = 0.0
+    for i in range(pred.shape[0]):
+        row = 0.0
+        for j in range(pred.shape[1]):
+            row += (pred[i, j] - coords[i, j]) * (pred[i, j] - coords[i, j])
+        acc += row
+    return math.sqrt(acc / pred.shape[0])
+
+
+def _f64(a: object) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(a, dtype=np.float64))
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,17 +280,15 @@ class Projector:
     def project(self, states: np.ndarray) -> np.ndarray:
         """Map coordinates of ``states`` (n, d) -> (n, 3); a single state (d,) -> (3,).
 
-        Deterministic for a given input shape; a row projected alone and within a batch
-        may differ in the last bits (BLAS takes other paths).
+        Portable (module doc), and a row's result depends on that row alone: a state
+        projected alone and the same state inside a batch give identical bits.
         """
-        x = np.asarray(states, dtype=np.float64)
+        x = _f64(states)
         single = x.ndim == 1
         h = x[None, :] if single else x
         last = len(self.layers) - 1
         for k, (w, b) in enumerate(self.layers):
-            h = h @ w + b
-            if k < last:
-                h = np.maximum(h, 0.0)
+            h = _layer(h, _f64(w), _f64(b), k < last)
         return h[0] if single else h
 
 
@@ -107,9 +338,66 @@ def decode(text: str) -> Projector | None:
 
 
 def spread(x: np.ndarray) -> np.ndarray:
-    """Per-column standard deviation, with 1 where a column is constant (nothing to scale)."""
-    sd = x.std(axis=0)
-    return np.where(sd > 1e-12, sd, 1.0)
+    """Per-column standard deviation, with 1 where a column is constant (nothing to scale).
+
+    Rows are summed in order (portable); (n, d) with n >= 1.
+    """
+    return np.asarray(_moments(_f64(x))[1])
+
+
+def _init(sizes: list[int], seed: int) -> np.ndarray:
+    """Glorot-uniform [W1, b1, W2, b2, ...] flattened (module doc)."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for fan_in, fan_out in itertools.pairwise(sizes):
+        bound = math.sqrt(6.0 / (fan_in + fan_out))
+        for shape in ((fan_in, fan_out), (fan_out,)):
+            parts.append((rng.random(shape) * (2.0 * bound) - bound).ravel())
+    return np.concatenate(parts)
+
+
+def _lbfgs(
+    f: Callable[[np.ndarray, np.ndarray], float], theta: np.ndarray, max_iter: int
+) -> np.ndarray:
+    """Minimise ``f(theta, grad) -> loss`` from ``theta`` (module doc); the minimiser."""
+    size = theta.size
+    grad = np.empty(size)
+    loss = f(theta, grad)
+    s_hist, y_hist = np.zeros((MEMORY, size)), np.zeros((MEMORY, size))
+    rho = np.zeros(MEMORY)
+    used, head, gamma = 0, 0, 1.0
+    trial, trial_grad = np.empty(size), np.empty(size)
+    s_new, y_new = np.empty(size), np.empty(size)
+    for _ in range(max_iter):
+        if float(np.max(np.abs(grad))) <= GTOL:
+            break
+        order = np.array([(head - 1 - j) % MEMORY for j in range(used)], dtype=np.int64)
+        q, slope = _direction(grad, s_hist, y_hist, rho, order, gamma)
+        if not slope < 0.0:  # rounding lost descent: restart from steepest descent
+            used, gamma = 0, 1.0
+            q, slope = _direction(grad, s_hist, y_hist, rho, order[:0], gamma)
+        step = 1.0 if used else min(1.0, 1.0 / math.sqrt(-slope))
+        for _ in range(_MAX_TRIALS):
+            np.add(theta, step * q, out=trial)  # two roundings each: numpy has no FMA ufunc
+            new_loss = f(trial, trial_grad)
+            if new_loss <= loss + _C1 * step * slope:
+                break
+            # Minimiser of the quadratic through f(0), f'(0) and f(step), kept in bounds.
+            curv = 2.0 * (new_loss - loss - slope * step)
+            guess = -slope * step * step / curv if curv > 0.0 else 0.5 * step
+            step = min(max(guess, 0.1 * step), 0.5 * step)
+        else:
+            break  # no decrease along this direction: done
+        sy, yy = _pair(trial, theta, trial_grad, grad, s_new, y_new)
+        if sy > 2.220446049250313e-16 * yy:
+            s_hist[head], y_hist[head], rho[head] = s_new, y_new, 1.0 / sy
+            head, used, gamma = (head + 1) % MEMORY, min(used + 1, MEMORY), sy / yy
+        converged = loss - new_loss <= FTOL * max(abs(loss), abs(new_loss), 1.0)
+        theta, trial, loss = trial, theta, new_loss
+        grad, trial_grad = trial_grad, grad
+        if converged:
+            break
+    return theta
 
 
 def train(
@@ -125,41 +413,36 @@ def train(
 
     Inputs are standardized by the training states' mean and spread, targets normalized
     by ``center`` / ``scale`` (the map's normalization); both are folded into the returned
-    weights. Deterministic for a given ``seed``.
+    weights. The same bits for the same arguments on every CPU (module doc).
     """
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.neural_network import MLPRegressor
+    x = _f64(states)
+    if x.ndim != 2 or len(x) == 0:
+        raise ValueError(f"train: states must be (n, d) with n >= 1, got shape {x.shape}")
+    mu, sd = _moments(x)
+    xs = _f64((x - mu) / sd)
+    target = _f64((_f64(coords) - center) / scale)
+    sizes = [x.shape[1], *HIDDEN, target.shape[1]]
 
-    x = np.asarray(states, dtype=np.float64)
-    mu, sd = x.mean(axis=0), spread(x)
-    target = (np.asarray(coords, dtype=np.float64) - center) / scale
-    net = MLPRegressor(
-        hidden_layer_sizes=HIDDEN,
-        activation="relu",
-        solver="lbfgs",
-        alpha=1e-4,
-        max_iter=max_iter,
-        tol=1e-7,
-        random_state=seed,
-    )
-    with warnings.catch_warnings():
-        # Stopping at max_iter is the budget working as set, not a failure.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        net.fit((x - mu) / sd, target)
-    ws = [np.asarray(w, dtype=np.float64) for w in net.coefs_]
-    bs = [np.asarray(b, dtype=np.float64) for b in net.intercepts_]
+    def objective(theta: np.ndarray, grad: np.ndarray) -> float:
+        return float(_loss_grad(theta, xs, target, HIDDEN[0], HIDDEN[1], grad))
+
+    theta = _lbfgs(objective, _init(sizes, seed), max_iter)
+    layers, at = [], 0
+    for fan_in, fan_out in itertools.pairwise(sizes):
+        end = at + fan_in * fan_out
+        layers.append((theta[at:end].reshape(fan_in, fan_out), theta[end : end + fan_out]))
+        at = end + fan_out
+    (w1, b1), (w_last, b_last) = layers[0], layers[-1]
     # relu((x - mu) / sd @ W + b) == relu(x @ (W / sd) + (b - (mu / sd) @ W))
-    w_first = ws[0] / sd[:, None]
-    b_first = bs[0] - (mu / sd) @ ws[0]
-    ws[0], bs[0] = w_first, b_first
+    shift = _mm_into(_f64(mu / sd)[None, :], w1, np.zeros((1, w1.shape[1])))[0]
+    layers[0] = (w1 / sd[:, None], b1 - shift)
     # (h @ W + b) * scale + center == h @ (W * scale) + (b * scale + center)
-    ws[-1], bs[-1] = ws[-1] * scale, bs[-1] * scale + center
-    return Projector(tuple(zip(ws, bs, strict=True)))
+    layers[-1] = (w_last * scale, b_last * scale + center)
+    return Projector(tuple(layers))
 
 
 def rmse(p: Projector, states: np.ndarray, coords: np.ndarray) -> float:
     """Root mean squared Euclidean distance between projections and ``coords``."""
     if len(states) == 0:
         return 0.0
-    err = p.project(states) - coords
-    return float(np.sqrt(np.mean(np.sum(err * err, axis=1))))
+    return float(_rmse(p.project(states), _f64(coords)))

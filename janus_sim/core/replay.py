@@ -24,6 +24,7 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from janus_sim.core.detmath import pow_s
 from janus_sim.core.sum_tree import SumTree
 
 FloatArray = NDArray[np.float64]
@@ -137,7 +138,7 @@ def _weights_kernel(p: Any, beta: float) -> Any:
         m = min(m, p[i])
     w = np.empty(p.size, dtype=np.float64)
     for i in range(p.size):
-        w[i] = (m / p[i]) ** beta
+        w[i] = pow_s(m / p[i], beta)
     return w
 
 

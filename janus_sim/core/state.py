@@ -14,6 +14,7 @@ from functools import singledispatch
 
 import numpy as np
 
+from janus_sim.core import detmath as dm
 from janus_sim.core import events as ev
 from janus_sim.core.buffer import EpisodicBuffer
 from janus_sim.core.neocortex import Schema, create
@@ -70,7 +71,7 @@ class SimState:
         slots = buf.slots_of(id_arr)
         p = np.asarray(priorities, dtype=np.float64)
         self.priorities[slots] = p
-        tree.update(slots, p**self.alpha)
+        tree.update(slots, dm.power(p, self.alpha))
 
 
 @singledispatch

@@ -1,6 +1,6 @@
 """Phase 3 across processes and on the real scenario: bit-identical projection events in
-two fresh processes, crash_week's anomaly before the crash trough, and the cached
-aligned optimizer against umap-learn's own."""
+two fresh processes, crash_week's anomaly before the crash trough, and the umap-learn
+backend's cached aligned optimizer against umap-learn's own."""
 
 from __future__ import annotations
 
@@ -73,13 +73,14 @@ def test_crash_week_flags_an_anomaly_before_the_crash_trough(tmp_path: Path) -> 
 
 
 def test_the_cached_aligned_optimizer_is_umap_learns_own() -> None:
-    """``aligned_map._optimize_aligned`` (compiled once, serial, cached) gives umap-learn's
-    ``optimize_layout_aligned_euclidean`` (compiled per call, parallel) bit for bit."""
+    """The reference backend's ``aligned_map_umap._optimize_aligned`` (compiled once,
+    serial, cached) gives umap-learn's ``optimize_layout_aligned_euclidean`` (compiled
+    per call, parallel) bit for bit."""
     import warnings
 
     from umap import AlignedUMAP, aligned_umap
 
-    from janus_sim.core.aligned_map import _optimize_aligned, _prepare_numba, _seed_numba
+    from janus_sim.core.aligned_map_umap import _optimize_aligned, _prepare_numba, _seed_numba
 
     _prepare_numba()
     rng = np.random.default_rng(5)

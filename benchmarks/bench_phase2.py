@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from janus_sim.config import Agent, Constraint, Hippocampus, Neocortex, Predicates
+from janus_sim.config import Agent, Constraint, Hippocampus, Logic, Neocortex, Predicates
 from janus_sim.core import events as ev
 from janus_sim.core.consolidation import consolidation_phase
 from janus_sim.core.hippocampus import init_separation
@@ -68,11 +68,13 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     agent = Agent()
     world = SimpleNamespace(
         scenario=SimpleNamespace(
-            # recall_similarity -1: every transition passes, the heaviest night there is
-            neocortex=Neocortex(recall_similarity=-1.0),
+            # recall_threshold 0: every transition passes, the heaviest night there is
+            neocortex=Neocortex(recall_threshold=0.0),
             hippocampus=Hippocampus(),
             agent=agent,
+            logic=Logic(),
         ),
+        memory_cols=np.arange(D),  # schemas see the whole D-dimensional state
         # The gated policy update (eq. 19) weighs the crash_week constraints.
         constraints=ConstraintSet.compile(CONSTRAINTS, Predicates(), agent.position_limit),
         date=lambda day: "2025-12-15",

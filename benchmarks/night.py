@@ -83,7 +83,7 @@ def night_scenario(
     doc["hippocampus"]["capacity"] = transitions
     if open_gates:
         # Every transition passes both consolidation gates (eq. 20).
-        doc["neocortex"] = {"logic_threshold": 0.0, "recall_similarity": -1.0}
+        doc["neocortex"] = {"logic_threshold": 0.0, "recall_threshold": 0.0}
     if replays is not None:
         doc["replay"]["n_replays"] = replays
     return Scenario.model_validate(doc)

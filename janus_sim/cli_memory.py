@@ -12,7 +12,12 @@ from rich.table import Table
 from janus_sim.adapters.qdrant_store import open_vector_store
 from janus_sim.app.diff import diff_states, parse_spec
 from janus_sim.app.timetravel import SCHEMA_KINDS, Moment, schema_rows, state_at
-from janus_sim.app.vector_sync import collection_name, rebuild_collection, search_schemas
+from janus_sim.app.vector_sync import (
+    collection_name,
+    rebuild_collection,
+    schema_space,
+    search_schemas,
+)
 from janus_sim.cli_common import latest_run, open_existing, stdout, store_dir, store_option
 from janus_sim.errors import ConfigError, NotFoundError
 from janus_sim.ports import EventQuery
@@ -155,7 +160,11 @@ def rebuild(store_path: Path, run_id: str | None, qdrant: bool, qdrant_url: str 
 @click.command()
 @store_option
 @click.option("--run", "run_id", help="Run id (default: the latest run).")
-@click.option("--state", "state_text", help="A state vector: comma-separated numbers.")
+@click.option(
+    "--state",
+    "state_text",
+    help="A vector in the schemas' space (the scaled neocortex.features): comma-separated.",
+)
 @click.option(
     "--transition", "transition_id", type=click.IntRange(0), help="Use this transition's state."
 )
@@ -171,7 +180,10 @@ def search(
     qdrant_url: str | None,
     as_json: bool,
 ) -> None:
-    """The K schemas most similar (cosine, eq. 33) to a state or a transition's state."""
+    """The K schemas most similar (cosine, eq. 33) to a state or a transition's state.
+
+    A transition's raw state is first seen as the schemas see it: through the run's feature
+    scaler, cut to its neocortex.features."""
     if (state_text is None) == (transition_id is None):
         raise ConfigError("search", "", "give exactly one of --state or --transition")
     store = open_existing(store_path)
@@ -186,7 +198,8 @@ def search(
             )
             if not len(found):
                 raise NotFoundError(f"run {rid!r} has no transition {transition_id}")
-            vector = np.array(json.loads(found.payload[0])["state"])
+            raw = np.array(json.loads(found.payload[0])["state"])
+            vector = schema_space(store, rid, raw)
         else:
             try:
                 vector = np.array([float(x) for x in str(state_text).split(",")])

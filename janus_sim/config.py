@@ -21,7 +21,9 @@ Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
 Probability = Annotated[float, Field(ge=0, le=1)]
 
-FEATURE_PATTERN = re.compile(r"^(ret|rv|volume_z)_(\d+)$|^(drawdown|position|time_of_day)$")
+FEATURE_PATTERN = re.compile(
+    r"^(ret|rv|log_rv|volume_z|volume)_(\d+)$|^(drawdown|position|time_of_day)$"
+)
 
 
 class Strict(BaseModel):
@@ -231,6 +233,8 @@ class Agent(Strict):
         "ret_15",
         "ret_60",
         "rv_30",
+        "log_rv_15",
+        "volume_15",
         "volume_z_60",
         "drawdown",
         "position",
@@ -238,7 +242,8 @@ class Agent(Strict):
     )
     epsilon: Probability = 0.1
     gamma: Annotated[float, Field(ge=0, lt=1)] = 0.95
-    learning_rate: Positive = 0.01
+    learning_rate: Positive = 0.05
+    """Step size of the replay update (before its NLMS normalization, ``agent.policy_step``)."""
     grad_clip: Positive = 10.0
     logic_loss_weight: NonNegative = 1.0
     policy_temperature: Positive = 1.0
@@ -255,8 +260,8 @@ class Agent(Strict):
             m = FEATURE_PATTERN.match(name)
             if m is None or (m.group(2) is not None and int(m.group(2)) < 1):
                 raise ValueError(
-                    f"unknown feature {name!r}: expected ret_N, rv_N, volume_z_N (N >= 1), "
-                    "drawdown, position or time_of_day"
+                    f"unknown feature {name!r}: expected ret_N, rv_N, log_rv_N, volume_N, "
+                    "volume_z_N (N >= 1), drawdown, position or time_of_day"
                 )
         if len(set(v)) != len(v):
             raise ValueError("features must not repeat")
@@ -291,6 +296,13 @@ class Logic(Strict):
     p_forall: Annotated[float, Field(ge=1)] = 2.0
     p_exists: Annotated[float, Field(ge=1)] = 2.0
     p_sat_agg: Annotated[float, Field(ge=1)] = 2.0
+    episode: Literal["day", "window", "trade"] = "window"
+    """What the logic gate judges (eq. 18, "the episode containing tau"): blocks of
+    ``episode_bars`` bars, a trade (flat to flat) or the whole day (``core/gates.py``)."""
+    episode_bars: Annotated[int, Field(ge=1)] = 30
+    p_episode: Annotated[float, Field(ge=1)] = 6.0
+    """pMeanError p of the forall over an episode: 6 lets one full violation of one rule in
+    30 bars fail the gate even after SatAgg averages it with two kept rules."""
 
     @field_validator("constraints")
     @classmethod
@@ -322,6 +334,9 @@ class Replay(Strict):
     priority_eps: Annotated[float, Field(gt=0, le=1)] = 1e-6
     compression: Annotated[float, Field(ge=1)] = 15.0
     """C of eq. 12; the spec recommends 10 to 20."""
+    target_sync: Annotated[int, Field(ge=0)] = 0
+    """Steps between syncs of the bootstrap's target network within a night; 0 holds it
+    fixed for the whole night (it is synced at the start of every night)."""
 
     @model_validator(mode="after")
     def _beta_order(self) -> Self:
@@ -333,17 +348,29 @@ class Replay(Strict):
 class Neocortex(Strict):
     """Phase 2: gated consolidation into Gaussian schemas (spec 1.3, eq. 13-22, 34)."""
 
-    eps: Annotated[float, Field(gt=0, le=100)] = 0.05
-    """Ridge of every schema's covariance; a new schema starts at Sigma = eps I."""
+    features: Annotated[tuple[str, ...], Field(min_length=1)] = ("log_rv_15", "volume_15")
+    """The state features schemas see (a subset of ``agent.features``, scaled): the
+    market's regime, not the agent's position, the time of day or one-bar noise. Realized
+    volatility and the level of trading volume over 15 bars separate the synthetic regimes
+    best in an offline probe (``shared/notes``); a return window adds drift but mostly
+    noise at these horizons."""
+    eps: Annotated[float, Field(gt=0, le=100)] = 0.6
+    """Ridge of every schema's covariance; a new schema starts at Sigma = eps I. In scaled
+    units (one standard deviation of the first day, about a regime's own spread) 0.6 makes
+    a fresh schema accept a radius of sqrt(2 eps chi2_0.99(2)) = 3.3: one regime, not one
+    neighbourhood of it (0.05, the value before scaling, founded a schema per bar or two)."""
     eta: Annotated[float, Field(gt=0, le=1)] = 0.01
     tau_quantile: Annotated[float, Field(gt=0, lt=1)] = 0.99
     """tau_schema in log-density terms: the log-density of a fresh schema at the
     chi-square ``tau_quantile`` of its own Mahalanobis distance (see neocortex.default_log_tau)."""
     recall_threshold: Probability = 0.3
     logic_threshold: Probability = 0.7
-    recall_sharpness: Positive = 10.0
-    recall_similarity: Annotated[float, Field(ge=-1, le=1)] = 0.5
-    """Cosine similarity to the hippocampal prototype at which the recall gate is 0.5."""
+    recall_sharpness: Positive = 4.0
+    """W_r of eq. 17 in units of the interquartile range of earlier recall strengths."""
+    recall_quantile: Annotated[float, Field(gt=0, lt=1)] = 0.3
+    """b_r of eq. 17: the gate is 0.5 at the recall strength that this fraction of the
+    earlier experience itself falls below (``core/gates.py``): about 70 % of a familiar
+    day passes, well inside the 20-90 % a gate that gates should show."""
     min_points: Annotated[int, Field(ge=1)] = 10
     max_age_days: Annotated[float, Field(gt=0)] = 90.0
     eta_sleep: Annotated[float, Field(ge=0, le=1)] = 0.001
@@ -376,7 +403,7 @@ class Projection(Strict):
     cluster_min_samples: Annotated[int, Field(ge=1, le=1_000)] = 5
     tau_anomaly: Positive = 2.0
     """tau_anomaly of eq. 32, in normalized map units."""
-    projector_max_iter: Annotated[int, Field(ge=1, le=100_000)] = 100
+    projector_max_iter: Annotated[int, Field(ge=1, le=100_000)] = 300
     """L-BFGS iterations of the parametric projector's nightly fit (eq. 31)."""
 
     @model_validator(mode="after")
@@ -398,6 +425,18 @@ class Scenario(Strict):
     replay: Replay = Replay()
     neocortex: Neocortex = Neocortex()
     projection: Projection = Projection()
+
+    @model_validator(mode="after")
+    def _memory_features(self) -> Self:
+        missing = [f for f in self.neocortex.features if f not in self.agent.features]
+        if missing:
+            raise ValueError(
+                f"neocortex.features {missing} are not in agent.features: schemas see a "
+                "part of the agent's state"
+            )
+        if len(set(self.neocortex.features)) != len(self.neocortex.features):
+            raise ValueError("neocortex.features must not repeat")
+        return self
 
     @model_validator(mode="after")
     def _days_in_calendar(self) -> Self:

@@ -123,7 +123,7 @@ def projection_lines(result: RunResult, lead: CrashLead | None) -> list[str]:
     lines = [f"map     clusters per cycle {clusters}; anomalies flagged per day {flagged}"]
     if not any("ari_regime" in m for _, m in cycles):
         lines.append(
-            "        ari_regime omitted: every embedded bar is unlabelled (no true regime)"
+            "        ari_regime omitted: every buffered bar is unlabelled (no true regime)"
         )
     if lead is not None:
         lines.append(

@@ -345,7 +345,6 @@ class Engine:
     def _simulate(self) -> RunResult:
         sc = self.scenario
         world = World.build(sc, self._market_data)
-        d = len(sc.agent.features)
         result = RunResult(run_id=self.run_id, digest="", n_events=0)
         # Phase 3's fitted AlignedUMAP chain is not in the checkpoint (it is a model, not
         # state): with projection on, resuming re-simulates every night, which rebuilds it.
@@ -375,7 +374,7 @@ class Engine:
             )
             rec.emit(checkpoint.take(rec.state, generators))
             self._flush(rec)
-            self._sync_vectors(rec.state, d)
+            self._sync_vectors(rec.state, len(world.memory_cols))
             result.metrics[day + 1] = metrics
             result.dates[day + 1] = world.date(day)
             self.observer.cycle_finished(day + 1, world.date(day), metrics)

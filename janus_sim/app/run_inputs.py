@@ -53,7 +53,8 @@ def initial_event(sc: Scenario, world: World) -> ev.RunStarted:
     init = component_rng(sc.seed, "init")
     d = len(sc.agent.features)
     params = init_params(d, init)
-    sep_w, sep_b = init_separation(d, sc.hippocampus.hidden_dim, init)
+    # Pattern separation codes the market situation schemas see (neocortex.features).
+    sep_w, sep_b = init_separation(len(sc.neocortex.features), sc.hippocampus.hidden_dim, init)
     return ev.RunStarted(
         cycle=0,
         t_ns=int(world.bars.t_ns[0] - world.bars.bar_ns),

@@ -8,13 +8,14 @@ rebuilt from the whole log (``rebuild_collection``); both give the same points.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 import numpy as np
 
 from janus_sim.app.timetravel import Moment, state_at
 from janus_sim.core.neocortex import Schema
-from janus_sim.ports import EventStore, VectorStore
+from janus_sim.ports import EventQuery, EventStore, VectorStore
 
 PREFIX = "janus_"
 _MAX_STEM = 100
@@ -107,3 +108,21 @@ __all__ = [
     "search_schemas",
     "sync_schemas",
 ]
+
+
+def schema_space(store: EventStore, run_id: str, raw: np.ndarray) -> np.ndarray:
+    """A raw state vector of run ``run_id`` as its schemas see it: through the run's feature
+    scaler (``scaler_fitted``) and cut to the scenario's ``neocortex.features``. A log
+    older than the scaler kept its schemas over the whole raw state: returned as is."""
+    from janus_sim.adapters.scenario_file import parse_scenario
+
+    x = np.asarray(raw, dtype=np.float64)
+    fitted = store.read(run_id, EventQuery(kinds=["scaler_fitted"], limit=1))
+    if not len(fitted):
+        return x
+    doc = json.loads(fitted.payload[0])
+    x = (x - np.array(doc["mean"])) / np.array(doc["scale"])
+    info = store.get_run(run_id)
+    sc = parse_scenario(info.scenario_text, info.scenario_source or run_id)
+    cols = [sc.agent.features.index(f) for f in sc.neocortex.features]
+    return x[cols]

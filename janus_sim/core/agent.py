@@ -4,10 +4,26 @@
 bias. The policy update of the sleep cycle minimizes the importance-weighted TD loss plus
 the logic loss (eq. 11, Algorithm 2 line 5); gradients are exact and hand-derived:
 
-* TD loss    L_td    = 1/B * sum_i w_i * delta_i^2 / 2   (semi-gradient: the target is fixed)
+* TD loss    L_td    = 1/B * sum_i w_i * delta_i^2 / 2, with
+  delta_i = r_i + gamma (1 - done_i) max_{a' allowed} Q_target(s'_i, a') - Q(s_i, a_i):
+  the bootstrap reads a *target* network, held fixed while the online parameters move
+  (DQN's fix for the moving target: regressing onto a target that shifts with every step
+  is what made replay raise the buffer's TD error). ``swr.py`` syncs it.
 * logic loss L_logic = 1/B * sum_i w_i * sum_c w_c * (1 - truth_c(s_i, pi_i))
-  where pi = softmax(Q(s) / T) and truth_c is the constraint's fuzzy truth with the
-  action predicates read as expectations under pi.
+  where pi = softmax(Q(s) / T) over the allowed actions and truth_c is the constraint's
+  fuzzy truth with the action predicates read as expectations under pi.
+
+The two gradients are combined so that the logic term can never undo the TD step: when
+they conflict (negative inner product), the logic gradient loses its component along the
+TD gradient before it is added (a projection in the manner of PCGrad). The TD step is
+then never reversed by the rules; the rules still act on every direction the TD loss does
+not care about.
+
+Positions are kept within +-``position_limit`` by construction: an action that would
+take the position past it is masked out of exploration, of the greedy choice and of the
+bootstrap's max (``allowed_actions``). Nothing has to teach the agent the limit, so the
+``respect_position_limit`` rule judges intent, not a random walk, and the logic gate is
+left to judge the rules the agent can actually break.
 """
 
 from __future__ import annotations
@@ -38,16 +54,40 @@ def q_values(params: np.ndarray, states: np.ndarray) -> np.ndarray:
     return dm.matmul(states, params[:, :-1].T) + params[:, -1]
 
 
+def allowed_actions(positions: np.ndarray, limit: int) -> np.ndarray:
+    """(n, 3) bool: which actions keep each position within +-``limit``. Hold always is
+    (positions never leave the band), so every row allows at least one action."""
+    nxt = np.asarray(positions, dtype=np.int64)[:, None] + ACTION_DELTA[None, :]
+    out: np.ndarray = np.abs(nxt) <= limit
+    return out
+
+
+def _masked(q: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return np.where(mask, q, -np.inf)
+
+
 def choose_action(
-    params: np.ndarray, state: np.ndarray, epsilon: float, rng: np.random.Generator
+    params: np.ndarray,
+    state: np.ndarray,
+    epsilon: float,
+    rng: np.random.Generator,
+    position: int = 0,
+    limit: int | None = None,
 ) -> int:
-    """Epsilon-greedy. Always draws two variates so the stream does not depend on the branch;
-    greedy ties go to the lowest action index."""
+    """Epsilon-greedy over the actions that keep ``position`` within ``limit`` (all three
+    when ``limit`` is None). Always draws two variates so the stream does not depend on the
+    branch; greedy ties go to the lowest action index."""
     explore = rng.random() < epsilon
-    random_action = int(rng.integers(N_ACTIONS))
+    pick = rng.random()
+    mask = (
+        np.ones(N_ACTIONS, dtype=bool)
+        if limit is None
+        else allowed_actions(np.array([position]), limit)[0]
+    )
     if explore:
-        return random_action
-    return int(np.argmax(q_values(params, state[None, :])[0]))
+        choices = np.flatnonzero(mask)
+        return int(choices[min(int(pick * len(choices)), len(choices) - 1)])
+    return int(np.argmax(_masked(q_values(params, state[None, :])[0], mask)))
 
 
 def next_position(position: int, action: int, max_position: int) -> int:
@@ -71,21 +111,31 @@ def td_errors(
     next_states: np.ndarray,
     dones: np.ndarray,
     gamma: float,
+    *,
+    target: np.ndarray | None = None,
+    next_mask: np.ndarray | None = None,
 ) -> np.ndarray:
-    """delta = r + gamma * (1 - done) * max_a' Q(s', a') - Q(s, a), vectorized.
+    """delta = r + gamma * (1 - done) * max_{a' allowed} Q_target(s', a') - Q(s, a).
 
+    ``target`` defaults to ``params`` (no target network), ``next_mask`` to every action.
     The spec writes the target with the next action actually taken (SARSA); replay is
     off-policy, so the Q-learning target is used instead.
     """
     q = q_values(params, states)[np.arange(len(actions)), actions]
-    q_next = q_values(params, next_states).max(axis=1)
+    q_next_all = q_values(params if target is None else target, next_states)
+    if next_mask is not None:
+        q_next_all = _masked(q_next_all, next_mask)
+    q_next = q_next_all.max(axis=1)
     return np.asarray(rewards + gamma * (1.0 - dones) * q_next - q)
 
 
-def softmax(q: np.ndarray, temperature: float) -> np.ndarray:
+def softmax(q: np.ndarray, temperature: float, mask: np.ndarray | None = None) -> np.ndarray:
+    """Row-wise softmax of Q / T; masked actions get probability exactly 0."""
     z = q / temperature
+    if mask is not None:
+        z = np.where(mask, z, -np.inf)
     z = z - z.max(axis=1, keepdims=True)
-    e = dm.exp(z)
+    e = np.where(np.isfinite(z), dm.exp(np.where(np.isfinite(z), z, 0.0)), 0.0)
     out: np.ndarray = e / e.sum(axis=1, keepdims=True)
     return out
 
@@ -98,6 +148,22 @@ class PolicyStep:
     td_loss: float
     logic_loss: float
     grad_norm: float
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    return float(dm.matmul(a.reshape(-1), b.reshape(-1)))
+
+
+def combine_gradients(g_td: np.ndarray, g_logic: np.ndarray) -> np.ndarray:
+    """g_td + g_logic, the logic gradient first stripped of its component against g_td
+    when the two conflict (their inner product is negative): the sum then never points
+    uphill for the TD loss where g_td alone points downhill."""
+    inner = _dot(g_td, g_logic)
+    if inner < 0.0:
+        sq = _dot(g_td, g_td)
+        if sq > 0.0:
+            g_logic = g_logic - (inner / sq) * g_td
+    return g_td + g_logic
 
 
 def policy_step(
@@ -116,23 +182,49 @@ def policy_step(
     logic_weight: float,
     temperature: float,
     grad_clip: float,
+    target: np.ndarray | None = None,
+    position_limit: int | None = None,
 ) -> PolicyStep:
     """One importance-weighted gradient step on TD loss + logic loss (eq. 11).
 
-    The gradient's norm is clipped to ``grad_clip``; the returned params are new arrays.
+    ``target`` is the bootstrap's network (default: ``params``); ``position_limit``
+    masks the actions that would break it (default: none), read from each transition's
+    position before (``ctx[:, 3]``) and after its action. The logic gradient is combined
+    with the TD gradient by ``combine_gradients``; the sum's norm is clipped to
+    ``grad_clip``. The returned params are new arrays.
     """
     b = len(actions)
     x = np.hstack([states, np.ones((b, 1))])
-    td = td_errors(params, states, actions, rewards, next_states, dones, gamma)
+    mask = next_mask = None
+    if position_limit is not None:
+        pos = np.rint(ctx[:, 3]).astype(np.int64)
+        mask = allowed_actions(pos, position_limit)
+        next_mask = allowed_actions(pos + ACTION_DELTA[actions], position_limit)
+    td = td_errors(
+        params,
+        states,
+        actions,
+        rewards,
+        next_states,
+        dones,
+        gamma,
+        target=target,
+        next_mask=next_mask,
+    )
     td_loss = float(np.sum(weights * td * td) / (2 * b))
-    # dL_td/dQ(s,a) = -w * delta / B on the taken action only.
+    # The importance-weighted *mean* gradient: dividing by the weights' sum, not by B,
+    # keeps annealed weights (mean ~0.3 at beta = 1) from shrinking every step.
+    wsum = float(np.sum(weights))
+    norm_w = wsum if wsum > 0 else 1.0
+    # dL_td/dQ(s,a) = -w * delta / sum(w) on the taken action only (semi-gradient).
     dq = np.zeros((b, N_ACTIONS))
-    dq[np.arange(b), actions] = -weights * td / b
+    dq[np.arange(b), actions] = -weights * td / norm_w
+    grad = dm.matmul(dq.T, x)
 
     logic_loss = 0.0
     if logic_weight > 0 and constraints.names:
         q = q_values(params, states)
-        pi = softmax(q, temperature)
+        pi = softmax(q, temperature, mask)
         truth, jac = constraints.truth_and_grad(ctx, pi)
         cw = np.asarray(constraints.weights, dtype=float)
         logic_loss = float(np.sum(weights * dm.matmul(1.0 - truth, cw)) / b)
@@ -140,16 +232,20 @@ def policy_step(
         dtruth = np.zeros((b, N_ACTIONS))
         for c in range(len(cw)):  # constraints in declared order: a fixed summation order
             dtruth += cw[c] * jac[:, c, :]
-        g_pi = -(weights[:, None] * dtruth) / b
+        g_pi = -(weights[:, None] * dtruth) / norm_w
         g_q = pi * (g_pi - np.sum(g_pi * pi, axis=1, keepdims=True)) / temperature
-        dq += logic_weight * g_q
+        grad = combine_gradients(grad, logic_weight * dm.matmul(g_q.T, x))
 
-    grad = dm.matmul(dq.T, x)
     norm = dm.norm(grad)
     if norm > grad_clip:
         grad = grad * (grad_clip / norm)
+    # A normalized step (NLMS): a linear model's update overshoots once lr * |x|^2 > 2,
+    # and states far from the first day's scale (a crash) have |x|^2 in the hundreds.
+    sq = dm.row_norms(x)
+    reach = float(np.sum(weights * sq * sq) / norm_w)
+    step = learning_rate / max(1.0, reach)
     return PolicyStep(
-        params=params - learning_rate * grad,
+        params=params - step * grad,
         td=td,
         td_loss=td_loss,
         logic_loss=logic_loss,

@@ -22,7 +22,8 @@ from janus_sim.core.logic import ConstraintSet
 from janus_sim.core.market import Bars, ObservedBars, generate_bars, observed_market
 from janus_sim.core.projection import AnomalyMonitor
 from janus_sim.core.rng import component_rng
-from janus_sim.core.state import Recorder
+from janus_sim.core.scaler import expanding
+from janus_sim.core.state import Recorder, SimState
 
 if TYPE_CHECKING:
     from janus_sim.config import Scenario
@@ -38,6 +39,11 @@ class World:
     position_col: int | None
     market_ctx: np.ndarray
     constraints: ConstraintSet
+    memory_cols: np.ndarray
+    """Columns of the state that schemas see (``neocortex.features``)."""
+    warmup: np.ndarray
+    """The first day's features under the expanding causal standardization the agent
+    acts on before the scaler is fitted (``scaler.expanding``)."""
 
     @classmethod
     def build(cls, scenario: Scenario, data: ObservedBars | None = None) -> World:
@@ -58,7 +64,13 @@ class World:
         constraints = ConstraintSet.compile(
             scenario.logic.constraints, scenario.logic.predicates, scenario.agent.position_limit
         )
-        return cls(scenario, bars, features, pos_col, market_context(bars), constraints)
+        names = scenario.agent.features
+        memory = np.array([names.index(f) for f in scenario.neocortex.features], dtype=np.intp)
+        first_day = features[bars.day_slice(0)] if len(bars.dates) else features[:0]
+        warmup = expanding(first_day, names)
+        return cls(
+            scenario, bars, features, pos_col, market_context(bars), constraints, memory, warmup
+        )
 
     @property
     def n_days(self) -> int:
@@ -68,6 +80,16 @@ class World:
         s = self.features[bar].copy()
         if self.position_col is not None:
             s[self.position_col] = position / self.scenario.agent.position_limit
+        return s
+
+    def acting_view(self, state: SimState, bar: int, raw: np.ndarray) -> np.ndarray:
+        """What the agent sees of the raw state at ``bar``: the scaler's view once fitted,
+        the causal warm-up standardization before (the first day)."""
+        if state.scaler is not None:
+            return state.scaler.apply(raw)
+        s = self.warmup[bar].copy()
+        if self.position_col is not None:
+            s[self.position_col] = raw[self.position_col]
         return s
 
     def date(self, day: int) -> str:
@@ -103,7 +125,10 @@ def run_day(world: World, day: int, rec: Recorder, rng: np.random.Generator) -> 
     for i in range(first, last):
         position = state.position
         s = world.state_vector(i, position)
-        a = choose_action(state.params, s, agent.epsilon, rng)
+        seen = world.acting_view(state, i, s)
+        a = choose_action(
+            state.params, seen, agent.epsilon, rng, position=position, limit=agent.position_limit
+        )
         new_position = next_position(position, a, agent.max_position)
         r = step_reward(position, new_position, bars.close[i], bars.close[i + 1], agent.cost_bps)
         ctx = np.append(world.market_ctx[i], float(position))
@@ -138,7 +163,9 @@ def run_day(world: World, day: int, rec: Recorder, rng: np.random.Generator) -> 
             )
         )
         if monitor is not None:
-            flagged = monitor.flag(s, cycle=cycle, t_ns=int(bars.t_ns[i]), transition_id=tid)
+            flagged = monitor.flag(
+                seen[world.memory_cols], cycle=cycle, t_ns=int(bars.t_ns[i]), transition_id=tid
+            )
             if flagged is not None:
                 rec.emit(flagged)
         ctx_rows.append(ctx)

@@ -19,6 +19,7 @@ import numpy as np
 from janus_sim.core import detmath as dm
 from janus_sim.core import events as ev
 from janus_sim.core.rng import rng_from_state, rng_state
+from janus_sim.core.scaler import Scaler
 from janus_sim.core.state import SimState, apply, checkpoint_fields, restore_schemas
 
 HISTORY_KINDS = ("transition_recorded", "day_closed", "cycle_metrics", "projection_fitted")
@@ -89,6 +90,9 @@ def restore(
     state.day_date = checkpoint.day_date or None
     state.day_transitions = checkpoint.day_transitions
     restore_schemas(state, checkpoint)
+    state.held_back = tuple(checkpoint.held_back)
+    if checkpoint.scaler_mean:
+        state.scaler = Scaler(np.array(checkpoint.scaler_mean), np.array(checkpoint.scaler_scale))
     # The fold rule compares every field: those rebuilt from the referenced events (the
     # buffer window, the position) are checked; the copied ones agree by construction.
     apply(checkpoint, state)

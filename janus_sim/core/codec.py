@@ -26,7 +26,22 @@ Payload = dict[str, Any]
 Upcaster = Callable[[Payload], Payload]
 
 # (kind, from_version) -> function producing the from_version + 1 payload.
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    # v2 copies the feature scaler; a v1 checkpoint predates it (no scaler: identity).
+    ("state_checkpoint", 1): lambda p: {
+        **p,
+        "held_back": [],
+        "scaler_mean": [],
+        "scaler_scale": [],
+    },
+    # v2 gates per episode: a v1 day either passed whole or not at all.
+    ("consolidation_gated", 1): lambda p: {
+        **{k: v for k, v in p.items() if k != "prototype"},
+        "logic_passed": int(p["candidates"]) if p["logic_passed"] else 0,
+        "recall_calibration": [],
+        "held_back": [],
+    },
+}
 
 
 class CodecError(ValueError):

@@ -1,14 +1,13 @@
 """Phase 2 of the sleep cycle: gated consolidation into Gaussian schemas (Algorithm 2).
 
-For each transition recorded since the last night (oldest first):
+For each transition recorded since the last night (oldest first), in the schemas' space
+(the scaled ``neocortex.features`` of its state, ``scaler.py``):
 
-* recall gate (eq. 17): g = sigmoid(W_r r_hat + b_r) on the unit-normalized hippocampal
-  sparse code r_hat. W_r and b_r are learned each night in closed form, Hebbian-style:
-  W_r = k * p, where p is the unit mean of the normalized codes of everything in the
-  episodic buffer (what the hippocampus has seen), and b_r = -k * theta. So
-  g = sigmoid(k (cos(r, p) - theta)): codes like the buffer's typical pattern (familiar)
-  pass, atypical ones (novel) do not. k = ``recall_sharpness``, theta = ``recall_similarity``;
-* logic gate (eq. 18): the day's SatAgg over the constraints;
+* recall gate (eq. 17): g = sigmoid(W_r r_hat + b_r) on the hippocampal sparse code,
+  refitted each night so that experience like the earlier days' passes and novel
+  experience is held back (``gates.recall_gate``: what W_r and b_r are);
+* logic gate (eq. 18): SatAgg of the rules over the episode containing the transition
+  (``gates.episode_logic_gate``; a 30-bar window by default);
 * update only if g_recall > tau_recall and g_logic > tau_logic (eq. 20); then the
   maximum-likelihood schema absorbs the state (eq. 16, 21-22), or a new schema is created
   when the best log-density is below tau_schema (``neocortex.default_log_tau``).
@@ -26,6 +25,7 @@ priority; this step is the consolidation's own, smaller, familiarity-weighted nu
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,7 @@ import numpy as np
 
 from janus_sim.core import detmath as dm
 from janus_sim.core import events as ev
+from janus_sim.core.gates import episode_ids, episode_logic_gate, recall_gate
 from janus_sim.core.hippocampus import sparse_code
 from janus_sim.core.neocortex import (
     NS_PER_DAY,
@@ -58,22 +59,6 @@ class ConsolidationStats:
     created: int
     updated: int
     pruned: int
-
-
-def _unit_rows(x: np.ndarray) -> np.ndarray:
-    norms = dm.row_norms(x)[:, None]
-    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
-
-
-def recall_gate(
-    codes: np.ndarray, buffer_codes: np.ndarray, sharpness: float, theta: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(g_recall per code, the learned prototype p) — see the module docstring."""
-    mean = _unit_rows(buffer_codes).mean(axis=0) if len(buffer_codes) else np.zeros(codes.shape[1])
-    norm = dm.norm(mean)
-    proto = mean / norm if norm > 0 else mean
-    cos = dm.matmul(_unit_rows(codes), proto)
-    return 1.0 / (1.0 + dm.exp(-sharpness * (cos - theta))), proto
 
 
 def _gated_policy_update(
@@ -111,18 +96,43 @@ def consolidation_phase(
     buf, _ = state.require_buffer()
     cfg = world.scenario.neocortex
     rho = world.scenario.hippocampus.sparsity
-    ids = np.arange(max(buf.oldest_id, buf.next_id - state.day_transitions), buf.next_id)
-    slots = buf.slots_of(ids)
-    states = buf.states[slots]
-    codes = sparse_code(state.sep_weights, state.sep_bias, states, rho)
-    all_codes = sparse_code(
-        state.sep_weights, state.sep_bias, buf.states[buf.chronological_slots()], rho
+    day_start = max(buf.oldest_id, buf.next_id - state.day_transitions)
+    waiting = np.array(
+        [t for t in state.held_back if buf.oldest_id <= t < day_start], dtype=np.int64
     )
-    g_recall, proto = recall_gate(codes, all_codes, cfg.recall_sharpness, cfg.recall_similarity)
-    g_logic = state.day_closed[world.date(day)].sat_agg
+    today = np.arange(day_start, buf.next_id)
+    ids = np.concatenate([waiting, today])
+    slots = buf.slots_of(ids)
+    cols = world.memory_cols
+    states = np.ascontiguousarray(state.view(buf.states[slots])[:, cols])  # what schemas see
+    codes = sparse_code(state.sep_weights, state.sep_bias, states, rho)
+    earlier_ids = np.arange(buf.oldest_id, day_start)
+    earlier = np.ascontiguousarray(state.view(buf.states[buf.slots_of(earlier_ids)])[:, cols])
+    earlier_codes = sparse_code(state.sep_weights, state.sep_bias, earlier, rho)
+    # A waiting transition is itself earlier experience: it is not its own recall.
+    own = np.concatenate([waiting - buf.oldest_id, np.full(len(today), -1)]).astype(np.int64)
+    g_recall, w_r, b_r = recall_gate(
+        codes, earlier_codes, cfg.recall_sharpness, cfg.recall_quantile, skip=own
+    )
+    logic = world.scenario.logic
+    # Episodes are judged on the day they happened: a waiting transition keeps its verdict
+    # (it waits only because it passed the logic gate).
+    tslots = slots[len(waiting) :]
+    episodes = episode_ids(logic.episode, np.rint(buf.ctx[tslots, 3]), logic.episode_bars)
+    g_today = episode_logic_gate(
+        world.constraints,
+        buf.ctx[tslots],
+        buf.actions[tslots],
+        episodes,
+        logic.p_episode,
+        logic.p_sat_agg,
+    )
+    g_logic = np.concatenate([np.ones(len(waiting)), g_today])
     recall_ok = g_recall > cfg.recall_threshold
     logic_ok = g_logic > cfg.logic_threshold
-    chosen = np.flatnonzero(recall_ok) if logic_ok else np.zeros(0, dtype=np.int64)
+    chosen = np.flatnonzero(recall_ok & logic_ok)
+    held = ids[logic_ok & ~recall_ok]
+    mean_logic = float(np.mean(g_logic)) if len(g_logic) else 1.0
     rec.emit(
         ev.ConsolidationGated(
             cycle=cycle,
@@ -130,16 +140,17 @@ def consolidation_phase(
             entity="neocortex",
             candidates=len(ids),
             recall_passed=int(recall_ok.sum()),
-            logic_gate=float(g_logic),
-            logic_passed=bool(logic_ok),
+            logic_gate=mean_logic,
+            logic_passed=int(logic_ok.sum()),
             consolidated=len(chosen),
-            prototype=tuple(proto.tolist()),
+            recall_calibration=(w_r, b_r) if math.isfinite(b_r) else (),
+            held_back=tuple(held.tolist()),
         )
     )
 
     if len(chosen) and cfg.eta_sleep > 0:
         _gated_policy_update(
-            rec, world, slots[chosen], g_recall[chosen] * g_logic, cycle=cycle, t_ns=t_ns
+            rec, world, slots[chosen], g_recall[chosen] * g_logic[chosen], cycle=cycle, t_ns=t_ns
         )
 
     log_tau = default_log_tau(states.shape[1], cfg.eps, cfg.tau_quantile)
@@ -220,7 +231,7 @@ def consolidation_phase(
     return ConsolidationStats(
         candidates=len(ids),
         recall_passed=int(recall_ok.sum()),
-        logic_gate=float(g_logic),
+        logic_gate=mean_logic,
         consolidated=len(chosen),
         created=created,
         updated=len(added),

@@ -159,6 +159,28 @@ class PolicyUpdated(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ScalerFitted(Event):
+    """The feature scaler, fitted on the first trading day's bars and frozen from then on
+    (``scaler.py``): each reader sees a raw state as (s - mean) / scale."""
+
+    KIND: ClassVar[str] = "scaler_fitted"
+    feature_names: tuple[str, ...]
+    mean: Vector
+    scale: Vector
+    n_bars: int
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSynced(Event):
+    """The bootstrap's target network was set to the online parameters (``swr.py``):
+    at the start of each night and, with ``replay.target_sync = K``, every K steps."""
+
+    KIND: ClassVar[str] = "target_synced"
+    iteration: int
+    params: Matrix
+
+
+@dataclass(frozen=True, slots=True)
 class PrioritiesUpdated(Event):
     KIND: ClassVar[str] = "priorities_updated"
     iteration: int
@@ -185,13 +207,21 @@ class ConsolidationGated(Event):
     """Gate outcomes of the night (eq. 17-20) over the day's new transitions."""
 
     KIND: ClassVar[str] = "consolidation_gated"
+    VERSION: ClassVar[int] = 2
     candidates: int
     recall_passed: int
     logic_gate: float
-    logic_passed: bool
+    """The mean g_sym over the candidates (v1: the day's SatAgg, its only value)."""
+    logic_passed: int
+    """Candidates whose episode passed the logic gate (v1: a bool for the whole day)."""
     consolidated: int
-    prototype: Vector
-    """The recall gate's learned direction W_r / sharpness (unit norm, or zeros)."""
+    recall_calibration: Vector
+    """(W_r, b_r) of the night's recall gate (``gates.py``); empty on a night without
+    earlier experience (every candidate passes) and in v1 logs, whose gate was a cosine
+    to a prototype code."""
+    held_back: tuple[int, ...] = ()
+    """Candidates that passed the logic gate but not the recall gate: they wait in the
+    hippocampus and are candidates again the next night (v2)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,6 +372,7 @@ class StateCheckpoint(Event):
     """
 
     KIND: ClassVar[str] = "state_checkpoint"
+    VERSION: ClassVar[int] = 2
     position: int
     replay_iterations: int
     day_date: str
@@ -356,6 +387,11 @@ class StateCheckpoint(Event):
     sep_bias: Vector
     schemas: tuple[SchemaRow, ...]
     generators: tuple[tuple[str, str], ...]
+    held_back: tuple[int, ...] = ()
+    """Transitions waiting for the next night's consolidation (v2)."""
+    scaler_mean: Vector = ()
+    """The feature scaler (``scaler.py``); empty before it is fitted. v2 added both."""
+    scaler_scale: Vector = ()
 
 
 # --- sleep, phase 5 ------------------------------------------------------------------
@@ -383,6 +419,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     PrioritiesComputed,
     ReplayBatchSampled,
     PolicyUpdated,
+    TargetSynced,
+    ScalerFitted,
     PrioritiesUpdated,
     SeparationTrained,
     ConsolidationGated,

@@ -52,8 +52,6 @@ from janus_sim.core.state import Recorder, SimState
 if TYPE_CHECKING:
     from janus_sim.config import Projection
 
-UNLABELLED = "unlabelled"
-
 
 @dataclass(frozen=True, slots=True)
 class ProjectionStats:
@@ -61,8 +59,6 @@ class ProjectionStats:
     n_points: int
     n_clusters: int
     projector_rmse: float
-    ari_regime: float | None
-    """None when every embedded transition is unlabelled (real bars) or none was embedded."""
 
 
 class ProjectionModel:
@@ -135,17 +131,20 @@ def cluster_centres(coords: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def _points(
-    state: SimState, cfg: Projection, rng: np.random.Generator
+    state: SimState, cfg: Projection, rng: np.random.Generator, cols: np.ndarray | None
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(point ids, raw state vectors, buffer slots of the sampled transitions)."""
+    """(point ids, their vectors in the schemas' space, buffer slots of the sampled
+    transitions): centroids as they are, states through the scaler, columns ``cols``."""
     buf, _ = state.require_buffer()
     chrono = buf.chronological_slots()
     k = min(cfg.sample_size, len(chrono))
     slots = chrono[np.sort(rng.choice(len(chrono), size=k, replace=False))] if k else chrono[:0]
     schemas = list(state.schemas.values())
     ids = [f"schema:{s.id}" for s in schemas] + [f"transition:{t}" for t in buf.ids[slots]]
-    rows = [s.mean for s in schemas] + [buf.states[slots]]
-    x = np.vstack(rows) if ids else np.zeros((0, buf.state_dim))
+    seen = state.view(buf.states[slots])
+    seen = seen if cols is None else seen[:, cols]
+    rows = [s.mean for s in schemas] + [seen]
+    x = np.vstack(rows) if ids else np.zeros((0, seen.shape[1]))
     return ids, x, slots
 
 
@@ -160,16 +159,13 @@ def _assign(state: SimState, x: np.ndarray, n_schemas: int) -> list[str]:
     return own + [names[j] for j in np.argmax(ll, axis=1).tolist()]
 
 
-def _ari(regimes: list[str], assigned: list[str]) -> float | None:
-    if not regimes or all(r == UNLABELLED for r in regimes):
-        return None
-    from sklearn.metrics import adjusted_rand_score
-
-    return float(adjusted_rand_score(regimes, assigned))
-
-
 def projection_phase(
-    rec: Recorder, model: ProjectionModel, *, cycle: int, t_ns: int
+    rec: Recorder,
+    model: ProjectionModel,
+    *,
+    cycle: int,
+    t_ns: int,
+    memory_cols: np.ndarray | None = None,
 ) -> ProjectionStats:
     """Phase 3 on the state after phase 2: emits ``projection_fitted``.
 
@@ -177,15 +173,14 @@ def projection_phase(
     another order (and is slower on these small matrices).
     """
     with threadpool_limits(limits=1):
-        return _projection_phase(rec, model, cycle=cycle, t_ns=t_ns)
+        return _projection_phase(rec, model, cycle=cycle, t_ns=t_ns, cols=memory_cols)
 
 
 def _projection_phase(
-    rec: Recorder, model: ProjectionModel, *, cycle: int, t_ns: int
+    rec: Recorder, model: ProjectionModel, *, cycle: int, t_ns: int, cols: np.ndarray | None
 ) -> ProjectionStats:
     cfg, state = model.cfg, rec.state
-    buf, _ = state.require_buffer()
-    ids, x, slots = _points(state, cfg, model.rng)
+    ids, x, slots = _points(state, cfg, model.rng, cols)
     mlp_seed = int(model.rng.integers(0, 2**31 - 1))
     n_schemas = len(ids) - len(slots)
     assigned = _assign(state, x, n_schemas)
@@ -199,7 +194,6 @@ def _projection_phase(
         blob, err = pj.encode(net), pj.rmse(net, x, sl.coords) / scale
     else:
         blob, err = "", 0.0
-    regimes = [state.regime_names[r] for r in buf.regimes[slots].tolist()]
     params = (
         ("sample_size", float(cfg.sample_size)),
         ("n_points", float(len(ids))),
@@ -239,7 +233,6 @@ def _projection_phase(
         n_points=len(ids),
         n_clusters=len(centres),
         projector_rmse=err,
-        ari_regime=_ari(regimes, assigned[n_schemas:]),
     )
 
 

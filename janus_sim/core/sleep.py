@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from janus_sim.core import events as ev
+from janus_sim.core import scaler
 from janus_sim.core.consolidation import ConsolidationStats, consolidation_phase
 from janus_sim.core.hippocampus import ortho_loss, train_orthogonality
 from janus_sim.core.projection import ProjectionModel, ProjectionStats, projection_phase
+from janus_sim.core.regime_ari import schema_regime_ari
 from janus_sim.core.state import Recorder
 from janus_sim.core.swr import Progress, ReplayStats, replay_phase
 
@@ -48,6 +50,8 @@ def sleep_cycle(
     # The night happens after the day's last bar; sleep events share that instant and are
     # ordered by sequence number.
     t_ns = int(world.bars.t_ns[world.bars.day_slice(day)][-1])
+    if rec.state.scaler is None:
+        fit_scaler(rec, world, cycle=cycle, t_ns=t_ns)
     stats = replay_phase(
         rec, world.constraints, sc.agent, sc.replay, rng, cycle=cycle, t_ns=t_ns, progress=progress
     )
@@ -71,11 +75,16 @@ def sleep_cycle(
     schemas = consolidation_phase(rec, world, day, cycle=cycle, t_ns=t_ns)
     mapped = None
     if sc.projection.enabled and projection is not None:
-        mapped = projection_phase(rec, projection, cycle=cycle, t_ns=t_ns)
+        mapped = projection_phase(
+            rec, projection, cycle=cycle, t_ns=t_ns, memory_cols=world.memory_cols
+        )
 
     metrics = cycle_metrics(rec, world, day, stats, schemas)
     if mapped is not None:
         metrics.update(projection_metrics(mapped, anomalies))
+    ari = schema_regime_ari(rec.state, world.memory_cols)
+    if ari is not None:
+        metrics["ari_regime"] = ari
     rec.emit(
         ev.CycleMetrics(
             cycle=cycle,
@@ -86,6 +95,25 @@ def sleep_cycle(
         )
     )
     return metrics
+
+
+def fit_scaler(rec: Recorder, world: World, *, cycle: int, t_ns: int) -> None:
+    """The first night: fit the feature scaler on the buffer (the first day's raw states)
+    and freeze it (``scaler.py``)."""
+    buf, _ = rec.state.require_buffer()
+    names = world.scenario.agent.features
+    fitted = scaler.fit(buf.states[buf.chronological_slots()], names)
+    rec.emit(
+        ev.ScalerFitted(
+            cycle=cycle,
+            t_ns=t_ns,
+            entity="scaler",
+            feature_names=names,
+            mean=tuple(fitted.mean.tolist()),
+            scale=tuple(fitted.scale.tolist()),
+            n_bars=buf.size,
+        )
+    )
 
 
 def cycle_metrics(
@@ -140,6 +168,4 @@ def projection_metrics(stats: ProjectionStats, anomalies: int) -> dict[str, floa
         "anomalies": float(anomalies),
         "projector_rmse": stats.projector_rmse,
     }
-    if stats.ari_regime is not None:
-        out["ari_regime"] = stats.ari_regime
     return out

@@ -18,6 +18,7 @@ from janus_sim.core import detmath as dm
 from janus_sim.core import events as ev
 from janus_sim.core.buffer import EpisodicBuffer
 from janus_sim.core.neocortex import Schema, create
+from janus_sim.core.scaler import Scaler
 from janus_sim.core.sum_tree import SumTree
 
 
@@ -36,6 +37,13 @@ class SimState:
     tree: SumTree | None = None
     priorities: np.ndarray = field(default_factory=lambda: np.zeros(0))
     params: np.ndarray = field(default_factory=lambda: np.zeros((3, 1)))
+    target_params: np.ndarray | None = None
+    scaler: Scaler | None = None
+    held_back: tuple[int, ...] = ()
+    """Transitions the recall gate held back last night: candidates again tonight."""
+    """The frozen feature scaler (``scaler_fitted``); None until the first night."""
+    """The bootstrap's target network during a night (``target_synced``); None before
+    the first night. Not checkpointed: every night starts by syncing it."""
     sep_weights: np.ndarray = field(default_factory=lambda: np.zeros((1, 1)))
     sep_bias: np.ndarray = field(default_factory=lambda: np.zeros(1))
     regime_names: list[str] = field(default_factory=list)
@@ -52,6 +60,10 @@ class SimState:
     """The latest night's map (phase 3), if any."""
     anomalies: list[int] = field(default_factory=list)
     """Transitions flagged (eq. 32) since the last replay, in order."""
+
+    def view(self, raw: np.ndarray) -> np.ndarray:
+        """Raw state vectors as every reader sees them: through the scaler once fitted."""
+        return raw if self.scaler is None else self.scaler.apply(raw)
 
     def require_buffer(self) -> tuple[EpisodicBuffer, SumTree]:
         if self.buffer is None or self.tree is None:
@@ -178,6 +190,18 @@ def _(event: ev.PolicyUpdated, state: SimState) -> None:
 
 
 @apply.register
+def _(event: ev.ScalerFitted, state: SimState) -> None:
+    _advance(event, state)
+    state.scaler = Scaler(np.array(event.mean), np.array(event.scale))
+
+
+@apply.register
+def _(event: ev.TargetSynced, state: SimState) -> None:
+    _advance(event, state)
+    state.target_params = np.array(event.params, dtype=np.float64)
+
+
+@apply.register
 def _(event: ev.PrioritiesUpdated, state: SimState) -> None:
     _advance(event, state)
     state.set_priorities(event.transition_ids, event.priorities)
@@ -193,6 +217,7 @@ def _(event: ev.SeparationTrained, state: SimState) -> None:
 @apply.register
 def _(event: ev.ConsolidationGated, state: SimState) -> None:
     _advance(event, state)
+    state.held_back = tuple(event.held_back)
 
 
 @apply.register
@@ -308,6 +333,9 @@ def checkpoint_fields(state: SimState) -> dict[str, object]:
         "sep_weights": ev.as_matrix(state.sep_weights),
         "sep_bias": tuple(state.sep_bias.tolist()),
         "schemas": schema_rows_of(state),
+        "held_back": state.held_back,
+        "scaler_mean": () if state.scaler is None else tuple(state.scaler.mean.tolist()),
+        "scaler_scale": () if state.scaler is None else tuple(state.scaler.scale.tolist()),
     }
 
 

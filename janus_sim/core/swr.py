@@ -1,5 +1,10 @@
 """Phase 1 of the sleep cycle: sharp-wave-ripple prioritized replay (Algorithm 1/2).
 
+0. The target network: the bootstrap of every TD error tonight reads ``target_params``,
+   set to the online parameters at the start of the night (``target_synced``) and, with
+   ``replay.target_sync = K > 0``, again every K steps. A regression onto a target that
+   moves with every step chases itself (the buffer's TD error rose on most nights); held
+   fixed, each night is one fitted-Q regression, and its TD error can fall.
 1. TD errors of the whole buffer, priorities p = |delta| + lambda_logic v + lambda_reward |r|
    + eps (eq. 7); transitions flagged as anomalies during the day (eq. 32) and still in
    the buffer get the buffer's highest priority instead -> ``priorities_computed`` (whose
@@ -9,6 +14,11 @@
    (eq. 12) -> ``replay_batch_sampled``; an importance-weighted policy step on TD + logic
    loss (eq. 11) -> ``policy_updated``; the batch's priorities from its TD errors ->
    ``priorities_updated``.
+
+``mean_abs_td_before`` and ``mean_abs_td_after`` are the buffer's mean |TD| against the
+target in force (DQN's TD error): before, online = target = the night's start; after,
+the trained online network against the target it was trained towards. Actions that would
+break the position limit are masked out of the bootstrap's max (``agent.allowed_actions``).
 """
 
 from __future__ import annotations
@@ -20,7 +30,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from janus_sim.core import events as ev
-from janus_sim.core.agent import PolicyStep, policy_step, td_errors
+from janus_sim.core.agent import (
+    ACTION_DELTA,
+    PolicyStep,
+    allowed_actions,
+    policy_step,
+    td_errors,
+)
 from janus_sim.core.logic import ConstraintSet
 from janus_sim.core.replay import beta_at, compute_priorities, draw_batch
 from janus_sim.core.state import Recorder, SimState
@@ -56,19 +72,46 @@ def _transitions(state: SimState, slots: np.ndarray) -> Transitions:
     """(s, a, r, s', done) of the buffered transitions at ``slots``: what a TD error needs."""
     buf, _ = state.require_buffer()
     return (
-        buf.states[slots],
+        state.view(buf.states[slots]),
         buf.actions[slots],
         buf.rewards[slots],
-        buf.next_states[slots],
+        state.view(buf.next_states[slots]),
         buf.dones[slots],
     )
 
 
-def buffer_td(state: SimState, gamma: float) -> tuple[np.ndarray, np.ndarray]:
-    """(chronological slots, TD errors) of everything in the buffer."""
+def _next_mask(state: SimState, slots: np.ndarray, limit: int) -> np.ndarray:
+    buf, _ = state.require_buffer()
+    pos = np.rint(buf.ctx[slots, 3]).astype(np.int64)
+    return allowed_actions(pos + ACTION_DELTA[buf.actions[slots]], limit)
+
+
+def buffer_td(state: SimState, agent: Agent) -> tuple[np.ndarray, np.ndarray]:
+    """(chronological slots, TD errors) of everything in the buffer, against the target
+    network in force (the online parameters when none is)."""
     buf, _ = state.require_buffer()
     slots = buf.chronological_slots()
-    return slots, td_errors(state.params, *_transitions(state, slots), gamma)
+    td = td_errors(
+        state.params,
+        *_transitions(state, slots),
+        agent.gamma,
+        target=state.target_params,
+        next_mask=_next_mask(state, slots, agent.position_limit),
+    )
+    return slots, td
+
+
+def sync_target(rec: Recorder, *, cycle: int, t_ns: int, iteration: int) -> None:
+    """Set the target network to the online parameters (``target_synced``)."""
+    rec.emit(
+        ev.TargetSynced(
+            cycle=cycle,
+            t_ns=t_ns,
+            entity="policy",
+            iteration=iteration,
+            params=ev.as_matrix(rec.state.params),
+        )
+    )
 
 
 def _raise_anomalies(p: np.ndarray, ids: np.ndarray, flagged: list[int]) -> None:
@@ -103,6 +146,8 @@ def buffer_step(
         logic_weight=agent.logic_loss_weight,
         temperature=agent.policy_temperature,
         grad_clip=agent.grad_clip,
+        target=state.target_params,
+        position_limit=agent.position_limit,
     )
 
 
@@ -122,7 +167,8 @@ def replay_phase(
     buf, tree = state.require_buffer()
     if buf.size == 0:
         return None
-    slots, td = buffer_td(state, agent.gamma)
+    sync_target(rec, cycle=cycle, t_ns=t_ns, iteration=0)
+    slots, td = buffer_td(state, agent)
     p = compute_priorities(
         td,
         buf.violations[slots],
@@ -150,6 +196,8 @@ def replay_phase(
     logic_losses: list[float] = []
     replay_seconds = 0.0
     for k in range(cfg.n_replays):
+        if cfg.target_sync and k and k % cfg.target_sync == 0:
+            sync_target(rec, cycle=cycle, t_ns=t_ns, iteration=k)
         beta = beta_at(k, cfg.n_replays, cfg.beta_start, cfg.beta_end)
         batch = draw_batch(tree, n, cfg.batch_size, beta, rng)
         idx = batch.indices
@@ -167,7 +215,11 @@ def replay_phase(
                 replay_dt_s=tuple(dt_s.tolist()),
             )
         )
-        step = buffer_step(state, idx, batch.weights, constraints, agent, agent.learning_rate)
+        # The step decays linearly over the night: SGD's last steps then settle near the
+        # night's regression optimum instead of jittering around it (which, at a constant
+        # rate, left the buffer's TD error a hair above where it started on quiet nights).
+        lr = agent.learning_rate * (1.0 - k / cfg.n_replays)
+        step = buffer_step(state, idx, batch.weights, constraints, agent, lr)
         rec.emit(
             ev.PolicyUpdated(
                 cycle=cycle,
@@ -207,7 +259,7 @@ def replay_phase(
         if progress is not None:
             progress(k + 1, cfg.n_replays)
 
-    _, td_after = buffer_td(state, agent.gamma)
+    _, td_after = buffer_td(state, agent)
     live = state.priorities[slots]
     return ReplayStats(
         n_transitions=n,

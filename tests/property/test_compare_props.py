@@ -17,12 +17,12 @@ from janus_sim.config import Scenario
 from tests.conftest import TINY
 
 Variant = tuple[int, float, float, int]
-"""(seed, neocortex.eta, neocortex.recall_similarity, replay.n_replays)"""
+"""(seed, neocortex.eta, neocortex.recall_quantile, replay.n_replays)"""
 
 variants = st.tuples(
     st.integers(0, 3),
     st.sampled_from([0.01, 0.2]),
-    st.sampled_from([0.5, 0.8]),
+    st.sampled_from([0.2, 0.5]),
     st.sampled_from([5, 10]),
 )
 
@@ -40,7 +40,7 @@ def _run(v: Variant, *, again: bool = False) -> str:
     d: dict[str, Any] = copy.deepcopy(TINY)
     d["seed"] = seed
     # A low logic gate so that every night consolidates: there are schemas to compare.
-    d["neocortex"] = {"eta": eta, "recall_similarity": recall, "logic_threshold": 0.2}
+    d["neocortex"] = {"eta": eta, "recall_quantile": recall, "logic_threshold": 0.2}
     d["replay"]["n_replays"] = n_replays
     Engine(Scenario.model_validate(d), _STORE, run_id=key).run()
     if not again:

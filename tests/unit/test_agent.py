@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from janus_sim.config import Constraint, Predicates
 from janus_sim.core.agent import (
+    ACTION_DELTA,
     PolicyStep,
+    allowed_actions,
     choose_action,
+    combine_gradients,
     next_position,
     policy_step,
     q_values,
@@ -47,17 +52,27 @@ def _batch(rng: np.random.Generator, b: int = 16, d: int = 5) -> dict[str, np.nd
     }
 
 
-def _loss(params: np.ndarray, batch: dict[str, np.ndarray], td_fixed: np.ndarray) -> float:
-    """TD loss with a frozen target (semi-gradient) + logic loss, computed directly."""
+def _losses(
+    params: np.ndarray, batch: dict[str, np.ndarray], td_fixed: np.ndarray
+) -> tuple[float, float]:
+    """(TD loss with a frozen target (semi-gradient), logic loss), computed directly, each
+    an importance-weighted mean (divided by the weights' sum)."""
     b = len(batch["actions"])
     w = batch["weights"]
     q = q_values(params, batch["states"])[np.arange(b), batch["actions"]]
     target = td_fixed + q_values(np.asarray(P0), batch["states"])[np.arange(b), batch["actions"]]
-    td_loss = float(np.sum(w * (target - q) ** 2) / (2 * b))
+    td_loss = float(np.sum(w * (target - q) ** 2) / (2 * w.sum()))
     pi = softmax(q_values(params, batch["states"]), 1.0)
     truth = RULES.truth(batch["ctx"], pi)
-    logic = float(np.sum(w * ((1 - truth) @ np.array(RULES.weights))) / b)
-    return td_loss + logic
+    logic = float(np.sum(w * ((1 - truth) @ np.array(RULES.weights))) / w.sum())
+    return td_loss, logic
+
+
+def _reach(batch: dict[str, np.ndarray]) -> float:
+    """The NLMS normalizer: the weighted mean squared norm of the inputs [s, 1]."""
+    x = np.hstack([batch["states"], np.ones((len(batch["actions"]), 1))])
+    w = batch["weights"]
+    return float(np.sum(w * (x * x).sum(axis=1)) / w.sum())
 
 
 P0: list[list[float]] = []
@@ -84,31 +99,52 @@ def _policy_step(params: np.ndarray, batch: dict[str, np.ndarray], grad_clip: fl
     )
 
 
-def test_policy_step_gradient_matches_finite_differences() -> None:
-    rng = np.random.default_rng(3)
-    batch = _batch(rng)
-    params = rng.normal(0, 0.3, size=(3, 6))
-    P0[:] = params.tolist()
-    step = _policy_step(params, batch, grad_clip=1e9)
-    grad = params - step.params  # lr = 1
-    td0 = td_errors(
-        params,
-        batch["states"],
-        batch["actions"],
-        batch["rewards"],
-        batch["next_states"],
-        batch["dones"],
-        0.9,
-    )
-    num = np.zeros_like(params)
-    h = 1e-6
-    for idx in np.ndindex(params.shape):
-        up, down = params.copy(), params.copy()
-        up[idx] += h
-        down[idx] -= h
-        num[idx] = (_loss(up, batch, td0) - _loss(down, batch, td0)) / (2 * h)
-    np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-7)
-    assert step.logic_loss > 0 and step.td_loss > 0
+def test_policy_step_is_the_combined_gradient_of_the_two_losses() -> None:
+    """The step is lr / max(1, reach) times g_td + g_logic, the logic gradient stripped of
+    its component against g_td when they conflict; each gradient by finite differences."""
+    for seed in (3, 7, 11):
+        rng = np.random.default_rng(seed)
+        batch = _batch(rng)
+        params = rng.normal(0, 0.3, size=(3, 6))
+        P0[:] = params.tolist()
+        step = _policy_step(params, batch, grad_clip=1e9)
+        td0 = td_errors(
+            params,
+            batch["states"],
+            batch["actions"],
+            batch["rewards"],
+            batch["next_states"],
+            batch["dones"],
+            0.9,
+        )
+        g_td, g_logic = np.zeros_like(params), np.zeros_like(params)
+        h = 1e-6
+        for idx in np.ndindex(params.shape):
+            up, down = params.copy(), params.copy()
+            up[idx] += h
+            down[idx] -= h
+            (tu, lu), (td, ld) = _losses(up, batch, td0), _losses(down, batch, td0)
+            g_td[idx], g_logic[idx] = (tu - td) / (2 * h), (lu - ld) / (2 * h)
+        inner = float(np.sum(g_td * g_logic))
+        if inner < 0:
+            g_logic = g_logic - inner / float(np.sum(g_td * g_td)) * g_td
+        expected = (g_td + g_logic) / max(1.0, _reach(batch))
+        np.testing.assert_allclose(params - step.params, expected, rtol=1e-5, atol=1e-7)
+        assert step.logic_loss > 0 and step.td_loss > 0
+
+
+@given(
+    st.lists(st.floats(-10, 10), min_size=6, max_size=6),
+    st.lists(st.floats(-10, 10), min_size=6, max_size=6),
+)
+def test_the_combined_gradient_never_opposes_the_td_gradient(
+    td: list[float], logic: list[float]
+) -> None:
+    g_td, g_logic = np.array(td).reshape(2, 3), np.array(logic).reshape(2, 3)
+    total = combine_gradients(g_td, g_logic)
+    # A descent direction for the TD loss stays one: <total, g_td> >= |g_td|^2 (up to rounding).
+    sq = float(np.sum(g_td * g_td))
+    assert float(np.sum(total * g_td)) >= sq - 1e-9 * (1 + sq + float(np.sum(g_logic**2)))
 
 
 def test_gradient_is_clipped() -> None:
@@ -116,8 +152,20 @@ def test_gradient_is_clipped() -> None:
     batch = _batch(rng)
     params = rng.normal(0, 3.0, size=(3, 6))
     step = _policy_step(params, batch, grad_clip=0.5)
-    assert np.linalg.norm(params - step.params) == pytest.approx(0.5)
+    assert np.linalg.norm(params - step.params) == pytest.approx(0.5 / max(1.0, _reach(batch)))
     assert step.grad_norm > 0.5
+
+
+@given(st.integers(-3, 3), st.floats(0, 1), st.integers(0, 2**32 - 1))
+def test_actions_never_take_the_position_past_the_limit(
+    position: int, epsilon: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    params = rng.normal(size=(3, 4))
+    a = choose_action(params, rng.normal(size=3), epsilon, rng, position=position, limit=3)
+    assert abs(position + int(ACTION_DELTA[a])) <= 3
+    mask = allowed_actions(np.array([position]), 3)[0]
+    assert mask[1] and mask[a]
 
 
 def test_td_errors_match_a_loop() -> None:

@@ -15,9 +15,9 @@ from janus_sim.core import events as ev
 from janus_sim.core.agent import policy_step
 from janus_sim.core.awake import World
 from janus_sim.core.codec import decode
-from janus_sim.core.consolidation import recall_gate
+from janus_sim.core.gates import episode_ids, episode_logic_gate, recall_gate
 from janus_sim.core.hippocampus import sparse_code
-from janus_sim.core.state import fold
+from janus_sim.core.state import SimState, fold
 from janus_sim.errors import NotFoundError, StoreError
 
 
@@ -94,10 +94,15 @@ def test_recall_gate_passes_familiar_codes_and_not_novel_ones() -> None:
     familiar[:, :6] = rng.random((200, 6)) + 1.0  # the buffer's usual active units
     novel = np.zeros((50, 64))
     novel[:, 40:46] = rng.random((50, 6)) + 1.0  # units the buffer never uses
-    g_fam, proto = recall_gate(familiar[:50], familiar, 10.0, 0.5)
-    g_nov, _ = recall_gate(novel, familiar, 10.0, 0.5)
-    assert np.linalg.norm(proto) == pytest.approx(1.0)
-    assert (g_fam > 0.3).all() and (g_nov < 0.3).all()
+    again = np.zeros((50, 64))
+    again[:, :6] = rng.random((50, 6)) + 1.0  # new codes like the old ones
+    g_fam, w_r, b_r = recall_gate(again, familiar, 4.0, 0.2)
+    g_nov, _, _ = recall_gate(novel, familiar, 4.0, 0.2)
+    assert w_r > 0 and np.isfinite(b_r)
+    assert (g_fam > 0.3).mean() >= 0.7 and (g_nov < 0.3).all()
+    # Nothing earlier: the first night passes everything.
+    g_first, w0, b0 = recall_gate(novel, familiar[:0], 4.0, 0.2)
+    assert (g_first == 1.0).all() and w0 == 0.0 and b0 == np.inf
 
 
 def test_a_moment_before_the_run_is_an_error(tiny_scenario: Scenario) -> None:
@@ -142,6 +147,11 @@ def _loose(sc: Scenario, **neocortex: float) -> Scenario:
     return sc.model_copy(update={"neocortex": nc})
 
 
+def _code(state: SimState, cols: np.ndarray, rho: float, raw: np.ndarray) -> np.ndarray:
+    """The hippocampal codes of raw states, as phase 2 computes them."""
+    return sparse_code(state.sep_weights, state.sep_bias, state.view(raw)[:, cols], rho)
+
+
 def test_gated_policy_update_is_eq_19_over_the_gated_transitions(
     tiny_scenario: Scenario,
 ) -> None:
@@ -162,27 +172,51 @@ def test_gated_policy_update_is_eq_19_over_the_gated_transitions(
         # Recompute eq. 19 from the state just before the update, by brute force.
         state = fold(events[:i])
         buf, _ = state.require_buffer()
-        day_ids = np.arange(buf.next_id - state.day_transitions, buf.next_id)
-        slots = buf.slots_of(day_ids)
-        all_codes = sparse_code(
-            state.sep_weights,
-            state.sep_bias,
-            buf.states[buf.chronological_slots()],
-            sc.hippocampus.sparsity,
+        day_start = buf.next_id - state.day_transitions
+        waiting = [t for t in state.held_back if buf.oldest_id <= t < day_start]
+        ids = np.concatenate([np.array(waiting, dtype=np.int64), np.arange(day_start, buf.next_id)])
+        slots = buf.slots_of(ids)
+        cols = world.memory_cols
+        rho = sc.hippocampus.sparsity
+
+        earlier = _code(
+            state, cols, rho, buf.states[buf.slots_of(np.arange(buf.oldest_id, day_start))]
         )
-        codes = sparse_code(
-            state.sep_weights, state.sep_bias, buf.states[slots], sc.hippocampus.sparsity
+        skip = np.concatenate(
+            [
+                np.array(waiting, dtype=np.int64) - buf.oldest_id,
+                np.full(len(ids) - len(waiting), -1),
+            ]
         )
-        g_recall, _ = recall_gate(
-            codes, all_codes, sc.neocortex.recall_sharpness, sc.neocortex.recall_similarity
+        g_recall, _, _ = recall_gate(
+            _code(state, cols, rho, buf.states[slots]),
+            earlier,
+            sc.neocortex.recall_sharpness,
+            sc.neocortex.recall_quantile,
+            skip=skip,
         )
-        gates = g_recall * gated.logic_gate  # every candidate passes the loose gates
+        today = slots[len(waiting) :]
+        lg = sc.logic
+        g_logic = np.concatenate(
+            [
+                np.ones(len(waiting)),
+                episode_logic_gate(
+                    world.constraints,
+                    buf.ctx[today],
+                    buf.actions[today],
+                    episode_ids(lg.episode, np.rint(buf.ctx[today, 3]), lg.episode_bars),
+                    lg.p_episode,
+                    lg.p_sat_agg,
+                ),
+            ]
+        )
+        gates = g_recall * g_logic  # every candidate passes the loose gates
         step = policy_step(
             state.params,
-            buf.states[slots],
+            state.view(buf.states[slots]),
             buf.actions[slots],
             buf.rewards[slots],
-            buf.next_states[slots],
+            state.view(buf.next_states[slots]),
             buf.dones[slots],
             buf.ctx[slots],
             gates,
@@ -192,6 +226,8 @@ def test_gated_policy_update_is_eq_19_over_the_gated_transitions(
             logic_weight=sc.agent.logic_loss_weight,
             temperature=sc.agent.policy_temperature,
             grad_clip=sc.agent.grad_clip,
+            target=state.target_params,
+            position_limit=sc.agent.position_limit,
         )
         assert np.array_equal(np.array(e.params), step.params)
         assert e.mean_gate == pytest.approx(float(gates.mean()), rel=1e-12)

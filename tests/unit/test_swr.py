@@ -31,8 +31,8 @@ def test_replay_learns_a_learnable_reward() -> None:
     stats = replay_phase(
         rec,
         ConstraintSet.compile([], Predicates(), 3),
-        Agent(learning_rate=0.1, grad_clip=100.0),
-        Replay(n_replays=300, batch_size=32),
+        Agent(learning_rate=0.5, grad_clip=100.0),
+        Replay(n_replays=300, batch_size=32, target_sync=25),
         np.random.default_rng(1),
         cycle=1,
         t_ns=500,
@@ -56,7 +56,8 @@ def test_replay_events_are_consistent() -> None:
         t_ns=50,
     )
     out = rec.drain()
-    assert [e.KIND for e in out[:4]] == [
+    assert [e.KIND for e in out[:5]] == [
+        "target_synced",
         "priorities_computed",
         "replay_batch_sampled",
         "policy_updated",

@@ -11,9 +11,13 @@ Two modes, one class:
 
 Points: Qdrant ids must be integers or UUIDs, so a point's id is ``uuid5(NAMESPACE,
 schema_id)`` and the schema id is kept in the payload (``schema_id``). The vector is the
-schema mean; the collection's distance is cosine, for which Qdrant stores the vector
-normalized, so the payload also keeps the exact ``mean`` (and ``covariance``, flattened
-row-major, with ``dim`` and ``eps`` so a schema can be rebuilt from its point).
+schema mean scaled to unit length here (float64, ``unit``), and the collection's distance
+is the dot product, so scores are cosines (eq. 33) and the stored vector is the same
+whether a point is written fresh or replaced (embedded Qdrant normalizes a cosine
+collection's new points in float32 and replaced ones in float64, which made a rebuilt
+collection differ in the last bit from an incrementally synced one). The payload keeps the
+exact ``mean`` (and ``covariance``, flattened row-major, with ``dim`` and ``eps`` so a
+schema can be rebuilt from its point).
 
 Errors: every qdrant-client, httpx, gRPC or storage failure leaves as a StoreError whose
 one-line message names the URL (without credentials) or the folder and what failed
@@ -23,6 +27,7 @@ one-line message names the URL (without credentials) or the folder and what fail
 from __future__ import annotations
 
 import json
+import math
 import os
 import uuid
 from collections.abc import Callable, Sequence
@@ -55,6 +60,13 @@ T = TypeVar("T")
 def point_id(schema_id: str) -> str:
     """The Qdrant point id (a UUID string) of a schema id; deterministic."""
     return str(uuid.uuid5(NAMESPACE, schema_id))
+
+
+def unit(v: np.ndarray) -> list[float]:
+    """``v`` scaled to unit Euclidean length (zeros stay zeros), as Python floats."""
+    x = np.asarray(v, dtype=np.float64)
+    norm = math.sqrt(float(np.sum(x * x)))
+    return [float(a) for a in (x / norm if norm > 0 else x)]
 
 
 def payload_of(schema: Schema) -> dict[str, Any]:
@@ -180,7 +192,7 @@ class QdrantVectorStore:
         self._create(name, dim)
 
     def _create(self, name: str, dim: int) -> None:
-        params = models.VectorParams(size=dim, distance=models.Distance.COSINE)
+        params = models.VectorParams(size=dim, distance=models.Distance.DOT)
         self._call(
             f"create collection {name!r}",
             self._client.create_collection,
@@ -200,9 +212,7 @@ class QdrantVectorStore:
             raise ValueError("upsert batch repeats a schema id")
         self._require(name)
         points = [
-            models.PointStruct(
-                id=point_id(s.id), vector=[float(x) for x in s.mean], payload=payload_of(s)
-            )
+            models.PointStruct(id=point_id(s.id), vector=unit(s.mean), payload=payload_of(s))
             for s in schemas
         ]
         self._call(
@@ -245,7 +255,7 @@ class QdrantVectorStore:
         dim = self._dim_of(name)
         if q.shape[0] != dim:
             raise ValueError(f"query vector has dimension {q.shape[0]}, {name!r} has {dim}")
-        query = [float(x) for x in q]
+        query = unit(q)
         limit = k
         while True:
             found = self._call(

@@ -475,6 +475,10 @@ class Scenario(Strict):
     def scenario_hash(self) -> str:
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
+    def memory_columns(self) -> list[int]:
+        """Indices in the agent's state of the features schemas see (neocortex.features)."""
+        return [self.agent.features.index(f) for f in self.neocortex.features]
+
     def with_seed(self, seed: int) -> Scenario:
         return self.model_copy(update={"seed": seed})
 

@@ -124,5 +124,4 @@ def schema_space(store: EventStore, run_id: str, raw: np.ndarray) -> np.ndarray:
     x = (x - np.array(doc["mean"])) / np.array(doc["scale"])
     info = store.get_run(run_id)
     sc = parse_scenario(info.scenario_text, info.scenario_source or run_id)
-    cols = [sc.agent.features.index(f) for f in sc.neocortex.features]
-    return x[cols]
+    return x[sc.memory_columns()]

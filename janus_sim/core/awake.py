@@ -65,7 +65,7 @@ class World:
             scenario.logic.constraints, scenario.logic.predicates, scenario.agent.position_limit
         )
         names = scenario.agent.features
-        memory = np.array([names.index(f) for f in scenario.neocortex.features], dtype=np.intp)
+        memory = np.array(scenario.memory_columns(), dtype=np.intp)
         first_day = features[bars.day_slice(0)] if len(bars.dates) else features[:0]
         warmup = expanding(first_day, names)
         return cls(

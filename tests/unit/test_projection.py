@@ -84,7 +84,7 @@ def test_every_night_maps_and_reports(run: Run) -> None:
 
 
 def _memory_cols(sc: Scenario) -> list[int]:
-    return [sc.agent.features.index(f) for f in sc.neocortex.features]
+    return sc.memory_columns()
 
 
 def _point_states(state: SimState, fit: ev.ProjectionFitted, cols: list[int]) -> np.ndarray:

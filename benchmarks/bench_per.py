@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from janus_sim.core.replay import draw_batch
+from janus_sim.core.priorities import draw_batch
 from janus_sim.core.sum_tree import SumTree
 
 CAPACITY = 10_000

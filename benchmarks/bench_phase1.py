@@ -15,8 +15,8 @@ import numpy as np
 
 from janus_sim.adapters.scenario_file import load_scenario
 from janus_sim.core.logic import ConstraintSet
+from janus_sim.core.replay_phase import replay_phase
 from janus_sim.core.state import Recorder, SimState
-from janus_sim.core.swr import replay_phase
 from tests.factories import MINUTE_NS, run_started, transition
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ trading day gets one record (``PhaseClock.days``) of wall seconds by label:
 * ``awake`` (``run_day``) and ``day_log`` (encoding and appending the day's events);
 * ``sleep_cycle``: the whole call, and inside it one label per phase, found by where the
   functions that ``janus_sim.core.sleep`` calls come from (``PHASE_OF_MODULE``): phase 1
-  (``swr``), separation training (``hippocampus``), phase 2 (``consolidation``), phase 3
+  (``replay_phase``), separation training (``hippocampus``), phase 2 (``consolidation``), phase 3
   (``projection``, picked up as soon as ``sleep.py`` imports it), phase 5
   (``cycle_metrics``). Nested calls count for the outermost phase only (``cycle_metrics``
   calling ``ortho_loss`` is phase 5). What no wrapper caught (emitting the separation
@@ -31,10 +31,10 @@ from collections.abc import Callable
 from typing import Any
 
 PHASE_OF_MODULE = {
-    "janus_sim.core.swr": "phase1_replay",
+    "janus_sim.core.replay_phase": "phase1_replay",
     "janus_sim.core.hippocampus": "separation",
     "janus_sim.core.consolidation": "phase2_consolidation",
-    "janus_sim.core.projection": "phase3_projection",
+    "janus_sim.core.map_phase": "phase3_projection",
 }
 """Which phase a function called from ``sleep_cycle`` belongs to, by its module."""
 

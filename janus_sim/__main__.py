@@ -1,5 +1,5 @@
 """``python -m janus_sim`` runs the command line."""
 
-from janus_sim.cli import main
+from janus_sim.cli.main import main
 
 main()

@@ -1,4 +1,4 @@
-"""The command line run in this process (``janus_sim.cli.main``), for tests that need no
+"""The command line run in this process (``janus_sim.cli.main.main``), for tests that need no
 separate process: its exit code, stdout and stderr."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from janus_sim.cli import main
+from janus_sim.cli.main import main
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:

@@ -38,9 +38,9 @@ from janus_sim.core import checkpoint
 from janus_sim.core import events as ev
 from janus_sim.core.awake import World, run_day
 from janus_sim.core.codec import CodecError, decode, encode
+from janus_sim.core.map_phase import ProjectionModel
 from janus_sim.core.market import ObservedBars
 from janus_sim.core.neocortex import Schema
-from janus_sim.core.projection import ProjectionModel
 from janus_sim.core.sleep import sleep_cycle
 from janus_sim.core.state import Recorder, SimState
 from janus_sim.errors import NotFoundError, StoreError

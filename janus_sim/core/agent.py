@@ -8,7 +8,7 @@ the logic loss (eq. 11, Algorithm 2 line 5); gradients are exact and hand-derive
   delta_i = r_i + gamma (1 - done_i) max_{a' allowed} Q_target(s'_i, a') - Q(s_i, a_i):
   the bootstrap reads a *target* network, held fixed while the online parameters move
   (DQN's fix for the moving target: regressing onto a target that shifts with every step
-  is what made replay raise the buffer's TD error). ``swr.py`` syncs it.
+  is what made replay raise the buffer's TD error). ``replay_phase.py`` syncs it.
 * logic loss L_logic = 1/B * sum_i w_i * sum_c w_c * (1 - truth_c(s_i, pi_i))
   where pi = softmax(Q(s) / T) over the allowed actions and truth_c is the constraint's
   fuzzy truth with the action predicates read as expectations under pi.

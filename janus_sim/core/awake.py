@@ -19,8 +19,8 @@ from janus_sim.core import events as ev
 from janus_sim.core.agent import choose_action, next_position, step_reward
 from janus_sim.core.features import feature_matrix, market_context
 from janus_sim.core.logic import ConstraintSet
+from janus_sim.core.map_phase import AnomalyMonitor
 from janus_sim.core.market import Bars, ObservedBars, generate_bars, observed_market
-from janus_sim.core.projection import AnomalyMonitor
 from janus_sim.core.rng import component_rng
 from janus_sim.core.scaler import expanding
 from janus_sim.core.state import Recorder, SimState

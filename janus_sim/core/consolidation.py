@@ -43,8 +43,8 @@ from janus_sim.core.neocortex import (
     prunable,
     schema_id,
 )
+from janus_sim.core.replay_phase import buffer_step
 from janus_sim.core.state import Recorder
-from janus_sim.core.swr import buffer_step
 
 if TYPE_CHECKING:
     from janus_sim.core.awake import World

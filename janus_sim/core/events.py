@@ -172,7 +172,7 @@ class ScalerFitted(Event):
 
 @dataclass(frozen=True, slots=True)
 class TargetSynced(Event):
-    """The bootstrap's target network was set to the online parameters (``swr.py``):
+    """The bootstrap's target network was set to the online parameters (``replay_phase.py``):
     at the start of each night and, with ``replay.target_sync = K``, every K steps."""
 
     KIND: ClassVar[str] = "target_synced"

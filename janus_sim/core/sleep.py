@@ -1,9 +1,9 @@
 """The nightly sleep cycle (Algorithm 2): the seam where the five phases plug in.
 
-Phase 1 (prioritized SWR replay, ``swr.py``; the day's anomalies first), the
+Phase 1 (prioritized SWR replay, ``replay_phase.py``; the day's anomalies first), the
 hippocampus's orthogonality training (eq. 4), phase 2 (gated consolidation into schemas
 and the gated policy update, ``consolidation.py``), phase 3 (the aligned map, projector,
-clusters: ``projection.py``, when the scenario enables it) and phase 5's metrics. Phase 4
+clusters: ``map_phase.py``, when the scenario enables it) and phase 5's metrics. Phase 4
 (the vector store) is a projection the engine keeps outside the log. The engine closes
 each night with a whole-state checkpoint (``checkpoint.py``).
 """
@@ -19,10 +19,10 @@ from janus_sim.core import events as ev
 from janus_sim.core import scaler
 from janus_sim.core.consolidation import ConsolidationStats, consolidation_phase
 from janus_sim.core.hippocampus import ortho_loss, train_orthogonality
-from janus_sim.core.projection import ProjectionModel, ProjectionStats, projection_phase
+from janus_sim.core.map_phase import ProjectionModel, ProjectionStats, projection_phase
 from janus_sim.core.regime_ari import schema_regime_ari
+from janus_sim.core.replay_phase import Progress, ReplayStats, replay_phase
 from janus_sim.core.state import Recorder
-from janus_sim.core.swr import Progress, ReplayStats, replay_phase
 
 if TYPE_CHECKING:
     from janus_sim.core.awake import World

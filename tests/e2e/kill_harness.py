@@ -24,7 +24,7 @@ from typing import Any
 from janus_sim import eventlog
 from janus_sim.adapters import duckdb_store
 from janus_sim.app import engine
-from janus_sim.core import agent, consolidation, sleep, swr
+from janus_sim.core import agent, consolidation, replay_phase, sleep
 
 
 def _die() -> None:
@@ -101,7 +101,7 @@ def install(point: str, n: int) -> None:
             counter.hit()
             return step(*args, **kwargs)
 
-        _rebind(swr, "policy_step", step_then_die)
+        _rebind(replay_phase, "policy_step", step_then_die)
     elif point == "consolidation":
         phase = consolidation.consolidation_phase
 
@@ -127,7 +127,7 @@ if __name__ == "__main__":
     point, n, sep, *argv = sys.argv[1:]
     assert sep == "--"
     install(point, int(n))
-    from janus_sim.cli import main
+    from janus_sim.cli.main import main
 
     main(argv)
     raise SystemExit(f"the process reached the end without dying at {point} #{n}")

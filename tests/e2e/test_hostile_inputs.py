@@ -1,7 +1,7 @@
 """Hostile input through the real command line: one clear line, exit 2, nothing left behind.
 
 Every case hands ``janus-sim run`` a bad scenario or a bad bar file and checks that the
-CLI (its entry point ``janus_sim.cli.main``, in process for speed; one case also in a
+CLI (its entry point ``janus_sim.cli.main.main``, in process for speed; one case also in a
 separate process) exits 2 with exactly one line on stderr that names what was wrong,
 where, and what was expected - no traceback - and that no store was created.
 """
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from janus_sim.cli import main
+from janus_sim.cli.main import main
 from tests.bar_fixtures import COLUMNS, HEADER, SP500_ROWS
 from tests.conftest import TINY
 from tests.e2e.test_cli import jsim

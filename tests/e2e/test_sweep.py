@@ -20,13 +20,13 @@ import yaml
 
 from janus_sim.adapters.duckdb_store import open_store
 from janus_sim.adapters.parquet_export import READ_GLOB
-from janus_sim.adapters.sweep_executors import InlineExecutor, LocalExecutor
-from janus_sim.adapters.sweep_folder import SweepFolder
 from janus_sim.app.engine import Engine
-from janus_sim.app.sweep import run_sweep
-from janus_sim.app.sweep_plan import SweepPlan, load_sweep, scenario_of
-from janus_sim.app.sweep_trial import TrialOutcome, TrialTask, run_trial
 from janus_sim.errors import ConfigError, StoreError
+from janus_sim.sweep.executors import InlineExecutor, LocalExecutor
+from janus_sim.sweep.folder import SweepFolder
+from janus_sim.sweep.plan import SweepPlan, load_sweep, scenario_of
+from janus_sim.sweep.run import run_sweep
+from janus_sim.sweep.trial import TrialOutcome, TrialTask, run_trial
 from tests.conftest import TINY
 from tests.e2e.test_cli import digest_line, jsim
 
@@ -69,7 +69,7 @@ def test_local_and_ray_executors_give_the_digests_of_runs_done_alone(tmp_path: P
         assert ray.__version__
     else:
         pytest.importorskip("ray")
-    from janus_sim.adapters.sweep_executors import RayExecutor
+    from janus_sim.sweep.executors import RayExecutor
 
     path = make_sweep(tmp_path, {"seeds": [1, 2], "grid": {"projection.enabled": [False, True]}})
     plan = load_sweep(path)
@@ -174,7 +174,7 @@ def test_a_failing_trial_is_retried_recorded_and_does_not_sink_the_sweep(
 def test_a_transient_failure_costs_one_retry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import janus_sim.adapters.sweep_executors as executors
+    import janus_sim.sweep.executors as executors
 
     real = run_trial
     calls: list[str] = []

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 browser = shared.browser  # the module-scoped Chromium fixture, for this module's tests
 SECTION_IDS = ("distributions", "summary", "nights", "sensitivity", "failed", "trials")
 COMMAND = (
-    "import sys; from janus_sim.cli_sweep_report import report; "
+    "import sys; from janus_sim.cli.sweep_report import report; "
     "report.main(sys.argv[1:], prog_name='janus-sim sweep report')"
 )  # the command is not in the main CLI's groups yet: run it on its own
 

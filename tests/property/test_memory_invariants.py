@@ -19,8 +19,8 @@ from janus_sim.core import events as ev
 from janus_sim.core import features, gates, scaler
 from janus_sim.core.logic import ConstraintSet
 from janus_sim.core.market import generate_bars
+from janus_sim.core.replay_phase import replay_phase
 from janus_sim.core.rng import component_rng
-from janus_sim.core.swr import replay_phase
 from tests.conftest import TINY
 from tests.unit.test_swr import _recorder
 

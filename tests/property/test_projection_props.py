@@ -14,15 +14,15 @@ from janus_sim.config import Projection
 from janus_sim.core import events as ev
 from janus_sim.core import projector as pj
 from janus_sim.core.aligned_map import MIN_UMAP_POINTS
-from janus_sim.core.projection import (
+from janus_sim.core.map_phase import (
     AnomalyMonitor,
     ProjectionModel,
     cluster_centres,
     cluster_labels,
     projection_phase,
 )
+from janus_sim.core.replay_phase import _raise_anomalies
 from janus_sim.core.state import Recorder, SimState, apply
-from janus_sim.core.swr import _raise_anomalies
 from tests.factories import MINUTE_NS, run_started, transition
 
 D = 4

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chisquare
 
-from janus_sim.core.replay import (
+from janus_sim.core.priorities import (
     ReplaySample,
     beta_at,
     compute_priorities,

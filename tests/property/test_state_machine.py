@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from janus_sim.core import events as ev
-from janus_sim.core.replay import draw_batch
+from janus_sim.core.priorities import draw_batch
 from janus_sim.core.state import SimState, apply
 from tests.factories import run_started, transition
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from janus_sim.cli_common import stopped_exit_code
+from janus_sim.cli.common import stopped_exit_code
 
 
 def test_a_stopped_command_exits_as_the_shell_reports_its_signal() -> None:

@@ -11,7 +11,7 @@ from hypothesis.extra.numpy import arrays
 from sklearn.cluster import DBSCAN
 
 from janus_sim.core.dbscan import core_points, dbscan
-from janus_sim.core.projection import _renumber
+from janus_sim.core.map_phase import _renumber
 
 
 def _sklearn(x: np.ndarray, eps: float, min_samples: int) -> np.ndarray:

@@ -18,12 +18,12 @@ import pytest
 
 from janus_sim.adapters.duckdb_store import open_store
 from janus_sim.adapters.memory_store import MemoryEventStore
-from janus_sim.adapters.report_html import render_report, section_ids, write_report
 from janus_sim.app.engine import Engine
-from janus_sim.app.report_data import NO_PROJECTION, build_report
 from janus_sim.config import Scenario
 from janus_sim.errors import ConfigError
 from janus_sim.eventlog import EventBatch
+from janus_sim.report.data import NO_PROJECTION, build_report
+from janus_sim.report.html import render_report, section_ids, write_report
 from tests.cli_inprocess import cli
 from tests.conftest import TINY
 from tests.report_fixtures import N_ANOMALIES, copy_with_projection, copy_without_projection

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from janus_sim.app.report_series import (
+from janus_sim.report.series import (
     even_sample,
     log_histograms,
     minmax_sample,

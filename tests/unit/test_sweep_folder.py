@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from janus_sim.adapters.sweep_folder import ATTEMPTS, SweepFolder
+from janus_sim.sweep.folder import ATTEMPTS, SweepFolder
 
 records = st.lists(
     st.fixed_dictionaries(

@@ -20,8 +20,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from janus_sim.adapters.sweep_report_html import render_sweep_report, section_ids
-from janus_sim.app.sweep_report_data import (
+from janus_sim.cli.sweep_report import report
+from janus_sim.errors import ConfigError, JanusError, NotFoundError
+from janus_sim.sweep.report_data import (
     NOT_FINISHED,
     QUALITY_METRICS,
     build_sweep_report,
@@ -29,9 +30,8 @@ from janus_sim.app.sweep_report_data import (
     stats,
     summarize,
 )
-from janus_sim.app.sweep_tables import SweepTables
-from janus_sim.cli_sweep_report import report
-from janus_sim.errors import ConfigError, JanusError, NotFoundError
+from janus_sim.sweep.report_html import render_sweep_report, section_ids
+from janus_sim.sweep.tables import SweepTables
 from tests.sweep_fixtures import (
     cycles_frame,
     night,

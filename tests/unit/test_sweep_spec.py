@@ -11,10 +11,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from janus_sim.app.sweep_plan import load_sweep, parse_sweep, scenario_of, trial_id
-from janus_sim.app.sweep_spec import SweepSpec, apply_setting, params_json, setting_label
 from janus_sim.config import Scenario
 from janus_sim.errors import ConfigError
+from janus_sim.sweep.plan import load_sweep, parse_sweep, scenario_of, trial_id
+from janus_sim.sweep.spec import SweepSpec, apply_setting, params_json, setting_label
 from tests.conftest import TINY
 
 

@@ -7,8 +7,8 @@ import numpy as np
 from janus_sim.config import Agent, Predicates, Replay
 from janus_sim.core import events as ev
 from janus_sim.core.logic import ConstraintSet
+from janus_sim.core.replay_phase import replay_phase
 from janus_sim.core.state import Recorder, SimState
-from janus_sim.core.swr import replay_phase
 from tests.factories import run_started, transition
 
 

@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from janus_sim.adapters.sweep_executors import Executor
-from janus_sim.adapters.sweep_folder import SweepFolder
-from janus_sim.app.sweep_plan import SweepPlan
-from janus_sim.app.sweep_results import TrialRecord, cycles_frame, trials_frame
-from janus_sim.app.sweep_trial import TrialOutcome, TrialTask, read_outcome
 from janus_sim.errors import StoreError
+from janus_sim.sweep.executors import Executor
+from janus_sim.sweep.folder import SweepFolder
+from janus_sim.sweep.plan import SweepPlan
+from janus_sim.sweep.results import TrialRecord, cycles_frame, trials_frame
+from janus_sim.sweep.trial import TrialOutcome, TrialTask, read_outcome
 
 
 class SweepObserver(Protocol):

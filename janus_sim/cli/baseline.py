@@ -15,8 +15,8 @@ import click
 
 from janus_sim.app import baseline as bl
 from janus_sim.app.compare import check_tolerance_names
-from janus_sim.cli_common import stdout
-from janus_sim.cli_compare import (
+from janus_sim.cli.common import stdout
+from janus_sim.cli.compare import (
     StatusObserver,
     check_format,
     output_options,

@@ -3,7 +3,7 @@
 ``render_report(data)`` turns a ``ReportData`` into a single HTML document: the text,
 notes and tables are HTML; the figures are drawn in the browser by Plotly from a JSON
 block, with plotly.js, the stylesheet and the page's script embedded inline (package
-data under ``janus_sim/report_assets``), so the file opens offline and fetches nothing
+data under ``janus_sim/report/assets``), so the file opens offline and fetches nothing
 (its Content-Security-Policy forbids any request). The output depends only on the data
 and the versions of janus-sim and plotly: no clock, no randomness.
 
@@ -27,9 +27,9 @@ from typing import Any
 
 from janus_sim import __version__
 from janus_sim.adapters.atomic_file import replacing
-from janus_sim.adapters.report_sections import SECTIONS, header_html, nav_html
-from janus_sim.app.report_model import ReportData
 from janus_sim.errors import ConfigError
+from janus_sim.report.model import ReportData
+from janus_sim.report.sections import SECTIONS, header_html, nav_html
 
 REGIME_COLORS = {
     "calm": "#2ca02c",
@@ -49,7 +49,7 @@ SIGNIFICANT = 7
 
 
 def asset(name: str) -> str:
-    return (resources.files("janus_sim") / "report_assets" / name).read_text("utf-8")
+    return (resources.files("janus_sim.report") / "assets" / name).read_text("utf-8")
 
 
 def inline_plotly() -> tuple[str, str]:

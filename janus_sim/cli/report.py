@@ -14,10 +14,10 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from janus_sim.adapters.report_html import check_output, render_report, write_report
-from janus_sim.app.report_data import build_report
-from janus_sim.cli_common import latest_run, open_existing, store_option
-from janus_sim.cli_compare import status_line
+from janus_sim.cli.common import latest_run, open_existing, store_option
+from janus_sim.cli.compare import status_line
+from janus_sim.report.data import build_report
+from janus_sim.report.html import check_output, render_report, write_report
 
 
 @click.command()

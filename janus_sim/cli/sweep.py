@@ -2,7 +2,7 @@
 
 ``janus-sim sweep SWEEP.yaml`` is ``janus-sim sweep run SWEEP.yaml``; ``sweep report``
 and ``sweep sql`` read a sweep folder. Presentation only: the work is in
-``app/sweep*.py`` and ``adapters/sweep_*.py``. Exit codes: 0 every trial finished, 1 some
+the ``janus_sim.sweep`` package. Exit codes: 0 every trial finished, 1 some
 trial failed after its retries, 2 bad input, 130/143 stopped by SIGINT/SIGTERM.
 """
 
@@ -20,15 +20,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from janus_sim.adapters.sweep_executors import make_executor
-from janus_sim.adapters.sweep_folder import SweepFolder, view_statements
-from janus_sim.app.sweep import SweepInterrupted, run_sweep
-from janus_sim.app.sweep_columns import TRIALS_FILE
-from janus_sim.app.sweep_plan import SweepPlan, load_sweep
-from janus_sim.app.sweep_results import TrialRecord
-from janus_sim.cli_common import stdout, stopped_exit_code
-from janus_sim.cli_sweep_report import report as sweep_report
+from janus_sim.cli.common import stdout, stopped_exit_code
+from janus_sim.cli.sweep_report import report as sweep_report
 from janus_sim.errors import ConfigError, NotFoundError
+from janus_sim.sweep.columns import TRIALS_FILE
+from janus_sim.sweep.executors import make_executor
+from janus_sim.sweep.folder import SweepFolder, view_statements
+from janus_sim.sweep.plan import SweepPlan, load_sweep
+from janus_sim.sweep.results import TrialRecord
+from janus_sim.sweep.run import SweepInterrupted, run_sweep
 
 
 class _RunByDefault(click.Group):

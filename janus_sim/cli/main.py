@@ -24,8 +24,8 @@ from janus_sim.adapters.scenario_file import load_scenario
 from janus_sim.app.anomaly_lead import crash_lead_of_run
 from janus_sim.app.engine import Engine, RunInterrupted, RunResult, default_run_id
 from janus_sim.app.verify import verify_run
-from janus_sim.cli_baseline import baseline
-from janus_sim.cli_common import (
+from janus_sim.cli.baseline import baseline
+from janus_sim.cli.common import (
     latest_run,
     open_existing,
     open_for_writing,
@@ -34,15 +34,10 @@ from janus_sim.cli_common import (
     store_dir,
     store_option,
 )
-from janus_sim.cli_compare import compare
-from janus_sim.cli_export import export
-from janus_sim.cli_memory import at, diff, rebuild, search
-from janus_sim.cli_report import report
-from janus_sim.cli_sweep import sweep
-from janus_sim.config import Scenario, json_schema
-from janus_sim.errors import ConfigError, JanusError, NotFoundError
-from janus_sim.ports import EventQuery
-from janus_sim.render import (
+from janus_sim.cli.compare import compare
+from janus_sim.cli.export import export
+from janus_sim.cli.memory import at, diff, rebuild, search
+from janus_sim.cli.render import (
     ProgressObserver,
     cycle_table,
     event_json_lines,
@@ -50,6 +45,11 @@ from janus_sim.render import (
     projection_lines,
     runs_table,
 )
+from janus_sim.cli.report import report
+from janus_sim.cli.sweep import sweep
+from janus_sim.config import Scenario, json_schema
+from janus_sim.errors import ConfigError, JanusError, NotFoundError
+from janus_sim.ports import EventQuery
 from janus_sim.timefmt import parse_moment
 
 

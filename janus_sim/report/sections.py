@@ -11,7 +11,7 @@ import html
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from janus_sim.app.report_model import Header, ReportData
+from janus_sim.report.model import Header, ReportData
 
 Builder = Callable[[ReportData, dict[str, Any]], str]
 

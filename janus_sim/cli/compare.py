@@ -32,7 +32,7 @@ from janus_sim.app.compare import (
     parse_tol,
 )
 from janus_sim.app.engine import Observer
-from janus_sim.cli_common import open_existing, stdout, store_option
+from janus_sim.cli.common import open_existing, stdout, store_option
 from janus_sim.errors import ConfigError
 
 Rows = tuple[list[str], list[list[str]]]

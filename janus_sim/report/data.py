@@ -19,7 +19,11 @@ from typing import Any
 import numpy as np
 
 from janus_sim.app.anomaly_lead import crash_lead
-from janus_sim.app.report_model import (
+from janus_sim.app.timetravel import SCHEMA_KINDS, Moment, schema_rows, state_at
+from janus_sim.core import events as ev
+from janus_sim.core.codec import decode
+from janus_sim.ports import EventQuery, EventStore
+from janus_sim.report.model import (
     Anomaly,
     ConstraintSection,
     Header,
@@ -33,16 +37,12 @@ from janus_sim.app.report_model import (
     SchemaSection,
     TimelineSection,
 )
-from janus_sim.app.report_series import (
+from janus_sim.report.series import (
     even_sample,
     log_histograms,
     minmax_sample,
     regime_segments,
 )
-from janus_sim.app.timetravel import SCHEMA_KINDS, Moment, schema_rows, state_at
-from janus_sim.core import events as ev
-from janus_sim.core.codec import decode
-from janus_sim.ports import EventQuery, EventStore
 from janus_sim.timefmt import format_ns
 
 MAX_PRICE_POINTS = 4000

@@ -15,8 +15,8 @@ import click
 from rich.console import Console
 
 from janus_sim.adapters.parquet_export import export_events, partition_dir
-from janus_sim.cli_common import latest_run, open_existing, store_option
-from janus_sim.cli_compare import status_line
+from janus_sim.cli.common import latest_run, open_existing, store_option
+from janus_sim.cli.compare import status_line
 from janus_sim.errors import ConfigError, NotFoundError
 
 

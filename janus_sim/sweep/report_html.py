@@ -3,7 +3,7 @@
 ``render_sweep_report(report)`` turns a ``SweepReport`` into a single HTML document:
 text and tables are HTML (``sweep_report_sections``); the figures are drawn in the
 browser by Plotly from a JSON block, with plotly.js, the run report's stylesheet and the
-page's script inline (``report_assets/sweep_report.*``), so the file opens offline and
+page's script inline (``report/assets/sweep_report.*``), so the file opens offline and
 its Content-Security-Policy forbids any request. It reuses the run report's helpers for
 inlining plotly.js and JSON and its atomic ``write_report``; the output depends only on
 the report and the versions of janus-sim and plotly.
@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from janus_sim import __version__
-from janus_sim.adapters.report_html import PALETTE, asset, inline_plotly, jsonable, script_json
-from janus_sim.adapters.sweep_report_sections import SECTIONS, header_html, nav_html
-from janus_sim.app.sweep_report_model import SweepReport
+from janus_sim.report.html import PALETTE, asset, inline_plotly, jsonable, script_json
+from janus_sim.sweep.report_model import SweepReport
+from janus_sim.sweep.report_sections import SECTIONS, header_html, nav_html
 
 TEMPLATE = "sweep_report.html.in"
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from janus_sim.adapters.report_html import check_output, write_report
-from janus_sim.adapters.sweep_report_html import render_sweep_report
-from janus_sim.app.sweep_report_data import build_sweep_report
-from janus_sim.app.sweep_report_model import STATUSES
-from janus_sim.cli_compare import status_line
+from janus_sim.cli.compare import status_line
+from janus_sim.report.html import check_output, write_report
+from janus_sim.sweep.report_data import build_sweep_report
+from janus_sim.sweep.report_html import render_sweep_report
+from janus_sim.sweep.report_model import STATUSES
 
 DEFAULT_NAME = "report.html"
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import polars as pl
 
-from janus_sim.app.sweep_columns import PARAM_PREFIX, SUMMARY_COLUMNS
-from janus_sim.app.sweep_plan import Trial
-from janus_sim.app.sweep_spec import Scalar
-from janus_sim.app.sweep_trial import TrialOutcome
+from janus_sim.sweep.columns import PARAM_PREFIX, SUMMARY_COLUMNS
+from janus_sim.sweep.plan import Trial
+from janus_sim.sweep.spec import Scalar
+from janus_sim.sweep.trial import TrialOutcome
 
 
 @dataclass

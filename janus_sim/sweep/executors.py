@@ -1,7 +1,7 @@
 """Where a sweep's trials run: in this process, in local worker processes, or on Ray.
 
 Each executor takes ``TrialTask``s and hands back ``TrialOutcome``s as they finish, in
-whatever order they finish; the sweep itself (``app/sweep.py``) keeps the order, the
+whatever order they finish; the sweep itself (``sweep/run.py``) keeps the order, the
 retries and the tables. A worker that dies (killed, out of memory) is a failed outcome
 for the trials it held, never an exception that sinks the sweep.
 
@@ -26,8 +26,8 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from janus_sim.app.sweep_trial import TrialOutcome, TrialTask, run_trial
 from janus_sim.errors import ConfigError
+from janus_sim.sweep.trial import TrialOutcome, TrialTask, run_trial
 
 
 class Executor(Protocol):

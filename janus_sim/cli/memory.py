@@ -18,10 +18,10 @@ from janus_sim.app.vector_sync import (
     schema_space,
     search_schemas,
 )
-from janus_sim.cli_common import latest_run, open_existing, stdout, store_dir, store_option
+from janus_sim.cli.common import latest_run, open_existing, stdout, store_dir, store_option
+from janus_sim.cli.render import diff_tables, schemas_table
 from janus_sim.errors import ConfigError, NotFoundError
 from janus_sim.ports import EventQuery
-from janus_sim.render import diff_tables, schemas_table
 from janus_sim.timefmt import parse_moment
 
 

@@ -24,15 +24,15 @@ from pydantic import ValidationError
 
 from janus_sim.adapters.bars_file import load_market_data
 from janus_sim.adapters.scenario_file import describe_error, field_path, load_scenario
-from janus_sim.app.sweep_spec import (
+from janus_sim.config import Scenario
+from janus_sim.errors import ConfigError
+from janus_sim.sweep.spec import (
     Setting,
     SweepSpec,
     apply_setting,
     params_json,
     setting_label,
 )
-from janus_sim.config import Scenario
-from janus_sim.errors import ConfigError
 
 
 @dataclass(frozen=True)

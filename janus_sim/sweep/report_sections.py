@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from janus_sim.adapters.report_sections import esc, num, section
-from janus_sim.app.sweep_report_model import STATUSES, SweepHeader, SweepReport, Trial
+from janus_sim.report.sections import esc, num, section
+from janus_sim.sweep.report_model import STATUSES, SweepHeader, SweepReport, Trial
 
 Builder = Callable[[SweepReport], str]
 DIGEST_PREFIX = 12

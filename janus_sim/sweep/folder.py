@@ -32,8 +32,8 @@ from janus_sim import __version__
 from janus_sim.adapters.atomic_file import replacing
 from janus_sim.adapters.parquet_export import READ_GLOB
 from janus_sim.adapters.run_lock import hold_flock
-from janus_sim.app.sweep_columns import CYCLES_FILE, MANIFEST_FILE, TRIALS_FILE
 from janus_sim.errors import ConfigError
+from janus_sim.sweep.columns import CYCLES_FILE, MANIFEST_FILE, TRIALS_FILE
 
 ATTEMPTS = "attempts.jsonl"
 VIEWS_DB = "sweep.duckdb"

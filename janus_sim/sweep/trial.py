@@ -25,12 +25,12 @@ from janus_sim.adapters.qdrant_store import open_vector_store
 from janus_sim.adapters.run_lock import RunLock
 from janus_sim.app.anomaly_lead import crash_lead_of_run
 from janus_sim.app.engine import Engine
-from janus_sim.app.sweep_columns import SUMMARY_COLUMNS
 from janus_sim.config import Scenario
 from janus_sim.core import events as ev
 from janus_sim.core.codec import decode
 from janus_sim.errors import EmptyStoreError, NotFoundError
 from janus_sim.ports import EventQuery
+from janus_sim.sweep.columns import SUMMARY_COLUMNS
 
 Cycle = tuple[int, str, tuple[tuple[str, float], ...]]
 """(cycle, date, metrics) of one night, as its cycle_metrics event holds them."""

@@ -1,7 +1,7 @@
 """Proportional prioritized experience replay (Schaul et al. 2016, "Prioritized Experience
 Replay", ICLR), as pure functions over a ``SumTree``.
 
-Equation numbers are the JANUS spec's (as in ``swr.py``):
+Equation numbers are the JANUS spec's (as in ``replay_phase.py``):
 
 * eq. 7   priority  ``p_i = |delta_i| + lambda_logic * v_i + lambda_reward * |r_i| + eps``
 * eq. 8   sampling  ``P(i) = p_i^alpha / sum_j p_j^alpha``; the tree's leaves hold ``p^alpha``

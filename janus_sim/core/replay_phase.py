@@ -38,7 +38,7 @@ from janus_sim.core.agent import (
     td_errors,
 )
 from janus_sim.core.logic import ConstraintSet
-from janus_sim.core.replay import beta_at, compute_priorities, draw_batch
+from janus_sim.core.priorities import beta_at, compute_priorities, draw_batch
 from janus_sim.core.state import Recorder, SimState
 
 if TYPE_CHECKING:

@@ -19,15 +19,15 @@ from typing import Any
 
 import polars as pl
 
-from janus_sim.app.sweep_columns import (
+from janus_sim.errors import ConfigError, NotFoundError
+from janus_sim.sweep.columns import (
     CYCLES_FILE,
     MANIFEST_FILE,
     PARAM_PREFIX,
     SUMMARY_COLUMNS,
     TRIALS_FILE,
 )
-from janus_sim.app.sweep_report_model import STATUSES
-from janus_sim.errors import ConfigError, NotFoundError
+from janus_sim.sweep.report_model import STATUSES
 
 TRIAL_COLUMNS: dict[str, str] = {
     "trial_id": "text",

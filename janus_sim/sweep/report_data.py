@@ -19,8 +19,8 @@ from typing import Any
 import polars as pl
 
 from janus_sim import __version__
-from janus_sim.app.sweep_columns import PARAM_PREFIX, SUMMARY_COLUMNS
-from janus_sim.app.sweep_report_model import (
+from janus_sim.sweep.columns import PARAM_PREFIX, SUMMARY_COLUMNS
+from janus_sim.sweep.report_model import (
     STATUSES,
     Group,
     MetricInfo,
@@ -35,7 +35,7 @@ from janus_sim.app.sweep_report_model import (
     SweepReport,
     Trial,
 )
-from janus_sim.app.sweep_tables import SweepTables, read_sweep
+from janus_sim.sweep.tables import SweepTables, read_sweep
 
 _PROJECTION = "no finished trial had projection enabled, so {} was not measured"
 QUALITY_METRICS: tuple[tuple[str, str, str, str], ...] = (

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from janus_sim.adapters.duckdb_store import open_store
-from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.adapters.scenario_file import load_scenario
 from janus_sim.app.engine import Engine
 from janus_sim.app.timetravel import SCHEMA_KINDS, Moment, state_at
 from janus_sim.eventlog import EventBatch
+from janus_sim.memory_store import MemoryEventStore
 from janus_sim.ports import RunInfo
 
 ROOT = Path(__file__).resolve().parents[1]

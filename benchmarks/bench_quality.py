@@ -49,9 +49,10 @@ def _seeds(quick: bool) -> list[int]:
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
     from janus_sim.app.quality import measure, summarize
+    from janus_sim.wiring import load_scenario
 
     seeds = _seeds(quick)
-    jobs = [(str(p), s) for p in _synthetic() for s in seeds]
+    jobs = [(load_scenario(p).scenario, s) for p in _synthetic() for s in seeds]
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
         results = list(pool.map(measure, jobs))
     out: list[dict[str, Any]] = []

@@ -487,7 +487,3 @@ def json_schema() -> dict[str, object]:
     """The JSON Schema of the scenario format (what ``janus-sim schema`` prints)."""
     schema: dict[str, object] = Scenario.model_json_schema()
     return schema
-
-
-ActionName = Literal["sell", "hold", "buy"]
-ACTIONS: tuple[ActionName, ...] = ("sell", "hold", "buy")

@@ -229,3 +229,31 @@ def digest_of(batches: Sequence[EventBatch]) -> str:
     for b in batches:
         d.update(b)
     return d.hexdigest()
+
+
+ROW_FIELDS = ("kind", "version", "cycle", "t_ns", "entity", "payload")
+"""The stored columns two logs are compared on, in reporting order (``seq`` aside)."""
+
+
+def first_difference(a: EventBatch, b: EventBatch) -> tuple[int, str] | None:
+    """(row, field) of the first row, over the two batches' common length, at which they
+    differ; the field is the first of ``ROW_FIELDS`` that differs in that row. None when
+    the common rows are equal (lengths are the caller's to compare).
+
+    The one rule for "where do two logs part": the engine's resume and replay check and
+    ``compare`` all use it."""
+    n = min(len(a), len(b))
+    first: tuple[int, str] | None = None
+    for name in ROW_FIELDS:
+        ca, cb = getattr(a, name), getattr(b, name)
+        if isinstance(ca, np.ndarray):
+            idx = np.flatnonzero(ca[:n] != cb[:n])
+            hit = int(idx[0]) if len(idx) else None
+        elif ca[:n] == cb[:n]:  # C-speed for the common case of equal string columns
+            hit = None
+        else:
+            hit = next(i for i in range(n) if ca[i] != cb[i])
+        # Strictly earlier rows only: at a tie the field named first in ROW_FIELDS stands.
+        if hit is not None and (first is None or hit < first[0]):
+            first = (hit, name)
+    return first

@@ -9,6 +9,9 @@
   ``last_seq(run) + 1`` and be contiguous, else StoreError and nothing is written;
 * reads return events in sequence order;
 * unknown run ids raise NotFoundError.
+
+The rules every implementation shares (append checks, messages, run statuses) are
+``store_rules``; ``memory_store`` is the in-memory reference implementation.
 """
 
 from __future__ import annotations

@@ -12,11 +12,14 @@ Every problem is one ConfigError naming the file, the row (data rows count from 
 the header) with its timestamp, and what was expected, e.g.
 ``scenarios/data/x.csv: row 12 (2008-10-10): high (900.0) is below low (910.0):
 expected low <= high``. When several rows are bad, the first one is named.
+
+Timestamps follow ``janus_sim.timefmt``'s one rule, the same as ``janus-sim at``: an explicit
+UTC offset is converted to UTC (``2008-10-10T09:31:00-04:00`` is the bar at 13:31 UTC), a
+naive timestamp is taken as UTC and a plain date is its 00:00 UTC.
 """
 
 from __future__ import annotations
 
-import calendar as _calendar
 import csv
 import datetime as dt
 import hashlib
@@ -26,14 +29,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from janus_sim.adapters.scenario_file import load_scenario
 from janus_sim.config import Calendar, MarketData, Scenario
-from janus_sim.core.market import NS_PER_S, ObservedBars
+from janus_sim.core.market import ObservedBars
 from janus_sim.errors import ConfigError
+from janus_sim.timefmt import NS_PER_DAY, NS_PER_US, to_utc_ns
 
-NS_PER_DAY = 86_400 * NS_PER_S
 PRICE_FIELDS = ("open", "high", "low", "close")
 FIELDS = ("timestamp", *PRICE_FIELDS, "volume")
+# The clock is int64 nanoseconds: 1677-09-21T00:12:43 to 2262-04-11T23:47:16 UTC.
+_CLOCK_MIN, _CLOCK_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
 
 
 def load_market_data(
@@ -65,15 +69,6 @@ def load_market_data(
     return scenario.model_copy(update={"market": market}), bars
 
 
-def load_scenario_and_bars(path: str | Path) -> tuple[Scenario, str, ObservedBars | None]:
-    """``load_scenario`` then ``load_market_data`` relative to the file's directory:
-    (the scenario, data hash pinned; its file text; its bars or None) - what an
-    ``Engine`` needs (``market_data=``) to run or re-run any scenario file."""
-    scenario, text = load_scenario(path)
-    scenario, bars = load_market_data(scenario, Path(path).parent, str(path))
-    return scenario, text, bars
-
-
 def _read_bytes(path: Path, scenario_source: str) -> bytes:
     named = f" in {scenario_source}" if scenario_source else ""
     expected = f"expected the bars file named by market.data.path{named}"
@@ -97,11 +92,11 @@ def parse_bars(raw: bytes, data: MarketData, cal: Calendar, source: str) -> Obse
     columns = _pick_columns(frame, data, source)
     if frame.height == 0:
         raise ConfigError(source, "", "has no rows: expected a header and at least one bar")
-    stamps, stamp_ok, stamp_raw = _timestamps(columns["timestamp"], source, data)
+    stamps, stamp_ok, stamp_far, stamp_raw = _timestamps(columns["timestamp"], source, data)
     numbers = {f: _numbers(columns[f], source, _label(f, data)) for f in FIELDS[1:]}
     daily = data.frequency == "daily"
     keys = np.where(stamp_ok, stamps // NS_PER_DAY if daily else stamps, 0)
-    _check_rows(source, data, stamps, stamp_ok, stamp_raw, keys, numbers)
+    _check_rows(source, data, stamps, (stamp_ok, stamp_far, stamp_raw), keys, numbers)
 
     day_key = stamps // NS_PER_DAY
     keep = np.ones(frame.height, dtype=bool)
@@ -211,69 +206,83 @@ def _numbers(
 
 def _timestamps(
     series: pl.Series, source: str, data: MarketData
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(ns since the epoch as wall-clock time, parsed mask, raw cells as text).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """(clock ns, parsed mask, outside-the-clock mask, raw cells as text), by
+    ``timefmt.to_utc_ns``'s rule. A cell outside the int64 clock is not parsed (0 there).
 
-    Dates become midnight; time-zone-aware date-times keep their local wall time.
+    Text cells go through ``to_utc_ns`` itself. Parquet date and date-time columns apply
+    the same rule vectorized: a date is its 00:00 UTC, a naive date-time is taken as UTC
+    and a zoned one (polars keeps the instant, in UTC) is converted to UTC.
     """
     raw = ["" if v is None else str(v) for v in series.to_list()]
     if series.dtype == pl.String:
         out = np.zeros(len(series), dtype=np.int64)
         ok = np.zeros(len(series), dtype=bool)
+        far = np.zeros(len(series), dtype=bool)
         for i, text in enumerate(series.to_list()):
             stamp = _parse_stamp(text)
-            if stamp is not None:
+            if stamp is not None and _CLOCK_MIN <= stamp <= _CLOCK_MAX:
                 out[i], ok[i] = stamp, True
-        return out, ok, raw
-    if series.dtype == pl.Date:
-        series = series.cast(pl.Datetime("ns"))
-    elif isinstance(series.dtype, pl.Datetime):
-        if series.dtype.time_zone is not None:
-            series = series.dt.replace_time_zone(None)
-        series = series.dt.cast_time_unit("ns")
-    else:
+            elif stamp is not None:
+                far[i] = True
+        return out, ok, far, raw
+    if series.dtype != pl.Date and not isinstance(series.dtype, pl.Datetime):
         raise ConfigError(
             source,
             "",
             f"{_label('timestamp', data)} holds {series.dtype}: expected dates or date-times",
         )
-    ints = series.cast(pl.Int64)
-    return ints.fill_null(0).to_numpy().astype(np.int64), ints.is_not_null().to_numpy(), raw
+    wide = series
+    if isinstance(series.dtype, pl.Datetime) and series.dtype.time_zone is not None:
+        # Not replace_time_zone(None), which would keep the local wall time and so read
+        # 09:31-04:00 as 09:31 UTC, where `at` reads the same stamp as 13:31 UTC.
+        wide = series.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    # Not strict: a value beyond the ns clock becomes null here instead of raising.
+    ints = wide.cast(pl.Datetime("ns"), strict=False).cast(pl.Int64)
+    ok = ints.is_not_null().to_numpy()
+    far = series.is_not_null().to_numpy() & ~ok
+    return ints.fill_null(0).to_numpy().astype(np.int64), ok, far, raw
 
 
 def _parse_stamp(text: str | None) -> int | None:
+    """A text cell's clock ns, or None when it is not a date or timestamp."""
     if text is None:
         return None
     try:
-        stamp = dt.datetime.fromisoformat(text.strip())
+        return to_utc_ns(text)
     except ValueError:
         return None
-    seconds = _calendar.timegm(stamp.replace(tzinfo=None).timetuple())
-    return seconds * NS_PER_S + stamp.microsecond * 1000
 
 
 def _check_rows(
     source: str,
     data: MarketData,
     stamps: np.ndarray,
-    stamp_ok: np.ndarray,
-    stamp_raw: list[str],
+    stamp_cells: tuple[np.ndarray, np.ndarray, list[str]],
     keys: np.ndarray,
     numbers: dict[str, tuple[np.ndarray, np.ndarray, list[str]]],
 ) -> None:
     """Raise for the first bad row; within a row, the first check (in this order) that fails.
 
+    ``stamp_cells`` is ``_timestamps``'s (parsed, outside-the-clock, raw) for the rows.
     Each check is a mask over the rows and a message template, formatted with the bad
     row's cells only when it is reported.
     """
     daily = data.frequency == "daily"
+    stamp_ok, stamp_far, stamp_raw = stamp_cells
     checks: list[tuple[np.ndarray, str | None, str]] = [
         (
-            ~stamp_ok,
+            stamp_far,
+            "timestamp",
+            "timestamp {raw!r} is outside the simulation clock (int64 nanoseconds): "
+            "expected a time from 1677-09-22 to 2262-04-10",
+        ),
+        (
+            ~stamp_ok & ~stamp_far,
             "timestamp",
             "timestamp {raw!r} is not a date or date-time: expected ISO 8601, "
             "e.g. 2008-10-10 or 2008-10-10 09:31:00",
-        )
+        ),
     ]
     for field in FIELDS[1:]:
         values, ok, raw = numbers[field]
@@ -359,7 +368,8 @@ def _check_full_sessions(
 
 
 def _epoch_day(day: dt.date) -> int:
-    return (day - dt.date(1970, 1, 1)).days
+    """The day key of a calendar date: days since the epoch, as the rows' ``ns // NS_PER_DAY``."""
+    return to_utc_ns(day) // NS_PER_DAY
 
 
 def _date(epoch_day: int | np.integer) -> dt.date:
@@ -371,7 +381,7 @@ def _shown(ns: int | np.integer, daily: bool) -> str:
     value = int(ns)
     if daily:
         return _date(value // NS_PER_DAY).isoformat()
-    stamp = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=value // 1000)
+    stamp = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=value // NS_PER_US)
     return stamp.isoformat(sep=" ")
 
 

@@ -67,7 +67,10 @@ from janus_sim.adapters.duckdb_sql import (
     run_info_of,
     select_events,
 )
-from janus_sim.adapters.memory_store import (
+from janus_sim.errors import EmptyStoreError, StoreError, mkdir_reason
+from janus_sim.eventlog import GENESIS, EventBatch, chain_hashes
+from janus_sim.ports import EventQuery, RunInfo, RunStatus
+from janus_sim.store_rules import (
     ALL_EVENTS,
     check_append,
     check_query,
@@ -75,9 +78,6 @@ from janus_sim.adapters.memory_store import (
     now_utc,
     unknown_run,
 )
-from janus_sim.errors import EmptyStoreError, StoreError, mkdir_reason
-from janus_sim.eventlog import GENESIS, EventBatch, chain_hashes
-from janus_sim.ports import EventQuery, RunInfo, RunStatus
 
 DB_FILENAME = "janus.duckdb"
 

@@ -35,9 +35,9 @@ import duckdb
 
 from janus_sim.adapters.duckdb_connect import first_line
 from janus_sim.adapters.duckdb_store import DuckDBEventStore
-from janus_sim.adapters.memory_store import unknown_run
 from janus_sim.core.events import EVENT_TYPES
 from janus_sim.errors import ConfigError, NotFoundError, StoreError, mkdir_reason
+from janus_sim.store_rules import unknown_run
 
 FILE_NAME = "data_0.parquet"
 TMP_PREFIX = ".janus-export-"  # hidden: pyarrow, Spark and Trino skip such directories

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from janus_sim import __version__, numerics
-from janus_sim.adapters.bars_file import load_scenario_and_bars
-from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.app.compare import (
     DEFAULT_TOLERANCES,
     CompareReport,
@@ -35,9 +34,11 @@ from janus_sim.app.compare import (
     read_cycles,
 )
 from janus_sim.app.engine import Engine, Observer, RunResult
+from janus_sim.app.run_inputs import ScenarioInput
 from janus_sim.config import Scenario
 from janus_sim.core.market import ObservedBars
 from janus_sim.errors import ConfigError, JanusError
+from janus_sim.memory_store import MemoryEventStore
 
 FORMAT = 1
 """Version of the baseline file layout (``format`` in the file)."""
@@ -108,20 +109,19 @@ def display_path(path: str | Path, cwd: Path | None = None) -> str:
 
 
 def record(
-    scenario_path: str | Path, *, seed: int | None = None, observer: Observer | None = None
+    inputs: ScenarioInput, *, seed: int | None = None, observer: Observer | None = None
 ) -> Baseline:
-    """Run the scenario at ``scenario_path`` in memory and return its baseline."""
-    sc, text, bars = load_scenario_and_bars(scenario_path)
-    file_hash = sc.scenario_hash()
-    if seed is not None:
-        sc = sc.with_seed(seed)
-    store, result = _run(sc, str(scenario_path), text, observer, bars)
+    """Run the loaded scenario ``inputs`` (``wiring.load_scenario``) in memory, under
+    ``seed`` if given, and return its baseline."""
+    file_hash = inputs.scenario.scenario_hash()
+    sc = inputs.with_seed(seed).scenario
+    store, result = _run(sc, inputs.source, inputs.text, observer, inputs.bars)
     try:
         cycles = read_cycles(store, RUN_ID)
     finally:
         store.close()
     return Baseline(
-        scenario=display_path(scenario_path),
+        scenario=display_path(inputs.source),
         scenario_name=sc.name,
         scenario_hash=file_hash,
         seed=sc.seed,
@@ -240,8 +240,9 @@ class Prepared:
     bars: ObservedBars | None = None
 
 
-def prepare(path: str | Path) -> Prepared:
-    """Load the baseline and its scenario; exit-2 errors for anything missing or bad.
+def prepare(path: str | Path, load_scenario: Callable[[Path], ScenarioInput]) -> Prepared:
+    """Load the baseline, and its scenario through ``load_scenario`` (the composition
+    root's, ``wiring.load_scenario``); exit-2 errors for anything missing or bad.
 
     Done for every baseline before any is re-run, so bad input fails fast.
     """
@@ -254,8 +255,11 @@ def prepare(path: str | Path) -> Prepared:
             f"scenario file {base.scenario} not found (a baseline's scenario path is "
             f"relative to the directory `baseline check` runs in: the repository root)",
         )
-    sc, text, bars = load_scenario_and_bars(scenario_file)
-    return Prepared(str(path), base, sc.with_seed(base.seed), text, sc.scenario_hash(), bars)
+    inputs = load_scenario(scenario_file)
+    sc = inputs.scenario
+    return Prepared(
+        str(path), base, sc.with_seed(base.seed), inputs.text, sc.scenario_hash(), inputs.bars
+    )
 
 
 @dataclass(frozen=True)

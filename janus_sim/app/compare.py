@@ -24,15 +24,13 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from janus_sim import numerics
 from janus_sim.app.schema_match import SchemaComparison, compare_schemas
 from janus_sim.app.timetravel import SCHEMA_KINDS, Moment, state_at
 from janus_sim.core import events as ev
 from janus_sim.core.codec import decode
 from janus_sim.errors import ConfigError
-from janus_sim.eventlog import EventBatch
+from janus_sim.eventlog import EventBatch, first_difference
 from janus_sim.ports import EventQuery, EventStore
 
 COUNT_METRICS = frozenset(
@@ -47,9 +45,6 @@ COUNT_METRICS = frozenset(
     }
 )
 """Cycle metrics that count things (besides any ``n_*`` or ``*_count`` name)."""
-
-ROW_FIELDS = ("kind", "version", "cycle", "t_ns", "entity", "payload")
-"""The stored columns compared to find the first diverging event, in reporting order."""
 
 
 def is_count(name: str) -> bool:
@@ -189,7 +184,7 @@ class RunRef:
 class Divergence:
     seq: int
     field: str
-    """One of ROW_FIELDS, or "length" when one log ends first."""
+    """One of ``eventlog.ROW_FIELDS``, or "length" when one log ends first."""
     detail: str
 
 
@@ -292,22 +287,10 @@ def compare_cycles(
 
 def _first_row_difference(a: EventBatch, b: EventBatch) -> Divergence | None:
     """The first differing row of two batches covering the same sequence numbers."""
-    n = min(len(a), len(b))
-    first: tuple[int, str] | None = None
-    for name in ROW_FIELDS:
-        ca, cb = getattr(a, name), getattr(b, name)
-        if isinstance(ca, np.ndarray):
-            idx = np.flatnonzero(ca[:n] != cb[:n])
-            hit = int(idx[0]) if len(idx) else None
-        elif ca[:n] == cb[:n]:  # C-speed for the common case of equal string columns
-            hit = None
-        else:
-            hit = next(i for i in range(n) if ca[i] != cb[i])
-        if hit is not None and (first is None or hit < first[0]):
-            first = (hit, name)
-    if first is None:
+    hit = first_difference(a, b)
+    if hit is None:
         return None
-    i, name = first
+    i, name = hit
     where = (
         f"{a.kind[i]} of cycle {int(a.cycle[i])} in A, {b.kind[i]} of cycle {int(b.cycle[i])} in B"
     )

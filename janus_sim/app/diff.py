@@ -76,21 +76,37 @@ def diff_states(a: SimState, b: SimState) -> StateDiff:
     return out
 
 
-def parse_spec(text: str) -> tuple[str | None, Moment]:
-    """``[RUN@]WHEN`` with WHEN a date, a timestamp, ``cycle:N``, ``seq:N`` or ``end``."""
-    run_id, _, when = text.rpartition("@")
-    run = run_id or None
+def parse_when(when: str) -> Moment:
+    """A WHEN as a moment: ``YYYY-MM-DD`` (its last nanosecond), a timestamp
+    (``YYYY-MM-DDTHH:MM[:SS]``), ``cycle:N`` (after that night), ``seq:N`` (after that
+    event) or ``end``. The label is WHEN as given, or ``cycle N``/``event N``.
+
+    Raises ValueError naming the accepted forms.
+    """
     if when == "end":
-        return run, Moment(label="the end of the run")
+        return Moment(label="the end of the run")
     kind, sep, number = when.partition(":")
     if sep and kind in {"cycle", "seq"}:
-        if not number.isdigit():
-            raise ConfigError(text, "", f"expected {kind}:N with N a whole number >= 0")
+        # isascii: str.isdigit() also accepts digits such as '²' that int() refuses.
+        if not (number.isascii() and number.isdigit()):
+            raise ValueError(f"{when!r}: expected {kind}:N with N a whole number >= 0")
         n = int(number)
-        return run, Moment(cycle=n, label=f"cycle {n}") if kind == "cycle" else Moment(
-            seq=n, label=f"event {n}"
+        return (
+            Moment(cycle=n, label=f"cycle {n}")
+            if kind == "cycle"
+            else Moment(seq=n, label=f"event {n}")
         )
     try:
-        return run, Moment(t_ns=parse_moment(when, end_of_day=True), label=when)
+        return Moment(t_ns=parse_moment(when, end_of_day=True), label=when)
     except ValueError as e:
-        raise ConfigError(text, "", f"{e}, cycle:N, seq:N or end (optionally RUN@ first)") from e
+        raise ValueError(f"{e}, cycle:N, seq:N or end") from e
+
+
+def parse_spec(text: str) -> tuple[str | None, Moment]:
+    """``[RUN@]WHEN`` (the form ``diff`` took before ``[STORE:]RUN@WHEN``): the run, if
+    named, and the moment. Raises ConfigError naming the text."""
+    run_id, _, when = text.rpartition("@")
+    try:
+        return run_id or None, parse_when(when)
+    except ValueError as e:
+        raise ConfigError(text, "", f"{e} (optionally RUN@ first)") from e

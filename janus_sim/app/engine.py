@@ -1,4 +1,9 @@
-"""The engine: the composition root that drives days through the core into the log.
+"""The engine: drives days through the core and hands the events to the log.
+
+It is given everything it touches (the store, the vector store, the stop flag, the
+bars); ``janus_sim.wiring`` assembles it. Where the batches go is its ``LogSink``
+(``log_sink.py``): appended for a new run, checked then appended for a resume, checked
+only for ``replay_check``.
 
 For each trading day: the awake day, then the sleep cycle; after each, the recorder's
 events are encoded, stamped with gap-free sequence numbers and appended to the store as
@@ -31,18 +36,20 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from janus_sim import __version__, numerics
+from janus_sim.app.log_sink import LogSink
 from janus_sim.app.run_inputs import initial_event, library_versions, run_generators
 from janus_sim.app.vector_sync import collection_name, sync_schemas
 from janus_sim.config import Scenario
 from janus_sim.core import checkpoint
 from janus_sim.core import events as ev
-from janus_sim.core.awake import World, run_day
+from janus_sim.core.awake import run_day
 from janus_sim.core.codec import CodecError, decode, encode
 from janus_sim.core.map_phase import ProjectionModel
 from janus_sim.core.market import ObservedBars
 from janus_sim.core.neocortex import Schema
 from janus_sim.core.sleep import sleep_cycle
 from janus_sim.core.state import Recorder, SimState
+from janus_sim.core.world import World
 from janus_sim.errors import NotFoundError, StoreError
 from janus_sim.eventlog import EventBatch, RunDigest
 from janus_sim.ports import EventQuery, EventStore, RunInfo, VectorStore
@@ -58,32 +65,6 @@ class RunInterrupted(Exception):
         self.signal_name = signal_name
         self.next_seq = next_seq
         super().__init__(f"interrupted by {signal_name} after event {next_seq - 1}")
-
-
-class ReplayMismatch(StoreError):
-    """A regenerated event differs from the stored event with the same sequence number."""
-
-    exit_code = 1
-
-    def __init__(self, run_id: str, seq: int, problem: str) -> None:
-        self.seq = seq
-        self.problem = problem
-        super().__init__(f"run {run_id!r}: event {seq} {problem}")
-
-
-def _first_difference(stored: EventBatch, fresh: EventBatch) -> tuple[int, str] | None:
-    """(seq, what differs) of the first row where two equal-length batches differ."""
-    for i in range(len(fresh)):
-        for name in ("kind", "version", "cycle", "t_ns", "entity", "payload"):
-            a, b = getattr(stored, name)[i], getattr(fresh, name)[i]
-            if a != b:
-                return int(fresh.seq[i]), f"{name} is {_short(a)} in the log, {_short(b)} on replay"
-    return None
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class Observer:
@@ -157,9 +138,7 @@ class Engine:
         self._synced: dict[str, Schema] | None = None  # None: collection not made yet
         self._digest = RunDigest()
         self._next_seq = 0
-        self._stored = 0  # events already in the log (resume / replay check)
-        self._append = True
-        self._use_checkpoint = False
+        self._log: LogSink | None = None  # made by run / resume / replay_check
         self.state: SimState | None = None
         """The live state once ``run`` has started (for inspection and tests)."""
 
@@ -168,25 +147,22 @@ class Engine:
         if not records:
             return
         batch = EventBatch.from_records(self.run_id, self._next_seq, records)
-        known = min(len(batch), max(0, self._stored - self._next_seq))
-        if known:
-            self._check_stored(batch.take(np.arange(known)))
-        if known < len(batch):
-            if not self._append:
-                raise ReplayMismatch(
-                    self.run_id, self._next_seq + known, "is missing: the log ends before it"
-                )
-            self.store.append(batch if known == 0 else batch.take(np.arange(known, len(batch))))
+        self._sink().write(batch)
         self._digest.update(batch)
         self._next_seq += len(records)
         signal_name = self._should_stop()
         if signal_name is not None:
             raise RunInterrupted(signal_name, self._next_seq)
 
+    def _sink(self) -> LogSink:
+        if self._log is None:
+            raise RuntimeError("the engine writes only inside run, resume or replay_check")
+        return self._log
+
     def _sync_vectors(self, state: SimState, dim: int) -> None:
         """Phase 4: upsert the night's new and changed schemas, delete the pruned, snapshot."""
         vs = self.vector_store
-        if vs is None or self.vector_error is not None or not self._append:
+        if vs is None or self.vector_error is not None or not self._sink().appends:
             return
         name = collection_name(self.run_id)
         try:
@@ -201,17 +177,8 @@ class Engine:
         except StoreError as e:
             self.vector_error = str(e)
 
-    def _check_stored(self, fresh: EventBatch) -> None:
-        first, last = int(fresh.seq[0]), int(fresh.seq[-1])
-        stored = self.store.read(self.run_id, EventQuery(seq_min=first, seq_max=last))
-        if len(stored) != len(fresh) or not np.array_equal(stored.seq, fresh.seq):
-            missing = sorted(set(fresh.seq.tolist()) - set(stored.seq.tolist()))
-            raise ReplayMismatch(self.run_id, missing[0] if missing else first, "is missing")
-        diff = _first_difference(stored, fresh)
-        if diff is not None:
-            raise ReplayMismatch(self.run_id, diff[0], diff[1])
-
-    def _check_resumable(self) -> RunInfo:
+    def _check_resumable(self) -> tuple[RunInfo, int]:
+        """The stored run (it must be of this scenario and seed) and its number of events."""
         info = self.store.get_run(self.run_id)
         if info.scenario_hash != self.scenario.scenario_hash() or info.seed != self.scenario.seed:
             raise StoreError(
@@ -219,8 +186,7 @@ class Engine:
                 f"(scenario hash {info.scenario_hash[:12]}, seed {info.seed}); "
                 "resume it with the same scenario file and --seed"
             )
-        self._stored = self.store.last_seq(self.run_id) + 1
-        return info
+        return info, self.store.last_seq(self.run_id) + 1
 
     def resume(self, *, from_checkpoint: bool = False) -> RunResult:
         """Finish a run that stopped early; its digest equals an uninterrupted run's.
@@ -230,28 +196,23 @@ class Engine:
         nightly checkpoint instead: faster on long runs, but the nights before it are
         trusted, not re-checked (``verify --replay`` checks them).
         """
-        self._use_checkpoint = from_checkpoint
-        info = self._check_resumable()
+        info, stored = self._check_resumable()
         if info.status == "finished":
             raise StoreError(f"run {self.run_id!r} already finished; nothing to resume")
-        self.store.finish_run(self.run_id, "running", None, f"resumed at event {self._stored}")
-        return self._execute()
+        self._log = LogSink.resuming(self.store, self.run_id, stored)
+        self.store.finish_run(self.run_id, "running", None, f"resumed at event {stored}")
+        return self._execute(from_checkpoint=from_checkpoint)
 
     def replay_check(self) -> RunResult:
         """Re-simulate a stored run and check every stored event; appends nothing.
 
         Raises ReplayMismatch naming the first event that differs or is missing/extra.
         """
-        self._check_resumable()
-        self._append = False
+        _, stored = self._check_resumable()
+        sink = self._log = LogSink.checking(self.store, self.run_id, stored)
         with threadpool_limits(limits=1):
-            result = self._simulate()
-        if self._next_seq != self._stored:
-            raise ReplayMismatch(
-                self.run_id,
-                self._next_seq,
-                f"and later are extra: the replay ends at event {self._next_seq - 1}",
-            )
+            result = self._simulate(from_checkpoint=False)
+        sink.finish(self._next_seq)
         return result
 
     def run(self) -> RunResult:
@@ -264,6 +225,7 @@ class Engine:
             raise StoreError(
                 f"run id {self.run_id!r} already exists in the store; choose another --run-id"
             )
+        self._log = LogSink.appending(self.store, self.run_id)
         self.store.create_run(
             RunInfo(
                 run_id=self.run_id,
@@ -277,12 +239,12 @@ class Engine:
                 started_at=self._clock(),
             )
         )
-        return self._execute()
+        return self._execute(from_checkpoint=False)
 
-    def _execute(self) -> RunResult:
+    def _execute(self, *, from_checkpoint: bool) -> RunResult:
         try:
             with threadpool_limits(limits=1):
-                result = self._simulate()
+                result = self._simulate(from_checkpoint=from_checkpoint)
         except RunInterrupted as e:
             self.store.finish_run(self.run_id, "interrupted", None, f"{e}; resume with --resume")
             raise
@@ -342,15 +304,14 @@ class Engine:
             result.dates[cycle] = world.date(cycle - 1)
         return Recorder(state), checkpoint.generators_of(cp), cp.cycle
 
-    def _simulate(self) -> RunResult:
+    def _simulate(self, *, from_checkpoint: bool) -> RunResult:
         sc = self.scenario
         world = World.build(sc, self._market_data)
         result = RunResult(run_id=self.run_id, digest="", n_events=0)
         # Phase 3's fitted AlignedUMAP chain is not in the checkpoint (it is a model, not
         # state): with projection on, resuming re-simulates every night, which rebuilds it.
-        use_cp = (
-            self._use_checkpoint and self._append and self._stored and not sc.projection.enabled
-        )
+        sink = self._sink()
+        use_cp = from_checkpoint and sink.appends and sink.stored and not sc.projection.enabled
         resumed = self._from_checkpoint(world, result) if use_cp else None
         if resumed is None:
             rec, generators = self._start(world), run_generators(sc.seed)

@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from janus_sim.app.timetravel import Moment, state_at
+from janus_sim.config import Scenario
 from janus_sim.ports import EventQuery, EventStore
 
 
@@ -132,17 +133,13 @@ def summarize(runs: list[RunQuality]) -> dict[str, object]:
     return out
 
 
-def measure(job: tuple[str, int]) -> RunQuality:
-    """Run the scenario file ``job[0]`` under seed ``job[1]`` in memory and measure it (a
-    picklable unit of work for a process pool: the quality benchmark's)."""
-    from pathlib import Path
-
-    from janus_sim.adapters.memory_store import MemoryEventStore
-    from janus_sim.adapters.scenario_file import load_scenario
+def measure(job: tuple[Scenario, int]) -> RunQuality:
+    """Run scenario ``job[0]`` (synthetic: no bars) under seed ``job[1]`` in memory and
+    measure it (a picklable unit of work for a process pool: the quality benchmark's)."""
     from janus_sim.app.engine import Engine
+    from janus_sim.memory_store import MemoryEventStore
 
-    path, seed = job
-    sc, _ = load_scenario(Path(path))
+    sc, seed = job
     store = MemoryEventStore()
     Engine(sc.with_seed(seed), store, run_id="q").run()
     return run_quality(store, "q")

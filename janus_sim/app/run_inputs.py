@@ -1,4 +1,4 @@
-"""What a run starts from: its first event, its generators, the library versions.
+"""What a run starts from: its scenario input, first event, generators, library versions.
 
 Split from the engine so that tests and tools can drive the same steps by hand
 (``tests/property/test_fold_vs_live.py``) without an engine.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from importlib import metadata
 
 import numpy as np
@@ -16,9 +17,31 @@ from janus_sim import __version__
 from janus_sim.config import Scenario
 from janus_sim.core import events as ev
 from janus_sim.core.agent import init_params
-from janus_sim.core.awake import World
 from janus_sim.core.hippocampus import init_separation
+from janus_sim.core.market import ObservedBars
 from janus_sim.core.rng import component_rng
+from janus_sim.core.world import World
+
+
+@dataclass(frozen=True)
+class ScenarioInput:
+    """A scenario as a run takes it, loaded once by the composition root (``wiring``).
+
+    ``scenario`` has its bars' sha256 pinned into it (a data-backed market), so the
+    scenario hash names the data too; ``text`` is the file's text as read (stored with the
+    run, so ``verify --replay`` can re-simulate from the log); ``source`` names the file
+    in messages and in the run row; ``bars`` are the real bars, or None for a synthetic
+    market."""
+
+    scenario: Scenario
+    text: str
+    source: str
+    bars: ObservedBars | None = None
+
+    def with_seed(self, seed: int | None) -> ScenarioInput:
+        """The same input under another seed (None: unchanged)."""
+        return self if seed is None else replace(self, scenario=self.scenario.with_seed(seed))
+
 
 NUMERIC_PACKAGES = (
     "numpy",

@@ -15,7 +15,7 @@ from janus_sim.core.codec import decode
 from janus_sim.core.state import SimState, apply
 from janus_sim.errors import NotFoundError
 from janus_sim.ports import EventQuery, EventStore
-from janus_sim.timefmt import DAY_NS, format_ns
+from janus_sim.timefmt import NS_PER_DAY, format_ns
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ def state_at(
     if moment.t_ns is not None:
         end = store.read(run_id, EventQuery(limit=1, tail=True))
         last_t = int(end.t_ns[0])
-        if moment.t_ns > last_t - last_t % DAY_NS + DAY_NS - 1:  # past the run's last day
+        last_day_end = last_t - last_t % NS_PER_DAY + NS_PER_DAY - 1
+        if moment.t_ns > last_day_end:  # past the run's last day
             raise NotFoundError(
                 f"{moment.label} is after run {run_id!r} ends ({format_ns(last_t)})"
             )

@@ -16,6 +16,7 @@ import numpy as np
 from janus_sim.app.timetravel import Moment, state_at
 from janus_sim.core.neocortex import Schema
 from janus_sim.ports import EventQuery, EventStore, VectorStore
+from janus_sim.scenario_text import parse_scenario
 
 PREFIX = "janus_"
 _MAX_STEM = 100
@@ -114,8 +115,6 @@ def schema_space(store: EventStore, run_id: str, raw: np.ndarray) -> np.ndarray:
     """A raw state vector of run ``run_id`` as its schemas see it: through the run's feature
     scaler (``scaler_fitted``) and cut to the scenario's ``neocortex.features``. A log
     older than the scaler kept its schemas over the whole raw state: returned as is."""
-    from janus_sim.adapters.scenario_file import parse_scenario
-
     x = np.asarray(raw, dtype=np.float64)
     fitted = store.read(run_id, EventQuery(kinds=["scaler_fitted"], limit=1))
     if not len(fitted):

@@ -12,23 +12,22 @@ stored field; the replay
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from janus_sim.adapters.bars_file import load_market_data
-from janus_sim.adapters.scenario_file import parse_scenario
-from janus_sim.app.engine import Engine, ReplayMismatch
+from janus_sim.app.engine import Engine
+from janus_sim.app.log_sink import ReplayMismatch
+from janus_sim.app.run_inputs import ScenarioInput
 from janus_sim.core.codec import CodecError, decode
 from janus_sim.core.state import SimState, apply
 from janus_sim.eventlog import digest_of, first_broken_link
-from janus_sim.ports import EventStore
+from janus_sim.ports import EventStore, RunStatus
 
 
 @dataclass
 class VerifyReport:
     run_id: str
-    status: str
+    status: RunStatus
     n_events: int
     stored_digest: str | None
     recomputed_digest: str
@@ -47,7 +46,11 @@ class VerifyReport:
             self.first_bad_seq = seq
 
 
-def verify_run(store: EventStore, run_id: str, *, replay: bool = False) -> VerifyReport:
+def verify_run(
+    store: EventStore, run_id: str, *, replay: ScenarioInput | None = None
+) -> VerifyReport:
+    """Every check of the module docstring on run ``run_id``; with ``replay`` (the run's
+    scenario and bars, as ``wiring.stored_scenario`` loads them) also the re-simulation."""
     info = store.get_run(run_id)
     batch = store.read(run_id)
     report = VerifyReport(
@@ -91,14 +94,9 @@ def verify_run(store: EventStore, run_id: str, *, replay: bool = False) -> Verif
     else:
         report.fail(None, f"the run is {info.status}, not finished (resume it with run --resume)")
 
-    if replay:
-        source = f"the scenario stored with run {run_id!r}"
-        scenario = parse_scenario(info.scenario_text, source)
-        # Real bars are read again, relative to the scenario file the run was started from;
-        # a changed file fails the engine's scenario-hash check (its sha256 is in the hash).
-        base = Path(info.scenario_source).parent
-        scenario, bars = load_market_data(scenario, base, info.scenario_source or source)
-        engine = Engine(scenario.with_seed(info.seed), store, run_id=run_id, market_data=bars)
+    if replay is not None:
+        # A changed bars file fails the engine's scenario-hash check (its sha256 is in it).
+        engine = Engine(replay.scenario, store, run_id=run_id, market_data=replay.bars)
         report.replayed = True
         try:
             engine.replay_check()

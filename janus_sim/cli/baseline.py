@@ -26,6 +26,7 @@ from janus_sim.cli.compare import (
     tolerances_of,
 )
 from janus_sim.errors import ConfigError, NotFoundError
+from janus_sim.wiring import load_scenario
 
 
 @click.group()
@@ -51,7 +52,7 @@ def save(scenario: Path, output: Path, seed: int | None, quiet: bool) -> None:
 
     Run it from the repository root: the scenario path is stored as given."""
     with status_line(quiet, f"baseline {scenario}") as say:
-        base = bl.record(scenario, seed=seed, observer=StatusObserver(say))
+        base = bl.record(load_scenario(scenario), seed=seed, observer=StatusObserver(say))
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(base.to_json(), encoding="utf-8")
@@ -89,7 +90,7 @@ def check(
             "`janus-sim baseline save SCENARIO -o baselines/NAME.json`"
         )
     # Every baseline and scenario is read first, so bad input fails before a long run.
-    prepared = [bl.prepare(p) for p in paths]
+    prepared = [bl.prepare(p, load_scenario) for p in paths]
     names = {n for p in prepared for row in p.baseline.cycles.values() for n in row.metrics}
     check_tolerance_names(tolerances, names)
     results = []

@@ -16,6 +16,7 @@ from janus_sim.adapters.duckdb_store import (
     store_file,
 )
 from janus_sim.errors import ConfigError, NotFoundError
+from janus_sim.timefmt import S_PER_DAY
 
 STORE_HELP = "Event store: a directory (holding janus.duckdb) or a .duckdb file."
 
@@ -50,8 +51,10 @@ def lock_timeout() -> float:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if not 0 <= value < 86_400:
-        raise ConfigError("JANUS_STORE_WAIT", "", f"expected seconds from 0 to 86400 (got {raw!r})")
+    if not 0 <= value < S_PER_DAY:
+        raise ConfigError(
+            "JANUS_STORE_WAIT", "", f"expected seconds from 0 to {S_PER_DAY} (got {raw!r})"
+        )
     return value
 
 

@@ -20,7 +20,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from janus_sim.adapters.duckdb_store import DuckDBEventStore, store_file
 from janus_sim.app.compare import (
     CompareReport,
     CycleComparison,
@@ -32,7 +31,8 @@ from janus_sim.app.compare import (
     parse_tol,
 )
 from janus_sim.app.engine import Observer
-from janus_sim.cli.common import open_existing, stdout, store_option
+from janus_sim.cli.common import stdout, store_option
+from janus_sim.cli.run_ref import open_stores, parse_run_ref
 from janus_sim.errors import ConfigError
 
 Rows = tuple[list[str], list[list[str]]]
@@ -317,19 +317,6 @@ def _cycle_dict(c: CycleComparison) -> dict[str, object]:
 # --- compare ---------------------------------------------------------------------------
 
 
-def parse_run_spec(text: str) -> tuple[Path | None, str]:
-    """``RUN`` (in --store) or ``STORE:RUN`` (STORE a directory or a .duckdb file; the
-    store ends at the first colon)."""
-    store, sep, run = text.partition(":")
-    if not sep:
-        store, run = "", text
-    if not run.strip() or (sep and not store.strip()):
-        raise ConfigError(
-            f"run {text!r}", "", "expected RUN or STORE:RUN (STORE a directory or a .duckdb file)"
-        )
-    return (Path(store) if sep else None), run
-
-
 @click.command()
 @click.argument("a")
 @click.argument("b")
@@ -351,8 +338,10 @@ def compare(
     --rtol/--atol; counts exact), the schema states (paired by id, else by nearest
     centroid) and, when the digests differ, the first diverging event.
 
-    A and B are RUN (in --store) or STORE:RUN, so runs written by two code versions into
-    two stores can be compared. Exit 0 within tolerance, 1 beyond, 2 bad input.
+    A and B are each [STORE:]RUN (without STORE, a run in --store), so runs written by two
+    code versions into two stores can be compared. STORE may contain ':' and '@': RUN
+    follows the last ':'. Whole runs are compared: an @WHEN (as `diff` and `at` take) is
+    an error. Exit 0 within tolerance, 1 beyond, 2 bad input.
 
     \b
     Examples:
@@ -362,21 +351,18 @@ def compare(
     """
     check_format(as_json, markdown)
     tolerances = tolerances_of(rtol, atol, tol)
-    specs = [parse_run_spec(a), parse_run_spec(b)]
-    opened: dict[Path, DuckDBEventStore] = {}
-    try:
+    refs = [
+        parse_run_ref(text, when="forbidden", command="compare", arg=name)
+        for name, text in (("A", a), ("B", b))
+    ]
+    locations = [r.store or store_path for r in refs]
+    with open_stores(locations) as stores:
         sources = []
-        for text, (path, run) in zip((a, b), specs, strict=True):
-            location = path or store_path
-            key = store_file(location).resolve()
-            if key not in opened:  # one connection per database file
-                opened[key] = open_existing(location)
-            sources.append(RunSource(opened[key], run, label=text, where=str(location)))
+        for r, store, text, location in zip(refs, stores, (a, b), locations, strict=True):
+            assert r.run is not None  # when="forbidden" always names a RUN
+            sources.append(RunSource(store, r.run, label=text, where=str(location)))
         with status_line(quiet, "comparing") as say:
             report = compare_runs(sources[0], sources[1], tolerances, progress=say)
-    finally:
-        for store in opened.values():
-            store.close()
     if as_json:
         click.echo(json.dumps(report_dict(report), indent=2))
     else:

@@ -27,14 +27,6 @@ from janus_sim.errors import ConfigError, NotFoundError
 )
 @click.option("--all", "all_runs", is_flag=True, help="Every run in the store.")
 @click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["parquet"]),
-    default="parquet",
-    show_default=True,
-    help="Output format.",
-)
-@click.option(
     "-o",
     "--output",
     "output",
@@ -49,7 +41,6 @@ def export(
     store_path: Path,
     run_ids: tuple[str, ...],
     all_runs: bool,
-    fmt: str,
     output: Path,
     kinds: tuple[str, ...],
     overwrite: bool,
@@ -85,7 +76,6 @@ def export(
       janus-sim export -o events/
       janus-sim export --all --kind cycle_metrics -o events/ --overwrite
     """
-    del fmt  # parquet is the only format so far
     if all_runs and run_ids:
         raise ConfigError("--all", "", "name runs with --run or take them all, not both")
     started = time.monotonic()

@@ -1,4 +1,6 @@
-"""The ``janus-sim`` command line: presentation only; the work is in app/ and core/.
+"""The ``janus-sim`` group and its run and log commands (``run``, ``verify``, ``runs``,
+``events``, ``schema``); the other families register from their own modules. Presentation
+only: a run is assembled by ``janus_sim.wiring`` and the work is in app/ and core/.
 
 Exit codes: 0 success, 1 a comparison or verification found a difference, 2 bad input
 or usage. Every error is one line on stderr, never a traceback.
@@ -6,9 +8,10 @@ or usage. Every error is one line on stderr, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +19,19 @@ import click
 from rich.console import Console
 
 from janus_sim import __version__
-from janus_sim.adapters.bars_file import load_market_data
 from janus_sim.adapters.duckdb_store import DuckDBEventStore
-from janus_sim.adapters.qdrant_store import open_vector_store
-from janus_sim.adapters.run_lock import RunLock
-from janus_sim.adapters.scenario_file import load_scenario
+from janus_sim.adapters.stop_signals import StopFlag
 from janus_sim.app.anomaly_lead import crash_lead_of_run
-from janus_sim.app.engine import Engine, RunInterrupted, RunResult, default_run_id
+from janus_sim.app.engine import RunInterrupted, default_run_id
 from janus_sim.app.verify import verify_run
 from janus_sim.cli.baseline import baseline
 from janus_sim.cli.common import (
     latest_run,
+    lock_timeout,
     open_existing,
-    open_for_writing,
+    say_waiting,
     stdout,
     stopped_exit_code,
-    store_dir,
     store_option,
 )
 from janus_sim.cli.compare import compare
@@ -51,6 +51,7 @@ from janus_sim.config import Scenario, json_schema
 from janus_sim.errors import ConfigError, JanusError, NotFoundError
 from janus_sim.ports import EventQuery
 from janus_sim.timefmt import parse_moment
+from janus_sim.wiring import load_scenario, open_run, stored_scenario
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -119,75 +120,45 @@ def run(
       janus-sim run scenarios/crash_week.yaml --seed 7 --store store/
       janus-sim run scenarios/crash_week.yaml --resume
     """
-    # From here on a SIGINT/SIGTERM only asks the engine to stop at its next batch
-    # boundary (setup included), so no half-written state can come of it.
-    stop = _StopSignals().__enter__()
-    try:
-        sc, text = load_scenario(scenario)
-        # Real bars are read (and their hash pinned into the scenario) before any store opens.
-        sc, bars = load_market_data(sc, scenario.parent, str(scenario))
-        if seed is not None:
-            sc = sc.with_seed(seed)
-        if run_id is not None and not run_id.strip():
-            raise ConfigError("--run-id", "", "must not be empty")
-        if from_checkpoint and not resume:
-            raise ConfigError("--from-checkpoint", "", "only applies with --resume")
-        # The vector store first: an unreachable Qdrant must fail before anything is written.
-        vectors = None if no_qdrant else open_vector_store(store_dir(store_path), qdrant_url)
-        try:
-            store = open_for_writing(store_path)
-        except JanusError:
-            if vectors is not None:
-                vectors.close()
-            raise
-    except BaseException:
-        stop.__exit__()  # nothing ran: give the signals back before the error leaves
-        raise
+    if run_id is not None and not run_id.strip():
+        raise ConfigError("--run-id", "", "must not be empty")
+    if from_checkpoint and not resume:
+        raise ConfigError("--from-checkpoint", "", "only applies with --resume")
     err = Console(stderr=True)
     out = stdout()
-    lock: RunLock | None = None
-    try:
-        pick = _run_to_resume if resume else default_run_id
-        rid = run_id or pick(store, sc)
-        lock = RunLock(store_dir(store_path), rid)
-        lock.acquire()  # one process per run; released however this process ends
+    # From here on a SIGINT/SIGTERM only asks the engine to stop at its next batch
+    # boundary (setup included), so no half-written state can come of it.
+    with StopFlag() as stop:
+        inputs = load_scenario(scenario).with_seed(seed)
+        sc = inputs.scenario
+        pick = _run_to_resume(sc) if resume else lambda store: default_run_id(store, sc)
         observer = ProgressObserver(err) if not quiet else None
-        engine = Engine(
-            sc,
-            store,
-            run_id=rid,
-            scenario_source=str(scenario),
-            scenario_text=text,
+        with open_run(
+            inputs,
+            store_path,
+            run_id=run_id or pick,
+            keep_vectors=not no_qdrant,
+            qdrant_url=qdrant_url,
             observer=observer,
             should_stop=stop.pending,
-            vector_store=vectors,
-            snapshot_dir=store_dir(store_path) / "snapshots",
-            market_data=bars,
-        )
-
-        def go() -> RunResult:
-            return engine.resume(from_checkpoint=from_checkpoint) if resume else engine.run()
-
-        if observer is not None:
-            with observer:
-                result = go()
-        else:
-            result = go()
-        lead = crash_lead_of_run(store, rid) if sc.projection.enabled else None
-    except RunInterrupted as e:
-        click.echo(
-            f"janus-sim: {e}; run {rid!r} is marked interrupted. Finish it with: "
-            f"janus-sim run {scenario} --store {store_path} --run-id {rid} --resume",
-            err=True,
-        )
-        sys.exit(stopped_exit_code(e.signal_name))
-    finally:
-        stop.__exit__()
-        store.close()
-        if lock is not None:
-            lock.release()
-        if vectors is not None:
-            vectors.close()
+            lock_timeout=lock_timeout(),
+            on_wait=say_waiting,
+        ) as opened:
+            engine, rid = opened.engine, opened.run_id
+            try:
+                with observer if observer is not None else contextlib.nullcontext():
+                    result = (
+                        engine.resume(from_checkpoint=from_checkpoint) if resume else engine.run()
+                    )
+            except RunInterrupted as e:
+                click.echo(
+                    f"janus-sim: {e}; run {rid!r} is marked interrupted. Finish it with: "
+                    f"janus-sim run {scenario} --store {store_path} --run-id {rid} --resume",
+                    err=True,
+                )
+                sys.exit(stopped_exit_code(e.signal_name))
+            lead = crash_lead_of_run(opened.store, rid) if sc.projection.enabled else None
+    bars = inputs.bars
     out.print(cycle_table(result, closes=None if bars is None else bars.daily_closes()))
     for line in projection_lines(result, lead):
         out.print(line)
@@ -206,39 +177,21 @@ def run(
     )
 
 
-class _StopSignals:
-    """Turns SIGINT/SIGTERM into a request the engine honours at its next batch boundary."""
+def _run_to_resume(sc: Scenario) -> Callable[[DuckDBEventStore], str]:
+    """Picks the latest unfinished run of ``sc`` (same scenario hash and seed) in a store."""
 
-    def __init__(self) -> None:
-        self._name: str | None = None
-        self._saved: dict[int, Any] = {}
+    def pick(store: DuckDBEventStore) -> str:
+        digest = sc.scenario_hash()
+        open_runs = [
+            r for r in store.list_runs() if r.scenario_hash == digest and r.status != "finished"
+        ]
+        if not open_runs:
+            raise NotFoundError(
+                f"no unfinished run of scenario {sc.name!r} with seed {sc.seed} to resume"
+            )
+        return open_runs[-1].run_id
 
-    def pending(self) -> str | None:
-        return self._name
-
-    def _handle(self, signum: int, frame: object) -> None:
-        self._name = signal.Signals(signum).name
-
-    def __enter__(self) -> _StopSignals:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._saved[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._saved.items():
-            signal.signal(sig, handler)
-
-
-def _run_to_resume(store: DuckDBEventStore, sc: Scenario) -> str:
-    digest = sc.scenario_hash()
-    open_runs = [
-        r for r in store.list_runs() if r.scenario_hash == digest and r.status != "finished"
-    ]
-    if not open_runs:
-        raise NotFoundError(
-            f"no unfinished run of scenario {sc.name!r} with seed {sc.seed} to resume"
-        )
-    return open_runs[-1].run_id
+    return pick
 
 
 @cli.command()
@@ -260,7 +213,8 @@ def verify(store_path: Path, run_id: str | None, replay: bool) -> None:
     store = open_existing(store_path)
     try:
         rid = run_id or latest_run(store)
-        report = verify_run(store, rid, replay=replay)
+        inputs = stored_scenario(store.get_run(rid)) if replay else None
+        report = verify_run(store, rid, replay=inputs)
     finally:
         store.close()
     out = stdout()

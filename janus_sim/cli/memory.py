@@ -10,7 +10,7 @@ import numpy as np
 from rich.table import Table
 
 from janus_sim.adapters.qdrant_store import open_vector_store
-from janus_sim.app.diff import diff_states, parse_spec
+from janus_sim.app.diff import diff_states
 from janus_sim.app.timetravel import SCHEMA_KINDS, Moment, schema_rows, state_at
 from janus_sim.app.vector_sync import (
     collection_name,
@@ -20,55 +20,57 @@ from janus_sim.app.vector_sync import (
 )
 from janus_sim.cli.common import latest_run, open_existing, stdout, store_dir, store_option
 from janus_sim.cli.render import diff_tables, schemas_table
+from janus_sim.cli.run_ref import RunRef, open_stores, parse_run_ref
 from janus_sim.errors import ConfigError, NotFoundError
 from janus_sim.ports import EventQuery
-from janus_sim.timefmt import parse_moment
 
 
 @click.command()
-@click.argument("when", required=False)
+@click.argument("ref", required=False, metavar="[REF]")
 @store_option
-@click.option("--run", "run_id", help="Run id (default: the latest run).")
+@click.option("--run", "run_id", help="Run, when REF names none (default: the latest run).")
 @click.option("--cycle", type=click.IntRange(0), help="After the night of this cycle.")
 @click.option("--seq", type=click.IntRange(0), help="After this event sequence number.")
 @click.option("--json", "as_json", is_flag=True, help="The schemas as JSON.")
 def at(
-    when: str | None,
+    ref: str | None,
     store_path: Path,
     run_id: str | None,
     cycle: int | None,
     seq: int | None,
     as_json: bool,
 ) -> None:
-    """The schema state of a run as of WHEN: a date (its end), a timestamp, a cycle or
-    a sequence number; the end of the run when none is given. Rebuilt from the log.
+    """The schema state of a run as of a moment, rebuilt from the log; the end of the
+    run when none is given.
+
+    REF is [STORE:]RUN@WHEN, or a bare WHEN for the --run run (default: the latest) in
+    --store. WHEN is a date (its end), a timestamp, cycle:N, seq:N or end. STORE may
+    contain ':' and '@': WHEN follows the last '@', RUN the last ':' before it.
 
     \b
     Examples:
       janus-sim at 2025-12-20
       janus-sim at 2025-12-18T12:00 --json
-      janus-sim at --cycle 3
+      janus-sim at crash_week-s20251220@cycle:3
+      janus-sim at store/v1.duckdb:crash_week-s20251220@2025-12-18T12:00
+      janus-sim at --cycle 3 --run crash_week-s20251220
     """
-    given = [x for x in (when, cycle, seq) if x is not None]
+    given = [x for x in (ref, cycle, seq) if x is not None]
     if len(given) > 1:
-        raise ConfigError("at", "", "give one of WHEN, --cycle or --seq")
-    if when is not None:
-        try:
-            moment = Moment(t_ns=parse_moment(when, end_of_day=True), label=when)
-        except ValueError as e:
-            raise ConfigError("WHEN", "", str(e)) from e
+        raise ConfigError("at", "", "give one of WHEN, --cycle or --seq (or RUN@cycle:N)")
+    named = RunRef()
+    if ref is not None:
+        named = parse_run_ref(ref, when="required", command="at")
+        moment = named.moment()
     elif cycle is not None:
         moment = Moment(cycle=cycle, label=f"cycle {cycle}")
     elif seq is not None:
         moment = Moment(seq=seq, label=f"event {seq}")
     else:
         moment = Moment()
-    store = open_existing(store_path)
-    try:
-        rid = run_id or latest_run(store)
+    with open_stores([named.store or store_path]) as (store,):
+        rid = named.run or run_id or latest_run(store)
         state, last = state_at(store, rid, moment, kinds=SCHEMA_KINDS)
-    finally:
-        store.close()
     rows = schema_rows(state)
     if as_json:
         click.echo(
@@ -95,36 +97,45 @@ def at(
 @click.argument("a")
 @click.argument("b")
 @store_option
-@click.option("--run", "run_id", help="Run for A and B when they do not name one.")
+@click.option("--run", "run_id", help="Run for A and B when they name none (default: the latest).")
 @click.option("--json", "as_json", is_flag=True, help="The difference as JSON.")
 def diff(a: str, b: str, store_path: Path, run_id: str | None, as_json: bool) -> None:
     """What changed from moment A to moment B: schemas created, pruned, updated (mean
     shift, covariance change, point delta) and the latest cycle metrics' deltas.
 
-    A and B are [RUN@]WHEN, WHEN a date (its end), a timestamp, cycle:N, seq:N or end.
+    A and B are each [STORE:]RUN@WHEN, or a bare WHEN for the --run run (default: the
+    latest) in --store; A and B may name different runs and stores. WHEN is a date (its
+    end), a timestamp, cycle:N, seq:N or end. STORE may contain ':' and '@': WHEN
+    follows the last '@', RUN the last ':' before it.
 
     \b
     Examples:
       janus-sim diff 2025-12-17 2025-12-19
       janus-sim diff cycle:2 end --json
       janus-sim diff runA@end runB@end
+      janus-sim diff store/v1.duckdb:runA@cycle:3 store/v2:runA@cycle:3
     """
-    (run_a, moment_a), (run_b, moment_b) = parse_spec(a), parse_spec(b)
-    store = open_existing(store_path)
-    try:
-        default = run_id or latest_run(store)
-        ra, rb = run_a or default, run_b or default
-        state_a, _ = state_at(store, ra, moment_a, kinds=SCHEMA_KINDS)
-        state_b, _ = state_at(store, rb, moment_b, kinds=SCHEMA_KINDS)
-    finally:
-        store.close()
+    refs = [
+        parse_run_ref(text, when="required", command="diff", arg=name)
+        for name, text in (("A", a), ("B", b))
+    ]
+    moment_a, moment_b = (r.moment() for r in refs)
+    locations = [r.store or store_path for r in refs]
+    with open_stores(locations) as stores:
+        ra, rb = (
+            r.run or run_id or latest_run(store) for r, store in zip(refs, stores, strict=True)
+        )
+        state_a, _ = state_at(stores[0], ra, moment_a, kinds=SCHEMA_KINDS)
+        state_b, _ = state_at(stores[1], rb, moment_b, kinds=SCHEMA_KINDS)
     d = diff_states(state_a, state_b)
+    # A store is shown only where the ref named one: the common case stays as it was.
+    name_a, name_b = (ra if r.store is None else f"{r.store}:{ra}" for r in refs)
     if as_json:
         click.echo(
             json.dumps(
                 {
-                    "a": {"run_id": ra, "as_of": moment_a.label},
-                    "b": {"run_id": rb, "as_of": moment_b.label},
+                    "a": {"run_id": ra, "as_of": moment_a.label, "store": str(locations[0])},
+                    "b": {"run_id": rb, "as_of": moment_b.label, "store": str(locations[1])},
                     "created": d.created,
                     "pruned": d.pruned,
                     "updated": [u.__dict__ for u in d.updated],
@@ -134,7 +145,7 @@ def diff(a: str, b: str, store_path: Path, run_id: str | None, as_json: bool) ->
             )
         )
         return
-    stdout().print(diff_tables(d, f"{ra} @ {moment_a.label}", f"{rb} @ {moment_b.label}"))
+    stdout().print(diff_tables(d, f"{name_a} @ {moment_a.label}", f"{name_b} @ {moment_b.label}"))
 
 
 @click.command()

@@ -9,7 +9,6 @@ trial failed after its retries, 2 bad input, 130/143 stopped by SIGINT/SIGTERM.
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from janus_sim.adapters.stop_signals import StopFlag
 from janus_sim.cli.common import stdout, stopped_exit_code
 from janus_sim.cli.sweep_report import report as sweep_report
 from janus_sim.errors import ConfigError, NotFoundError
@@ -127,10 +127,6 @@ def _trial_table(plan: SweepPlan) -> Table:
     return table
 
 
-def _raise_on_sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt("SIGTERM")
-
-
 @sweep.command("run")
 @click.argument("sweep_file", metavar="SWEEP.yaml", type=click.Path(path_type=Path))
 @click.option(
@@ -206,22 +202,24 @@ def run_cmd(
     folder = SweepFolder(out or Path("sweeps") / plan.name)
     ex = make_executor(executor, workers=workers, address=address)
     err = Console(stderr=True, soft_wrap=True)  # a trial's line stays one line in a log
-    saved = signal.signal(signal.SIGTERM, _raise_on_sigterm)
     try:
-        with _Progress(err, quiet) as progress:
+        with StopFlag() as stop, _Progress(err, quiet) as progress:
             result = run_sweep(
-                plan, folder, ex, retries=retries, keep_vectors=qdrant, observer=progress
+                plan,
+                folder,
+                ex,
+                retries=retries,
+                keep_vectors=qdrant,
+                observer=progress,
+                should_stop=stop.pending,
             )
     except SweepInterrupted as stopped:
-        ex.abort()
         click.echo(
             f"janus-sim: sweep stopped; {folder.root} keeps every finished trial. "
             f"Resume with: janus-sim sweep {sweep_file} --out {folder.root}",
             err=True,
         )
         sys.exit(stopped_exit_code(stopped.signal_name))
-    finally:
-        signal.signal(signal.SIGTERM, saved)
     o = stdout()
     n, done, failed = len(result.records), result.count("finished"), result.count("failed")
     o.print(f"{n} trials: {done} finished ({result.reused} were already), {failed} failed")

@@ -24,6 +24,10 @@ take the position past it is masked out of exploration, of the greedy choice and
 bootstrap's max (``allowed_actions``). Nothing has to teach the agent the limit, so the
 ``respect_position_limit`` rule judges intent, not a random walk, and the logic gate is
 left to judge the rules the agent can actually break.
+
+``buffer_step`` is that step on transitions in the episodic buffer, as the sleep cycle
+takes it: phase 1's replay (``replay_phase.py``) and phase 2's gated update
+(``consolidation.py``, eq. 19).
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ import numpy as np
 from janus_sim.core import detmath as dm
 
 if TYPE_CHECKING:
+    from janus_sim.config import Agent
     from janus_sim.core.logic import ConstraintSet
+    from janus_sim.core.state import SimState
 
 N_ACTIONS = 3
 ACTION_DELTA = np.array([-1, 0, 1], dtype=np.int64)
@@ -250,4 +256,51 @@ def policy_step(
         td_loss=td_loss,
         logic_loss=logic_loss,
         grad_norm=norm,
+    )
+
+
+# --- steps on the episodic buffer -----------------------------------------------------
+
+Transitions = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""(s, a, r, s', done) of a batch of transitions, one row each."""
+
+
+def buffer_transitions(state: SimState, slots: np.ndarray) -> Transitions:
+    """(s, a, r, s', done) of the buffered transitions at ``slots``, the states as the
+    agent sees them (``SimState.view``): what a TD error needs."""
+    buf, _ = state.require_buffer()
+    return (
+        state.view(buf.states[slots]),
+        buf.actions[slots],
+        buf.rewards[slots],
+        state.view(buf.next_states[slots]),
+        buf.dones[slots],
+    )
+
+
+def buffer_step(
+    state: SimState,
+    slots: np.ndarray,
+    weights: np.ndarray,
+    constraints: ConstraintSet,
+    agent: Agent,
+    learning_rate: float,
+) -> PolicyStep:
+    """One weighted policy step (``policy_step``) on the buffered transitions at ``slots``,
+    against the state's target network and with the agent's settings: phase 1's replay
+    step and phase 2's gated update (eq. 19) both take it. The state is not changed."""
+    buf, _ = state.require_buffer()
+    return policy_step(
+        state.params,
+        *buffer_transitions(state, slots),
+        buf.ctx[slots],
+        weights,
+        constraints,
+        gamma=agent.gamma,
+        learning_rate=learning_rate,
+        logic_weight=agent.logic_loss_weight,
+        temperature=agent.policy_temperature,
+        grad_clip=agent.grad_clip,
+        target=state.target_params,
+        position_limit=agent.position_limit,
     )

@@ -2,11 +2,12 @@
 
 The payload is every dataclass field except the envelope (cycle, t_ns, entity). It is
 written as canonical JSON: sorted keys, no whitespace, no NaN, floats as Python's
-shortest round-trip ``repr``. ``decode(encode(e)) == e`` for every event, bit for bit.
+shortest round-trip ``repr``; tuples, NamedTuple rows included, as arrays.
+``decode(encode(e)) == e`` for every event, bit for bit, its NamedTuple rows rebuilt.
 
-Upcasters map ``(kind, version)`` to a function that turns a payload dict of that
-version into one of the next version; ``decode`` applies them in a chain until the
-payload is at the class's current ``VERSION``.
+Each event class carries its own upcasters (``Event.UPCASTS``: version v -> a function
+turning a payload dict of version v into one of v + 1); ``decode`` applies them in a
+chain until the payload is at the class's current ``VERSION``.
 """
 
 from __future__ import annotations
@@ -14,34 +15,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any
+from functools import partial
+from typing import Any, get_args, get_origin, get_type_hints
 
 import numpy as np
 
-from janus_sim.core.events import EVENT_KINDS, Event
+from janus_sim.core.events import EVENT_KINDS, Event, Payload
 
 ENVELOPE = ("cycle", "t_ns", "entity")
-
-Payload = dict[str, Any]
-Upcaster = Callable[[Payload], Payload]
-
-# (kind, from_version) -> function producing the from_version + 1 payload.
-UPCASTERS: dict[tuple[str, int], Upcaster] = {
-    # v2 copies the feature scaler; a v1 checkpoint predates it (no scaler: identity).
-    ("state_checkpoint", 1): lambda p: {
-        **p,
-        "held_back": [],
-        "scaler_mean": [],
-        "scaler_scale": [],
-    },
-    # v2 gates per episode: a v1 day either passed whole or not at all.
-    ("consolidation_gated", 1): lambda p: {
-        **{k: v for k, v in p.items() if k != "prototype"},
-        "logic_passed": int(p["candidates"]) if p["logic_passed"] else 0,
-        "recall_calibration": [],
-        "held_back": [],
-    },
-}
 
 
 class CodecError(ValueError):
@@ -82,10 +63,6 @@ def _frozen(value: Any) -> Any:
     return value
 
 
-def payload_dict(event: Event) -> Payload:
-    return {f.name: _plain(getattr(event, f.name)) for f in fields(event) if f.name not in ENVELOPE}
-
-
 def _json_default(value: Any) -> Any:
     """What json cannot encode natively (numpy scalars and arrays); tuples it writes as lists
     and numpy float64 as a float already, so the hot path converts nothing."""
@@ -110,6 +87,46 @@ def _payload_fields(cls: type[Event]) -> tuple[str, ...]:
     return names
 
 
+def _row_reader(tp: Any) -> Callable[[Any], Any] | None:
+    """How a JSON value of field type ``tp`` becomes what the class holds where plain
+    tuples (``_frozen``) would lose its type: a NamedTuple row, alone or in a
+    ``tuple[Row, ...]``; None for every other type. A value that is not an array (of the
+    row's length, for a row) raises TypeError: the payload does not fit."""
+    if isinstance(tp, type) and issubclass(tp, tuple) and hasattr(tp, "_fields"):
+        return partial(_read_row, tp)
+    args = get_args(tp)
+    if get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis:
+        item = _row_reader(args[0])
+        return None if item is None else partial(_read_rows, item)
+    return None
+
+
+def _read_row(row: Any, value: Any) -> Any:
+    if not isinstance(value, list):
+        raise TypeError(f"a {row.__name__} is an array, got {type(value).__name__}")
+    return row._make(_frozen(value))
+
+
+def _read_rows(item: Callable[[Any], Any], value: Any) -> tuple[Any, ...]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected an array of rows, got {type(value).__name__}")
+    return tuple(item(v) for v in value)
+
+
+_ROW_READERS: dict[type[Event], dict[str, Callable[[Any], Any]]] = {}
+
+
+def _row_readers(cls: type[Event]) -> dict[str, Callable[[Any], Any]]:
+    """Payload field -> its ``_row_reader``, for the fields of ``cls`` that need one."""
+    readers = _ROW_READERS.get(cls)
+    if readers is None:
+        hints = get_type_hints(cls)
+        found = {name: _row_reader(hints[name]) for name in _payload_fields(cls)}
+        readers = {name: read for name, read in found.items() if read is not None}
+        _ROW_READERS[cls] = readers
+    return readers
+
+
 def canonical_json(payload: Payload) -> str:
     return _ENCODER.encode(payload)
 
@@ -131,10 +148,12 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in an event payload")
 
 
-def upcast(kind: str, version: int, payload: Payload, target: int) -> Payload:
-    """Apply the registered upcasters from ``version`` up to ``target``."""
-    while version < target:
-        step = UPCASTERS.get((kind, version))
+def upcast(cls: type[Event], version: int, payload: Payload) -> Payload:
+    """``payload``, of ``cls`` at ``version``, upcast to ``cls.VERSION`` by the class's
+    own chain (``cls.UPCASTS``). CodecError when a step is missing or fails."""
+    kind = cls.KIND
+    while version < cls.VERSION:
+        step = cls.UPCASTS.get(version)
         if step is None:
             raise CodecError(f"no upcaster for {kind} v{version} -> v{version + 1}")
         try:
@@ -163,13 +182,12 @@ def decode(record: EncodedEvent) -> Event:
         raise CodecError(f"{record.kind}: {e}") from e
     if not isinstance(raw, dict):
         raise CodecError(f"{record.kind}: payload is not a JSON object")
-    payload = upcast(record.kind, record.version, raw, cls.VERSION)
+    payload = upcast(cls, record.version, raw)
     try:
-        return cls(
-            cycle=record.cycle,
-            t_ns=record.t_ns,
-            entity=record.entity,
-            **{k: _frozen(v) for k, v in payload.items()},
-        )
+        values = {k: _frozen(v) for k, v in payload.items()}
+        for name, read in _row_readers(cls).items():
+            if name in payload:
+                values[name] = read(payload[name])
+        return cls(cycle=record.cycle, t_ns=record.t_ns, entity=record.entity, **values)
     except TypeError as e:
         raise CodecError(f"{record.kind} v{record.version}: payload does not fit ({e})") from e

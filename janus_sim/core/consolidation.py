@@ -33,21 +33,21 @@ import numpy as np
 
 from janus_sim.core import detmath as dm
 from janus_sim.core import events as ev
+from janus_sim.core.agent import buffer_step
 from janus_sim.core.gates import episode_ids, episode_logic_gate, recall_gate
 from janus_sim.core.hippocampus import sparse_code
 from janus_sim.core.neocortex import (
-    NS_PER_DAY,
     SchemaIndex,
     consolidate,
     default_log_tau,
     prunable,
     schema_id,
 )
-from janus_sim.core.replay_phase import buffer_step
 from janus_sim.core.state import Recorder
+from janus_sim.timefmt import NS_PER_DAY
 
 if TYPE_CHECKING:
-    from janus_sim.core.awake import World
+    from janus_sim.core.world import World
 
 
 @dataclass(frozen=True, slots=True)

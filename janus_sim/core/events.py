@@ -1,10 +1,12 @@
 """Frozen, versioned event records: the only way state changes.
 
 Every event carries its cycle, its simulated time (integer nanoseconds since the Unix
-epoch, exchange-local clock) and an entity id; the rest of its fields are the payload.
+epoch, UTC: ``timefmt``'s one rule) and an entity id; the rest of its fields are the payload.
 ``KIND`` names the event in the log, ``VERSION`` is the payload schema version. When a
-payload changes shape, bump ``VERSION`` and register an upcaster in ``codec.py`` so logs
-written by older versions still read.
+payload changes shape, bump ``VERSION`` and give the class an upcaster from the old
+version: a static method ``upcast_v<old>`` beside the fields it changed, registered in the
+class's ``UPCASTS``, so logs written by older versions still read (``codec.decode``
+applies the chain).
 
 Vectors are tuples of Python floats so that events are hashable, comparable and encode
 to JSON exactly (``repr`` of a float round-trips).
@@ -12,13 +14,20 @@ to JSON exactly (``repr`` of a float round-trips).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
 Vector = tuple[float, ...]
 Matrix = tuple[tuple[float, ...], ...]
+
+Payload = dict[str, Any]
+"""An event's payload as its JSON object decodes: field name -> plain JSON value."""
+Upcaster = Callable[[Payload], Payload]
+"""Turns a payload of version v into one of version v + 1."""
 
 
 def as_matrix(a: np.ndarray) -> Matrix:
@@ -32,6 +41,8 @@ class Event:
 
     KIND: ClassVar[str] = ""
     VERSION: ClassVar[int] = 1
+    UPCASTS: ClassVar[Mapping[int, Upcaster]] = MappingProxyType({})
+    """Version v -> the upcaster from v to v + 1, for every v below ``VERSION``."""
 
     cycle: int
     t_ns: int
@@ -223,6 +234,23 @@ class ConsolidationGated(Event):
     """Candidates that passed the logic gate but not the recall gate: they wait in the
     hippocampus and are candidates again the next night (v2)."""
 
+    @staticmethod
+    def upcast_v1(payload: Payload) -> Payload:
+        """v1 -> v2: the gates became per episode, and the recall gate a fitted sigmoid.
+
+        A v1 day passed the logic gate whole or not at all, so its bool ``logic_passed``
+        becomes every candidate or none; its recall gate was a cosine to a ``prototype``
+        code, which v2 drops; it had no recall calibration and held nothing back.
+        """
+        return {
+            **{k: v for k, v in payload.items() if k != "prototype"},
+            "logic_passed": int(payload["candidates"]) if payload["logic_passed"] else 0,
+            "recall_calibration": [],
+            "held_back": [],
+        }
+
+    UPCASTS: ClassVar[Mapping[int, Upcaster]] = MappingProxyType({1: upcast_v1})
+
 
 @dataclass(frozen=True, slots=True)
 class SchemaCreated(Event):
@@ -280,8 +308,23 @@ class PolicyConsolidated(Event):
     params: Matrix
 
 
-SchemaRow = tuple[str, Vector, Matrix, int, float, int, int, float, tuple[tuple[str, int], ...]]
-"""(id, mean, cov, n_points, avg_reward, created_ns, updated_ns, eps, regime_counts)."""
+class SchemaRow(NamedTuple):
+    """One live schema in a checkpoint (``SchemaCheckpoint``, ``StateCheckpoint``).
+
+    Stored as a JSON array of its fields in this order (the names are not in the log):
+    reordering or inserting a field changes the payload, so it would need a new version.
+    """
+
+    schema_id: str
+    mean: Vector
+    cov: Matrix
+    n_points: int
+    avg_reward: float
+    created_ns: int
+    updated_ns: int
+    eps: float
+    regime_counts: tuple[tuple[str, int], ...]
+    """Cumulative true regimes of the member transitions, sorted by regime name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,6 +435,17 @@ class StateCheckpoint(Event):
     scaler_mean: Vector = ()
     """The feature scaler (``scaler.py``); empty before it is fitted. v2 added both."""
     scaler_scale: Vector = ()
+
+    @staticmethod
+    def upcast_v1(payload: Payload) -> Payload:
+        """v1 -> v2: the checkpoint copies the feature scaler and the held-back candidates.
+
+        A v1 checkpoint predates both: no scaler (the identity, empty fields) and nothing
+        held back for the next night's consolidation.
+        """
+        return {**payload, "held_back": [], "scaler_mean": [], "scaler_scale": []}
+
+    UPCASTS: ClassVar[Mapping[int, Upcaster]] = MappingProxyType({1: upcast_v1})
 
 
 # --- sleep, phase 5 ------------------------------------------------------------------

@@ -132,13 +132,15 @@ class _PredicatesLike(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class PredicateParams:
-    """Thresholds (percent), sharpness and position limit the predicates read."""
+    """Thresholds (percent), sharpness and position limit the predicates read. No defaults
+    here: the spec's are ``config.Predicates`` and ``config.Agent.position_limit``
+    (``from_config``)."""
 
-    crash_return_pct: float = 1.0
-    high_vol_pct: float = 0.15
-    deep_drawdown_pct: float = 3.0
-    sharpness: float = 4.0
-    position_limit: int = 3
+    crash_return_pct: float
+    high_vol_pct: float
+    deep_drawdown_pct: float
+    sharpness: float
+    position_limit: int
 
     def __post_init__(self) -> None:
         for name in ("crash_return_pct", "high_vol_pct", "deep_drawdown_pct", "sharpness"):

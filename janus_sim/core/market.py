@@ -17,7 +17,6 @@ regime that was recovered or missed.
 
 from __future__ import annotations
 
-import calendar as _calendar
 import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -26,11 +25,11 @@ import numpy as np
 
 from janus_sim.core import detmath as dm
 from janus_sim.core.bridge import bridge_days
+from janus_sim.timefmt import NS_PER_S, to_utc_ns
 
 if TYPE_CHECKING:
     from janus_sim.config import Calendar, Market
 
-NS_PER_S = 1_000_000_000
 OVERNIGHT_GAP_VOL = 0.002
 """Log-return standard deviation of the overnight gap between a close and the next open."""
 UNLABELLED = "unlabelled"
@@ -42,7 +41,7 @@ class Bars:
     """OHLCV bars of a whole scenario, in time order, with their day and true regime."""
 
     t_ns: np.ndarray
-    """Bar close time, integer nanoseconds since the epoch (exchange-local clock)."""
+    """Bar close time: the simulation clock, integer UTC nanoseconds (``janus_sim.timefmt``)."""
     day: np.ndarray
     open: np.ndarray
     high: np.ndarray
@@ -64,16 +63,10 @@ class Bars:
 
 
 def session_start_ns(date: dt.date, session_open: str) -> int:
+    """Clock time of ``date``'s session open (``"HH:MM"``): the open is a naive wall time,
+    so by timefmt's rule it is read as UTC, like every naive timestamp."""
     hour, minute = (int(x) for x in session_open.split(":"))
-    stamp = _calendar.timegm((date.year, date.month, date.day, hour, minute, 0))
-    return stamp * NS_PER_S
-
-
-def day_end_ns(date: dt.date) -> int:
-    """The last nanosecond of ``date`` (what 'as of DATE' means)."""
-    return _calendar.timegm((date.year, date.month, date.day, 0, 0, 0)) * NS_PER_S + (
-        86_400 * NS_PER_S - 1
-    )
+    return to_utc_ns(dt.datetime.combine(date, dt.time(hour, minute)))
 
 
 def regime_plan(market: Market, dates: tuple[dt.date, ...], bars_per_day: int) -> np.ndarray:

@@ -10,6 +10,9 @@ a fresh schema has Sigma = eps I and an updated one may be rank-deficient (const
 collinear states), so the ridge is what makes the density defined. Schemas are immutable;
 every update returns a new ``Schema`` that carries its own Cholesky factor, so a batch of
 states costs one triangular solve per schema version and the factor can never be stale.
+
+The spec's parameters (eta, eps, the tau_schema quantile, the pruning thresholds) have no
+defaults here: they are ``config.Neocortex``'s, which callers pass in.
 """
 
 from __future__ import annotations
@@ -24,10 +27,6 @@ import numpy as np
 from janus_sim.core import detmath as dm
 from janus_sim.core.chi2 import chi2_quantile
 
-ETA_SCHEMA = 0.01  # eq. 21-22, "typically 0.01"
-MIN_POINTS = 10  # tau_min_points, eq. 34
-NS_PER_DAY = 86_400 * 1_000_000_000
-MAX_AGE_NS = 90 * NS_PER_DAY  # tau_max_age, eq. 34
 _LOG_2PI = dm.LOG_2PI
 _FMAX = float(np.finfo(np.float64).max)
 _FEPS = float(np.finfo(np.float64).eps)
@@ -187,10 +186,8 @@ def create(id: str, state: np.ndarray, reward: float, t_ns: int, eps: float) -> 
     return Schema(id, s, cov, 1, float(reward), t_ns, t_ns, eps)
 
 
-def consolidate(
-    schema: Schema, state: np.ndarray, reward: float, t_ns: int, eta: float = ETA_SCHEMA
-) -> Schema:
-    """Schema after absorbing ``state`` (eq. 21-22), with 0 < eta <= 1.
+def consolidate(schema: Schema, state: np.ndarray, reward: float, t_ns: int, eta: float) -> Schema:
+    """Schema after absorbing ``state`` (eq. 21-22), with 0 < eta <= 1 (``Neocortex.eta``).
 
     mu' = (1 - eta) mu + eta s;  Sigma' = (1 - eta) Sigma + eta (s - mu)(s - mu)^T with the
     OLD mu. n_points += 1, avg_reward becomes the running mean, updated_ns = t_ns (which may
@@ -400,8 +397,9 @@ class SchemaIndex:
         return None if ll[best] < log_tau else best
 
 
-def default_log_tau(d: int, eps: float, q: float = 0.99) -> float:
-    """log tau_schema such that a FRESH schema accepts exactly its own q-region.
+def default_log_tau(d: int, eps: float, q: float) -> float:
+    """log tau_schema such that a FRESH schema accepts exactly its own q-region
+    (``q``: ``Neocortex.tau_quantile``).
 
     A fresh schema has Sigma = eps I, so its regularized density is N(s; mu, 2 eps I). The
     threshold is that density at squared Mahalanobis distance chi2.ppf(q, d):
@@ -419,13 +417,12 @@ def default_log_tau(d: int, eps: float, q: float = 0.99) -> float:
     return -0.5 * (d * dm.log(2.0 * math.pi * 2.0 * eps) + chi2_q)
 
 
-def prunable(
-    schema: Schema, now_ns: int, min_points: int = MIN_POINTS, max_age_ns: int = MAX_AGE_NS
-) -> bool:
-    """Eq. 34: prune iff n_points < min_points OR age > max_age_ns, age = now_ns - created_ns.
+def prunable(schema: Schema, now_ns: int, min_points: int, max_age_ns: int) -> bool:
+    """Eq. 34: prune iff n_points < min_points OR age > max_age_ns, age = now_ns - created_ns
+    (``Neocortex.min_points``; ``Neocortex.max_age_days`` in nanoseconds).
 
-    Both comparisons are strict, so with the defaults 9 points is pruned and 10 kept; an age
-    of exactly 90 days is kept and 90 days + 1 ns pruned. ``now_ns`` may not precede
+    Both comparisons are strict: at min_points = 10, 9 points are pruned and 10 kept; an
+    age of exactly max_age_ns is kept and max_age_ns + 1 pruned. ``now_ns`` may not precede
     ``schema.created_ns``.
     """
     age = now_ns - schema.created_ns

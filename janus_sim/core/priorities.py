@@ -12,7 +12,8 @@ Equation numbers are the JANUS spec's (as in ``replay_phase.py``):
 
 Everything is deterministic: randomness only comes from the ``Generator`` passed in. The
 weights are computed by a small numba kernel (one call instead of several numpy calls on
-a batch of ~64; no ``fastmath``, so bit for bit reproducible).
+a batch of ~64; no ``fastmath``, so bit for bit reproducible). The parameters have no
+defaults here: the spec's values are ``config.Replay``'s, which callers pass in.
 """
 
 from __future__ import annotations
@@ -30,12 +31,6 @@ from janus_sim.core.sum_tree import SumTree
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
 
-LAMBDA_LOGIC = 2.0
-LAMBDA_REWARD = 0.5
-EPS = 1e-6
-ALPHA = 0.6
-BETA_START = 0.4
-BETA_END = 1.0
 _INTS = (int, np.integer)
 
 
@@ -43,11 +38,12 @@ def compute_priorities(
     td_errors: ArrayLike,
     violations: ArrayLike,
     rewards: ArrayLike,
-    lambda_logic: float = LAMBDA_LOGIC,
-    lambda_reward: float = LAMBDA_REWARD,
-    eps: float = EPS,
+    lambda_logic: float,
+    lambda_reward: float,
+    eps: float,
 ) -> FloatArray:
-    """Priorities ``|delta| + lambda_logic * v + lambda_reward * |r| + eps`` (eq. 7).
+    """Priorities ``|delta| + lambda_logic * v + lambda_reward * |r| + eps`` (eq. 7), with
+    ``config.Replay``'s ``lambda_logic``, ``lambda_reward`` and ``priority_eps``.
 
     Inputs are 1-D arrays of one length with finite values; ``violations`` >= 0,
     ``lambda_logic`` and ``lambda_reward`` finite and >= 0, ``eps`` finite and > 0, so
@@ -74,12 +70,7 @@ def compute_priorities(
     return p
 
 
-def beta_at(
-    iteration: int,
-    n_iterations: int,
-    beta_start: float = BETA_START,
-    beta_end: float = BETA_END,
-) -> float:
+def beta_at(iteration: int, n_iterations: int, beta_start: float, beta_end: float) -> float:
     """IS exponent at ``iteration`` of ``n_iterations``, linear in the iteration (eq. 10).
 
     Iteration 0 gives exactly ``beta_start``, the last (``n_iterations - 1``) exactly

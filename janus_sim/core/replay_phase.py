@@ -32,17 +32,17 @@ import numpy as np
 from janus_sim.core import events as ev
 from janus_sim.core.agent import (
     ACTION_DELTA,
-    PolicyStep,
     allowed_actions,
-    policy_step,
+    buffer_step,
+    buffer_transitions,
     td_errors,
 )
-from janus_sim.core.logic import ConstraintSet
 from janus_sim.core.priorities import beta_at, compute_priorities, draw_batch
 from janus_sim.core.state import Recorder, SimState
 
 if TYPE_CHECKING:
     from janus_sim.config import Agent, Replay
+    from janus_sim.core.logic import ConstraintSet
 
 Progress = Callable[[int, int], None]
 
@@ -65,21 +65,6 @@ class ReplayStats:
     """Simulated replay time of all batches, compressed by C."""
 
 
-Transitions = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-def _transitions(state: SimState, slots: np.ndarray) -> Transitions:
-    """(s, a, r, s', done) of the buffered transitions at ``slots``: what a TD error needs."""
-    buf, _ = state.require_buffer()
-    return (
-        state.view(buf.states[slots]),
-        buf.actions[slots],
-        buf.rewards[slots],
-        state.view(buf.next_states[slots]),
-        buf.dones[slots],
-    )
-
-
 def _next_mask(state: SimState, slots: np.ndarray, limit: int) -> np.ndarray:
     buf, _ = state.require_buffer()
     pos = np.rint(buf.ctx[slots, 3]).astype(np.int64)
@@ -93,7 +78,7 @@ def buffer_td(state: SimState, agent: Agent) -> tuple[np.ndarray, np.ndarray]:
     slots = buf.chronological_slots()
     td = td_errors(
         state.params,
-        *_transitions(state, slots),
+        *buffer_transitions(state, slots),
         agent.gamma,
         target=state.target_params,
         next_mask=_next_mask(state, slots, agent.position_limit),
@@ -122,33 +107,6 @@ def _raise_anomalies(p: np.ndarray, ids: np.ndarray, flagged: list[int]) -> None
     f = f[(f >= ids[0]) & (f <= ids[-1])]
     pos = np.searchsorted(ids, f)
     p[pos[ids[pos] == f]] = p.max()
-
-
-def buffer_step(
-    state: SimState,
-    slots: np.ndarray,
-    weights: np.ndarray,
-    constraints: ConstraintSet,
-    agent: Agent,
-    learning_rate: float,
-) -> PolicyStep:
-    """One weighted policy step (``agent.policy_step``) on the buffered transitions at
-    ``slots``: phase 1's replay step and phase 2's gated update (eq. 19) both take it."""
-    buf, _ = state.require_buffer()
-    return policy_step(
-        state.params,
-        *_transitions(state, slots),
-        buf.ctx[slots],
-        weights,
-        constraints,
-        gamma=agent.gamma,
-        learning_rate=learning_rate,
-        logic_weight=agent.logic_loss_weight,
-        temperature=agent.policy_temperature,
-        grad_clip=agent.grad_clip,
-        target=state.target_params,
-        position_limit=agent.position_limit,
-    )
 
 
 def replay_phase(

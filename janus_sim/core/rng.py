@@ -12,8 +12,6 @@ from typing import Any
 
 import numpy as np
 
-COMPONENTS = ("market", "agent", "init", "replay", "projection")
-
 
 def component_tag(name: str) -> int:
     """A stable 32-bit tag for ``name`` (hashlib, not ``hash()``, which is salted)."""

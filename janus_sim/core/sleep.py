@@ -25,7 +25,7 @@ from janus_sim.core.replay_phase import Progress, ReplayStats, replay_phase
 from janus_sim.core.state import Recorder
 
 if TYPE_CHECKING:
-    from janus_sim.core.awake import World
+    from janus_sim.core.world import World
 
 
 def sleep_cycle(

@@ -261,16 +261,16 @@ def _(event: ev.SchemaPruned, state: SimState) -> None:
 def schema_rows_of(state: SimState) -> tuple[ev.SchemaRow, ...]:
     """The live schemas as checkpoint rows (see ``events.SchemaCheckpoint``)."""
     return tuple(
-        (
-            sid,
-            tuple(s.mean.tolist()),
-            ev.as_matrix(s.cov),
-            s.n_points,
-            s.avg_reward,
-            s.created_ns,
-            s.updated_ns,
-            s.eps,
-            tuple(sorted(state.schema_regimes.get(sid, {}).items())),
+        ev.SchemaRow(
+            schema_id=sid,
+            mean=tuple(s.mean.tolist()),
+            cov=ev.as_matrix(s.cov),
+            n_points=s.n_points,
+            avg_reward=s.avg_reward,
+            created_ns=s.created_ns,
+            updated_ns=s.updated_ns,
+            eps=s.eps,
+            regime_counts=tuple(sorted(state.schema_regimes.get(sid, {}).items())),
         )
         for sid, s in state.schemas.items()
     )
@@ -280,11 +280,18 @@ def restore_schemas(state: SimState, event: ev.SchemaCheckpoint | ev.StateCheckp
     """Replace the state's schemas with the checkpoint's (the fast path of ``at``)."""
     state.schemas = {}
     state.schema_regimes = {}
-    for sid, mean, cov, n, avg, created, updated, eps, regimes in event.schemas:
-        state.schemas[sid] = Schema(
-            sid, np.array(mean), np.array(cov), n, avg, created, updated, eps
+    for row in event.schemas:
+        state.schemas[row.schema_id] = Schema(
+            row.schema_id,
+            np.array(row.mean),
+            np.array(row.cov),
+            row.n_points,
+            row.avg_reward,
+            row.created_ns,
+            row.updated_ns,
+            row.eps,
         )
-        state.schema_regimes[sid] = dict(regimes)
+        state.schema_regimes[row.schema_id] = dict(row.regime_counts)
 
 
 @apply.register

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from janus_sim.ports import RunStatus
+
 
 @dataclass(frozen=True)
 class Header:
     run_id: str
     scenario_name: str
     seed: int
-    status: str
+    status: RunStatus
     digest: str | None
     n_events: int
     code_version: str

@@ -23,20 +23,27 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
-from collections.abc import Iterator, Sequence
+import signal
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 from janus_sim.errors import ConfigError
 from janus_sim.sweep.trial import TrialOutcome, TrialTask, run_trial
+
+StopCheck = Callable[[], "str | None"]
+POLL_S = 0.2
+"""How often a waiting executor looks at the stop flag (seconds)."""
 
 
 class Executor(Protocol):
     workers: int
     name: str
 
-    def run(self, tasks: Sequence[TrialTask]) -> Iterator[TrialOutcome]:
+    def run(self, tasks: Sequence[TrialTask], should_stop: StopCheck) -> Iterator[TrialOutcome]:
         """Yields one outcome per task as each finishes; at most ``workers`` run at once.
-        Closing the iterator early cancels the tasks that have not started."""
+        Ends early, without error, once ``should_stop()`` names a signal (the sweep's stop
+        flag, read at least every ``POLL_S``); closing the iterator early cancels the
+        tasks that have not started."""
         ...
 
     def close(self) -> None:
@@ -49,6 +56,12 @@ class Executor(Protocol):
         ...
 
 
+def _leave_sigint_to_the_sweep() -> None:
+    """In a worker: ignore Ctrl-C, which the terminal sends to the whole process group.
+    The sweep's process holds the stop flag and stops the workers itself (``abort``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _died(task: TrialTask, why: str) -> TrialOutcome:
     return TrialOutcome(trial_id=task.trial_id, status="failed", error=why)
 
@@ -57,9 +70,12 @@ class InlineExecutor:
     name = "inline"
     workers = 1
 
-    def run(self, tasks: Sequence[TrialTask]) -> Iterator[TrialOutcome]:
+    def run(self, tasks: Sequence[TrialTask], should_stop: StopCheck) -> Iterator[TrialOutcome]:
         for task in tasks:
-            yield run_trial(task)
+            if should_stop() is not None:
+                return
+            # In this process the trial's engine reads the flag itself, at every batch.
+            yield run_trial(task, should_stop)
 
     def close(self) -> None:
         pass
@@ -79,11 +95,13 @@ class LocalExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = cf.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_leave_sigint_to_the_sweep,
         )
         return self._pool
 
-    def run(self, tasks: Sequence[TrialTask]) -> Iterator[TrialOutcome]:
+    def run(self, tasks: Sequence[TrialTask], should_stop: StopCheck) -> Iterator[TrialOutcome]:
         pool = self._pool or self._fresh_pool()
         todo = list(tasks)
         running: dict[cf.Future[TrialOutcome], TrialTask] = {}
@@ -94,7 +112,9 @@ class LocalExecutor:
                 while todo and len(running) < self.workers:
                     task = todo.pop(0)
                     running[pool.submit(run_trial, task)] = task
-                done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+                done, _ = cf.wait(running, timeout=POLL_S, return_when=cf.FIRST_COMPLETED)
+                if should_stop() is not None:
+                    return
                 for fut in sorted(done, key=lambda f: running[f].trial_id):
                     if fut not in running:  # requeued below when the pool broke
                         continue
@@ -159,7 +179,7 @@ class RayExecutor:
         self.workers = workers or int(self._ray.cluster_resources().get("CPU", 1))
         self._remote = ray.remote(num_cpus=1, max_retries=0)(run_trial)
 
-    def run(self, tasks: Sequence[TrialTask]) -> Iterator[TrialOutcome]:
+    def run(self, tasks: Sequence[TrialTask], should_stop: StopCheck) -> Iterator[TrialOutcome]:
         ray = self._ray
         todo = list(tasks)
         running: dict[Any, TrialTask] = {}
@@ -168,7 +188,9 @@ class RayExecutor:
                 while todo and len(running) < self.workers:
                     task = todo.pop(0)
                     running[self._remote.remote(task)] = task
-                done, _ = ray.wait(list(running), num_returns=1)
+                done, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
+                if should_stop() is not None:
+                    return
                 for ref in done:
                     task = running.pop(ref)
                     try:

@@ -22,10 +22,9 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from janus_sim.adapters.bars_file import load_market_data
-from janus_sim.adapters.scenario_file import describe_error, field_path, load_scenario
 from janus_sim.config import Scenario
 from janus_sim.errors import ConfigError
+from janus_sim.scenario_text import describe_error, field_path
 from janus_sim.sweep.spec import (
     Setting,
     SweepSpec,
@@ -33,6 +32,7 @@ from janus_sim.sweep.spec import (
     params_json,
     setting_label,
 )
+from janus_sim.wiring import load_scenario
 
 
 @dataclass(frozen=True)
@@ -173,8 +173,7 @@ def load_sweep(path: Path) -> SweepPlan:
             raise ConfigError(
                 str(path), f"scenarios[{i}]", f"no scenario file {rel!r} next to the sweep file"
             )
-        base, _ = load_scenario(file)
-        base, _ = load_market_data(base, file.parent, str(file))  # pins the data's hash
+        base = load_scenario(file).scenario  # the data's hash pinned, like any run's
         for k, setting in enumerate(settings):
             where = f"{path} (setting {k + 1} of {len(settings)}, scenario {rel})"
             for seed in spec.seed_list():

@@ -14,9 +14,14 @@ values by (seed, trial index); trials by index.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-STATUSES = ("finished", "failed", "pending")
-"""Every status a trial can have, in the order the report counts them."""
+if TYPE_CHECKING:
+    from janus_sim.sweep.trial import TrialStatus
+
+STATUSES: tuple[TrialStatus, ...] = ("finished", "failed", "pending")
+"""Every status a trial can have (``sweep.trial.TrialStatus``), in the order the report
+counts them."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,7 @@ class Trial:
     scenario_name: str
     seed: int
     setting: str
-    status: str
+    status: TrialStatus
     attempts: int
     digest: str | None
     n_events: int | None

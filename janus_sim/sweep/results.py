@@ -18,7 +18,7 @@ import polars as pl
 from janus_sim.sweep.columns import PARAM_PREFIX, SUMMARY_COLUMNS
 from janus_sim.sweep.plan import Trial
 from janus_sim.sweep.spec import Scalar
-from janus_sim.sweep.trial import TrialOutcome
+from janus_sim.sweep.trial import TrialOutcome, TrialStatus
 
 
 @dataclass
@@ -26,7 +26,7 @@ class TrialRecord:
     """What the sweep knows of one trial so far."""
 
     trial: Trial
-    status: str = "pending"  # pending | finished | failed
+    status: TrialStatus = "pending"
     attempts: int = 0
     error: str | None = None
     outcome: TrialOutcome | None = None
@@ -96,8 +96,8 @@ def cycles_frame(records: Sequence[TrialRecord]) -> pl.DataFrame:
     finished = [r for r in records if r.status == "finished" and r.outcome is not None]
     for rec in finished:
         assert rec.outcome is not None
-        for _, _, metrics in rec.outcome.cycles:
-            for name, _ in metrics:
+        for night in rec.outcome.cycles:
+            for name, _ in night.metrics:
                 if name not in seen:
                     seen.add(name)
                     names.append(name)
@@ -108,11 +108,11 @@ def cycles_frame(records: Sequence[TrialRecord]) -> pl.DataFrame:
     for rec in finished:
         assert rec.outcome is not None
         t = rec.trial
-        for cycle, date, metrics in rec.outcome.cycles:
-            m = dict(metrics)
+        for night in rec.outcome.cycles:
+            m = dict(night.metrics)
             for k, v in (
-                ("trial_id", t.trial_id), ("scenario_name", t.scenario_name),
-                ("seed", t.seed), ("setting", t.label), ("cycle", cycle), ("date", date),
+                ("trial_id", t.trial_id), ("scenario_name", t.scenario_name), ("seed", t.seed),
+                ("setting", t.label), ("cycle", night.cycle), ("date", night.date),
             ):  # fmt: skip
                 keys[k].append(v)
             for n in names:

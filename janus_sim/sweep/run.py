@@ -13,16 +13,18 @@ holding a different sweep is refused (``SweepFolder.bind``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from janus_sim.adapters.stop_signals import never
+from janus_sim.app.engine import RunInterrupted
 from janus_sim.errors import StoreError
 from janus_sim.sweep.executors import Executor
 from janus_sim.sweep.folder import SweepFolder
 from janus_sim.sweep.plan import SweepPlan
 from janus_sim.sweep.results import TrialRecord, cycles_frame, trials_frame
-from janus_sim.sweep.trial import TrialOutcome, TrialTask, read_outcome
+from janus_sim.sweep.trial import TrialOutcome, TrialStatus, TrialTask, read_outcome
 
 
 class SweepObserver(Protocol):
@@ -52,7 +54,7 @@ class SweepResult:
     reused: int
     """Trials found finished in their shards and not rerun."""
 
-    def count(self, status: str) -> int:
+    def count(self, status: TrialStatus) -> int:
         return sum(r.status == status for r in self.records)
 
 
@@ -89,8 +91,13 @@ def run_sweep(
     retries: int | None = None,
     keep_vectors: bool = False,
     observer: SweepObserver | None = None,
+    should_stop: Callable[[], str | None] = never,
 ) -> SweepResult:
-    """Run the plan's unfinished trials; ``retries`` defaults to the sweep file's."""
+    """Run the plan's unfinished trials; ``retries`` defaults to the sweep file's.
+
+    ``should_stop`` is the cooperative stop flag (``adapters.stop_signals.StopFlag``):
+    once it names a signal the workers are stopped, the tables written, and
+    ``SweepInterrupted`` raised; the next sweep into the folder resumes."""
     obs = observer or QuietObserver()
     extra = plan.spec.retries if retries is None else retries
     resumed = folder.bind(
@@ -133,7 +140,7 @@ def run_sweep(
                 obs.round_started(attempt + 1, len(todo))
                 tasks = [_task(plan, folder, r, keep_vectors) for r in todo]
                 failed: list[TrialRecord] = []
-                for outcome in executor.run(tasks):
+                for outcome in executor.run(tasks, should_stop):
                     rec = by_id[outcome.trial_id]
                     _record(folder, rec, outcome)
                     retry = rec.status == "failed" and attempt < extra
@@ -141,11 +148,16 @@ def run_sweep(
                         failed.append(rec)
                     obs.trial_done(rec, retry)
                     _write(folder, plan, records)
+                stopped = should_stop()
+                if stopped is not None:
+                    raise SweepInterrupted(stopped)
                 todo = sorted(failed, key=lambda r: r.trial.index)
-        except KeyboardInterrupt as e:
+        except RunInterrupted as e:  # a trial in this process (inline) saw the flag first
             executor.abort()
-            # The CLI raises KeyboardInterrupt("SIGTERM") for a SIGTERM; Ctrl-C has no args.
-            raise SweepInterrupted(str(e.args[0]) if e.args else "SIGINT") from None
+            raise SweepInterrupted(e.signal_name) from None
+        except BaseException:  # SweepInterrupted, or a Ctrl-C without a stop flag
+            executor.abort()
+            raise
         finally:
             executor.close()
             _write(folder, plan, records)

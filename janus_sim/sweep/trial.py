@@ -15,25 +15,37 @@ came between the run's end and their export.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, NamedTuple
 
-from janus_sim.adapters.bars_file import load_market_data
 from janus_sim.adapters.duckdb_store import DB_FILENAME, DuckDBEventStore, open_store
 from janus_sim.adapters.parquet_export import export_events, partition_dir
-from janus_sim.adapters.qdrant_store import open_vector_store
-from janus_sim.adapters.run_lock import RunLock
+from janus_sim.adapters.stop_signals import never
 from janus_sim.app.anomaly_lead import crash_lead_of_run
-from janus_sim.app.engine import Engine
-from janus_sim.config import Scenario
+from janus_sim.app.engine import RunInterrupted
 from janus_sim.core import events as ev
 from janus_sim.core.codec import decode
 from janus_sim.errors import EmptyStoreError, NotFoundError
 from janus_sim.ports import EventQuery
 from janus_sim.sweep.columns import SUMMARY_COLUMNS
+from janus_sim.wiring import open_run, scenario_from_json
 
-Cycle = tuple[int, str, tuple[tuple[str, float], ...]]
-"""(cycle, date, metrics) of one night, as its cycle_metrics event holds them."""
+OutcomeStatus = Literal["finished", "failed"]
+"""How one attempt at a trial ended."""
+TrialStatus = Literal["pending", OutcomeStatus]
+"""Where a trial of the sweep stands: not attempted yet (or only interrupted), or how its
+last attempt ended."""
+
+
+class CycleRow(NamedTuple):
+    """One night of a trial, as its ``cycle_metrics`` event holds it."""
+
+    cycle: int
+    date: str
+    metrics: tuple[tuple[str, float], ...]
+    """(name, value) pairs in the event's order."""
 
 
 @dataclass(frozen=True)
@@ -53,33 +65,33 @@ class TrialTask:
 @dataclass(frozen=True)
 class TrialOutcome:
     trial_id: str
-    status: str  # "finished" | "failed"
+    status: OutcomeStatus
     digest: str | None = None
     n_events: int | None = None
     elapsed_s: float | None = None
     error: str | None = None
     reused: bool = False
     """True when the shard already held the finished run (nothing was simulated)."""
-    cycles: tuple[Cycle, ...] = ()
+    cycles: tuple[CycleRow, ...] = ()
     summary: dict[str, float | None] = field(default_factory=dict)
 
 
-def _cycles(store: DuckDBEventStore, run_id: str) -> tuple[Cycle, ...]:
+def _cycles(store: DuckDBEventStore, run_id: str) -> tuple[CycleRow, ...]:
     batch = store.read(run_id, EventQuery(kinds=["cycle_metrics"]))
-    out: list[Cycle] = []
+    out: list[CycleRow] = []
     for r in batch.records():
         e = decode(r.record)
         assert isinstance(e, ev.CycleMetrics)
-        out.append((e.cycle, e.date, e.metrics))
+        out.append(CycleRow(e.cycle, e.date, e.metrics))
     return tuple(out)
 
 
-def summarize(cycles: tuple[Cycle, ...], lead_bars: int | None) -> dict[str, float | None]:
+def summarize(cycles: tuple[CycleRow, ...], lead_bars: int | None) -> dict[str, float | None]:
     """The trial's quality figures over its nights (None where a night lacks the metric,
     e.g. ``ari_regime`` with projection off)."""
 
     def series(name: str) -> list[float]:
-        return [dict(m)[name] for _, _, m in cycles if name in dict(m)]
+        return [dict(c.metrics)[name] for c in cycles if name in dict(c.metrics)]
 
     def last(name: str) -> float | None:
         s = series(name)
@@ -148,16 +160,17 @@ def read_outcome(shard: Path, trial_id: str, export_dir: Path | None) -> TrialOu
         store.close()
 
 
-def _simulate(task: TrialTask) -> TrialOutcome:
-    shard = Path(task.shard)
-    sc = Scenario.model_validate_json(task.scenario_json)
-    sc, bars = load_market_data(sc, task.scenario_dir, task.scenario_source)
-    vectors = open_vector_store(shard, None) if task.keep_vectors else None
-    store = open_store(shard)
-    lock = RunLock(shard, task.trial_id)
+def _simulate(task: TrialTask, should_stop: Callable[[], str | None]) -> TrialOutcome:
+    inputs = scenario_from_json(task.scenario_json, task.scenario_source, task.scenario_dir)
     started = time.perf_counter()
-    try:
-        lock.acquire()
+    with open_run(
+        inputs,
+        task.shard,
+        run_id=task.trial_id,
+        keep_vectors=task.keep_vectors,
+        should_stop=should_stop,
+    ) as opened:
+        store, engine = opened.store, opened.engine
         try:
             status = store.get_run(task.trial_id).status
         except NotFoundError:
@@ -165,25 +178,10 @@ def _simulate(task: TrialTask) -> TrialOutcome:
         if status == "finished":
             _export(store, task.trial_id, task.export_dir, only_if_missing=True)
             return _outcome(store, task.trial_id, None, reused=True)
-        engine = Engine(
-            sc,
-            store,
-            run_id=task.trial_id,
-            scenario_source=task.scenario_source,
-            scenario_text=task.scenario_json,
-            vector_store=vectors,
-            snapshot_dir=shard / "snapshots" if vectors is not None else None,
-            market_data=bars,
-        )
         engine.resume() if status is not None else engine.run()
         elapsed = time.perf_counter() - started
         _export(store, task.trial_id, task.export_dir, only_if_missing=False)
         return _outcome(store, task.trial_id, elapsed, reused=False)
-    finally:
-        store.close()
-        lock.release()
-        if vectors is not None:
-            vectors.close()
 
 
 def _export(
@@ -201,10 +199,16 @@ def _export(
     export_events(store, [trial_id], out, overwrite=True)
 
 
-def run_trial(task: TrialTask) -> TrialOutcome:
-    """Run (or resume, or read back) one trial; a failure is an outcome, not a raise."""
+def run_trial(task: TrialTask, should_stop: Callable[[], str | None] = never) -> TrialOutcome:
+    """Run (or resume, or read back) one trial; a failure is an outcome, not a raise.
+
+    ``should_stop`` is the sweep's stop flag when the trial runs in the sweep's own process
+    (the inline executor): a stop then interrupts the trial at a batch boundary and
+    ``RunInterrupted`` leaves here, so the sweep stops rather than recording a failure."""
     try:
-        return _simulate(task)
+        return _simulate(task, should_stop)
+    except RunInterrupted:
+        raise
     except Exception as e:  # any failure of one trial is recorded; the sweep goes on
         text = str(e).strip().splitlines()[0] if str(e).strip() else ""
         return TrialOutcome(

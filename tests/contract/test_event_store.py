@@ -1,85 +1,31 @@
 """The EventStore contract (``janus_sim.ports``), run over every adapter.
 
-Every test taking the ``store`` fixture runs once per adapter; the DuckDB-only section at
-the end covers what only a file-backed store has (persistence, locations, permissions).
+Every test taking the ``store`` fixture runs once per adapter. What only the file-backed
+DuckDB store has (persistence, locations, permissions, locks) is tests/unit/test_duckdb_store.py.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
-import re
-import stat
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from janus_sim.adapters.duckdb_store import (
-    DB_FILENAME,
-    ROW_GROUP_SIZE,
     DuckDBEventStore,
     open_store,
 )
-from janus_sim.adapters.memory_store import MemoryEventStore
-from janus_sim.core.codec import EncodedEvent
-from janus_sim.errors import EmptyStoreError, NotFoundError, StoreError
+from janus_sim.errors import NotFoundError, StoreError
 from janus_sim.eventlog import EventBatch, RunDigest, digest_of, first_broken_link
+from janus_sim.memory_store import MemoryEventStore
 from janus_sim.ports import EventQuery, EventStore, RunInfo
-
-STARTED = "2026-01-02T09:30:00+00:00"
-KINDS = ("day_opened", "transition_recorded", "policy_updated")
-ENTITIES = ("agent", "transition:7")
-
-
-def run_info(run_id: str, **changes: Any) -> RunInfo:
-    info = RunInfo(
-        run_id=run_id,
-        scenario_name="tiny",
-        scenario_source="scenarios/tiny.yaml",
-        scenario_text="name: tiny\nseed: 7\n",
-        scenario_hash="ab" * 32,
-        seed=2**62 + 7,
-        code_version="0.1.0+g1234",
-        versions={"numpy": "2.4.6", "duckdb": "2.0.1"},
-        started_at=STARTED,
-    )
-    return replace(info, **changes)
-
-
-def record(i: int) -> EncodedEvent:
-    """Event ``i`` of a synthetic run: every column varies, payloads carry non-ASCII text."""
-    return EncodedEvent(
-        kind=KINDS[i % 3],
-        version=1 + i % 2,
-        cycle=i // 7,
-        t_ns=1_767_346_200_000_000_000 + 60_000_000_000 * i,
-        entity=ENTITIES[i % 2],
-        payload=f'{{"i":{i},"x":{i * 0.1!r},"note":"é☃ \\"q\\" {i}"}}',
-    )
-
-
-def make_batch(run_id: str, first: int, n: int) -> EventBatch:
-    return EventBatch.from_records(run_id, first, [record(i) for i in range(first, first + n)])
-
-
-def assert_same(got: EventBatch, want: EventBatch) -> None:
-    assert got.run_id == want.run_id
-    for name in ("seq", "cycle", "t_ns", "version"):
-        g, w = getattr(got, name), getattr(want, name)
-        assert g.dtype == w.dtype, name
-        np.testing.assert_array_equal(g, w, err_msg=name)
-    assert got.kind == want.kind
-    assert got.entity == want.entity
-    assert got.payload == want.payload
+from tests.store_fixtures import ENTITIES, KINDS, STARTED, assert_same, make_batch, record, run_info
 
 
 def snapshot(store: EventStore) -> list[tuple[RunInfo, int, list[str]]]:
@@ -451,236 +397,6 @@ def test_any_batch_sizes_read_back_in_order(
     digest.update(back)
     assert digest.hexdigest() == digest_of(appended)
     assert digest.n_events == first
-
-
-# --- DuckDB only -----------------------------------------------------------------------
-
-
-def test_duckdb_data_persists_after_close_and_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "events.duckdb"
-    with DuckDBEventStore(path) as store:
-        for run_id in ("b", "a"):
-            store.create_run(run_info(run_id))
-        store.append(make_batch("b", 0, 30))
-        store.finish_run("b", "finished", "d")
-        infos = store.list_runs()
-    assert not (tmp_path / "events.duckdb.wal").exists()  # closing checkpoints
-    with DuckDBEventStore(path, read_only=True) as store:
-        assert store.list_runs() == infos
-        assert store.last_seq("b") == 29
-        assert_same(store.read("b"), make_batch("b", 0, 30))
-        with pytest.raises(StoreError, match="read-only"):
-            store.append(make_batch("b", 30, 1))
-        with pytest.raises(StoreError, match="read-only"):
-            store.create_run(run_info("c"))
-    with DuckDBEventStore(path) as store:  # the seq check resumes from what is on disk
-        with pytest.raises(StoreError, match="next seq is 30"):
-            store.append(make_batch("b", 0, 1))
-        store.append(make_batch("b", 30, 5))
-        assert_same(store.read("b"), make_batch("b", 0, 35))
-
-
-def test_duckdb_large_batches_round_trip_and_roll_back(tmp_path: Path) -> None:
-    """Batches over a row group take DuckDB's direct-to-file path; it must be atomic too."""
-    n = ROW_GROUP_SIZE + 5_000
-    path = tmp_path / "big.duckdb"
-    with DuckDBEventStore(path) as store:
-        store.create_run(run_info("r"))
-        store.append(make_batch("r", 0, n))
-        bad = make_batch("r", n, n)
-        bad.payload[-1] = None  # type: ignore[call-overload]
-        with pytest.raises(StoreError, match="failed"):
-            store.append(bad)
-        assert store.last_seq("r") == n - 1
-        store.append(make_batch("r", n, 10))
-    with DuckDBEventStore(path, read_only=True) as store:
-        back = store.read("r")
-        assert store.last_seq("r") == n + 9
-        assert_same(back, make_batch("r", 0, n + 10))
-
-
-class _CommitFails:
-    """Connection proxy whose COMMIT fails: the failure happens after the INSERT ran."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self._con = con
-
-    def execute(self, sql: str, *args: Any) -> Any:
-        if sql.strip().upper() == "COMMIT":
-            raise duckdb.IOException("IO Error: simulated disk failure at commit")
-        return self._con.execute(sql, *args)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._con, name)
-
-
-def test_duckdb_failed_commit_rolls_back(tmp_path: Path) -> None:
-    store = DuckDBEventStore(tmp_path / "events.duckdb", hold=True)
-    store.create_run(run_info("r"))
-    store.append(make_batch("r", 0, 10))
-    real = store._con
-    assert real is not None
-    store._con = _CommitFails(real)  # type: ignore[assignment]
-    with pytest.raises(StoreError, match=r"events\.duckdb: append 5 events .* simulated disk"):
-        store.append(make_batch("r", 10, 5))
-    store._con = real
-    assert store.last_seq("r") == 9
-    assert_same(store.read("r"), make_batch("r", 0, 10))
-    store.append(make_batch("r", 10, 5))
-    assert store.last_seq("r") == 14
-    store.close()
-
-
-def test_open_store_with_a_directory(tmp_path: Path) -> None:
-    location = tmp_path / "nested" / "store"
-    with open_store(location) as store:
-        store.create_run(run_info("r"))
-    assert (location / DB_FILENAME).is_file()
-    with open_store(str(location), read_only=True) as store:
-        assert [r.run_id for r in store.list_runs()] == ["r"]
-
-
-def test_open_store_with_a_duckdb_file(tmp_path: Path) -> None:
-    location = tmp_path / "sub" / "mine.duckdb"
-    with open_store(location) as store:
-        store.create_run(run_info("r"))
-    assert location.is_file()
-    assert not (tmp_path / "sub" / DB_FILENAME).exists()
-    with open_store(location, read_only=True) as store:
-        assert store.get_run("r") == run_info("r")
-
-
-def test_open_store_read_only_needs_an_existing_store(tmp_path: Path) -> None:
-    want = f"no event store at {tmp_path / 'x' / DB_FILENAME}"
-    with pytest.raises(StoreError, match=re.escape(want)):
-        open_store(tmp_path / "x", read_only=True)
-    assert not (tmp_path / "x").exists()
-
-
-@pytest.mark.parametrize("below", ["store", "store.duckdb"])
-def test_location_under_a_regular_file_is_a_store_error(tmp_path: Path, below: str) -> None:
-    blocker = tmp_path / "plain.txt"
-    blocker.write_text("not a directory")
-    with pytest.raises(StoreError, match=f"{re.escape(str(blocker))}.*not a directory") as err:
-        open_store(blocker / below)
-    assert "\n" not in str(err.value)
-
-
-def test_location_that_is_a_regular_file_is_a_store_error(tmp_path: Path) -> None:
-    blocker = tmp_path / "plain.txt"
-    blocker.write_text("not a directory")
-    with pytest.raises(StoreError, match=re.escape(str(blocker))):
-        open_store(blocker)
-
-
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores modes")
-def test_read_only_directory_is_a_store_error(tmp_path: Path) -> None:
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
-    try:
-        with pytest.raises(StoreError, match=f"{re.escape(str(locked))}.*permission denied"):
-            open_store(locked)
-        with pytest.raises(StoreError, match=re.escape(str(locked / "deeper"))):
-            open_store(locked / "deeper")
-    finally:
-        locked.chmod(stat.S_IRWXU)
-
-
-def test_unwritable_directory_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The same check as above, runnable as root: pretend the directory is not writable."""
-    monkeypatch.setattr("janus_sim.adapters.duckdb_store.os.access", lambda *a, **k: False)
-    with pytest.raises(StoreError, match=f"{re.escape(str(tmp_path))}: permission denied"):
-        open_store(tmp_path)
-
-
-def test_a_file_that_is_not_a_store_is_a_store_error(tmp_path: Path) -> None:
-    junk = tmp_path / "junk.duckdb"
-    junk.write_bytes(b"definitely not a duckdb file" * 200)
-    with pytest.raises(StoreError, match=re.escape(str(junk))) as err:
-        open_store(junk)
-    assert "\n" not in str(err.value)
-    foreign = tmp_path / "foreign.duckdb"
-    with duckdb.connect(str(foreign)) as con:
-        con.execute("CREATE TABLE runs (x INTEGER)")
-    with pytest.raises(StoreError, match="not a janus-sim event store") as err:
-        open_store(foreign, read_only=True)
-    assert not isinstance(err.value, EmptyStoreError)
-
-
-def test_an_empty_database_is_a_store_cut_off_at_birth_and_a_writable_open_completes_it(
-    tmp_path: Path,
-) -> None:
-    empty = tmp_path / "empty.duckdb"
-    duckdb.connect(str(empty)).close()  # a kill between the file and its tables
-    with pytest.raises(EmptyStoreError, match="not a janus-sim event store yet: an empty"):
-        open_store(empty, read_only=True)
-    with open_store(empty) as store:
-        store.create_run(run_info("r"))
-        store.append(make_batch("r", 0, 2))
-    with open_store(empty, read_only=True) as store:
-        assert len(store.read("r")) == 2
-
-
-def test_two_store_objects_take_turns_on_one_file(tmp_path: Path) -> None:
-    """Unheld stores hold the file only per call, so two writers can interleave batches;
-    each append reads the run's tip inside its transaction, so nothing is lost or reused."""
-    first, second = open_store(tmp_path), open_store(tmp_path)
-    first.create_run(run_info("r"))
-    first.append(make_batch("r", 0, 3))
-    second.append(make_batch("r", 3, 2))  # the second object sees the first one's rows
-    with pytest.raises(StoreError, match="starts at seq 3"):
-        first.append(make_batch("r", 3, 2))  # a stale writer is refused, not merged
-    first.append(make_batch("r", 5, 1))
-    back = second.read("r")
-    assert back.seq.tolist() == list(range(6))
-    assert first_broken_link(back) is None
-    first.close()
-    second.close()
-
-
-_HOLDER = """
-import sys, time, duckdb
-con = duckdb.connect(sys.argv[1])
-print("held", flush=True)
-time.sleep(float(sys.argv[2]))
-"""
-
-
-def _hold_in_another_process(db: Path, seconds: float) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(db), str(seconds)], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
-    return proc
-
-
-def test_a_locked_store_is_waited_for_and_said_so(tmp_path: Path) -> None:
-    with open_store(tmp_path) as store:
-        store.create_run(run_info("r"))
-    holder = _hold_in_another_process(tmp_path / DB_FILENAME, 1.0)
-    said: list[str] = []
-    try:
-        with open_store(tmp_path, read_only=True, lock_timeout=20, on_wait=said.append) as s:
-            assert [r.run_id for r in s.list_runs()] == ["r"]
-    finally:
-        holder.wait(timeout=30)
-    assert len(said) == 1 and f"in use by process {holder.pid}" in said[0]
-
-
-def test_a_store_locked_too_long_is_a_clear_error(tmp_path: Path) -> None:
-    with open_store(tmp_path) as store:
-        store.create_run(run_info("r"))
-    holder = _hold_in_another_process(tmp_path / DB_FILENAME, 5.0)
-    try:
-        with pytest.raises(StoreError) as err:
-            open_store(tmp_path, read_only=True, lock_timeout=0.3)
-    finally:
-        holder.kill()
-        holder.wait(timeout=30)
-    message = str(err.value)
-    assert f"stayed locked by process {holder.pid} for 0.3 s" in message
-    assert str(tmp_path / DB_FILENAME) in message and "\n" not in message
 
 
 def test_both_stores_chain_rows_identically_across_batches(tmp_path: Path) -> None:

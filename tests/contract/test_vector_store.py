@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.adapters.qdrant_store import (
     LOCAL_DIRNAME,
     QdrantVectorStore,
@@ -32,19 +31,21 @@ from janus_sim.app.vector_sync import (
     search_schemas,
     sync_schemas,
 )
-from janus_sim.config import Scenario
+from janus_sim.config import Neocortex, Scenario
 from janus_sim.core.neocortex import Schema, consolidate, create
 from janus_sim.errors import StoreError
+from janus_sim.memory_store import MemoryEventStore
 from janus_sim.ports import VectorStore
 from tests.conftest import TINY
 
 EPS = 0.01
+ETA = Neocortex().eta
 
 
 def schema(sid: str, mean: list[float], n: int = 1, t_ns: int = 1_000) -> Schema:
     s = create(sid, np.asarray(mean, dtype=np.float64), 0.5, t_ns, EPS)
     for i in range(n - 1):
-        s = consolidate(s, s.mean * 0.5 + 0.1, float(i), t_ns + i + 1)
+        s = consolidate(s, s.mean * 0.5 + 0.1, float(i), t_ns + i + 1, ETA)
     return s
 
 
@@ -82,7 +83,7 @@ def test_upsert_search_delete_round_trip(vs: QdrantVectorStore) -> None:
     assert payload["created_at"] == "1970-01-01T00:00:00.000001"
     assert payload["vector"] == pytest.approx(b.mean / np.linalg.norm(b.mean))  # cosine index
 
-    b2 = consolidate(b, np.array([0.0, 2.0, 0.0]), 1.0, 5_000)  # upsert replaces
+    b2 = consolidate(b, np.array([0.0, 2.0, 0.0]), 1.0, 5_000, ETA)  # upsert replaces
     vs.upsert("c", [b2])
     assert vs.points("c")["b"]["num_points"] == 4
     assert vs.ids("c") == ["a", "b", "c"]
@@ -228,7 +229,7 @@ def test_rebuild_is_idempotent_and_equals_incremental_sync(
 def test_sync_upserts_updates_and_deletes_pruned(vs: QdrantVectorStore) -> None:
     a, b = schema("a", [1, 0]), schema("b", [0, 1])
     assert sync_schemas(vs, "c", {}, {"a": a, "b": b}) == (2, 0)
-    a2 = consolidate(a, np.array([0.5, 0.5]), 1.0, 2_000)
+    a2 = consolidate(a, np.array([0.5, 0.5]), 1.0, 2_000, ETA)
     assert sync_schemas(vs, "c", {"a": a, "b": b}, {"a": a2, "b": b}) == (1, 0)
     assert vs.points("c")["a"]["num_points"] == 2
     assert sync_schemas(vs, "c", {"a": a2, "b": b}, {"b": b}) == (0, 1)

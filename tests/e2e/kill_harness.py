@@ -24,7 +24,7 @@ from typing import Any
 from janus_sim import eventlog
 from janus_sim.adapters import duckdb_store
 from janus_sim.app import engine
-from janus_sim.core import agent, consolidation, replay_phase, sleep
+from janus_sim.core import agent, consolidation, sleep
 
 
 def _die() -> None:
@@ -101,7 +101,9 @@ def install(point: str, n: int) -> None:
             counter.hit()
             return step(*args, **kwargs)
 
-        _rebind(replay_phase, "policy_step", step_then_die)
+        # agent.buffer_step calls policy_step through agent's own global: every replay step
+        # (and the gated update's) passes here.
+        _rebind(agent, "policy_step", step_then_die)
     elif point == "consolidation":
         phase = consolidation.consolidation_phase
 
@@ -114,9 +116,9 @@ def install(point: str, n: int) -> None:
     elif point == "finish":
         execute = engine.Engine._execute
 
-        def finish_dies(self: Any) -> Any:
+        def finish_dies(self: Any, **kwargs: Any) -> Any:
             self.store.finish_run = lambda *a, **k: _die()
-            return execute(self)
+            return execute(self, **kwargs)
 
         engine.Engine._execute = finish_dies  # type: ignore[method-assign]
     else:

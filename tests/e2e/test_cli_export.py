@@ -45,7 +45,7 @@ def tree_counts(out: Path) -> dict[tuple[str, str], int]:
 
 def test_export_then_query_with_duckdb(store: Path, tmp_path: Path) -> None:
     out = tmp_path / "events"
-    done = jsim("export", "--store", store, "--format", "parquet", "-o", out)
+    done = jsim("export", "--store", store, "-o", out)
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"{out}\n"
     want = store_counts(store)

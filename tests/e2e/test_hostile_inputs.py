@@ -468,7 +468,7 @@ STORE_CASES: dict[str, tuple[list[str], Callable[[Path], None] | None, tuple[str
     "malformed diff moment": (
         ["diff", "2025-12-17", "cycle:x", "--store", "{store}"],
         None,
-        ("cycle:x: expected cycle:N with N a whole number",),
+        ("diff B: 'cycle:x': expected cycle:N with N a whole number",),
     ),
     "store that does not exist": (
         ["events", "--store", "{store}/nowhere"],

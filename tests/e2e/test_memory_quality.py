@@ -11,17 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.adapters.scenario_file import load_scenario
 from janus_sim.app.engine import Engine
 from janus_sim.app.quality import run_quality
 from janus_sim.config import Scenario
 from janus_sim.core import events as ev
-from janus_sim.core.awake import World
 from janus_sim.core.codec import decode
 from janus_sim.core.gates import episode_ids, episode_logic_gate, recall_gate
 from janus_sim.core.hippocampus import sparse_code
 from janus_sim.core.state import fold
+from janus_sim.core.world import World
+from janus_sim.memory_store import MemoryEventStore
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,5 +1,5 @@
 """One digest on every machine: a small run, projection on, in fresh processes under every
-numerics setting this CPU allows (``janus_sim.app.portable_check``), digests equal."""
+numerics setting this CPU allows (``janus_sim.portable_check``), digests equal."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from janus_sim.app import portable_check as pc
+from janus_sim import portable_check as pc
 from tests.conftest import TINY
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -57,7 +57,8 @@ import numba
 from numba.core.dispatcher import Dispatcher
 import janus_sim.core as core
 from janus_sim.app.baseline import record
-record(sys.argv[1])  # compiles every kernel a run uses, into the empty cache
+from janus_sim.wiring import load_scenario
+record(load_scenario(sys.argv[1]))  # compiles every kernel a run uses, into the empty cache
 found = {}
 for info in pkgutil.iter_modules(core.__path__):
     mod = importlib.import_module("janus_sim.core." + info.name)

@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 _PRINT_PROJECTION = """
 import hashlib
-from janus_sim.adapters.memory_store import MemoryEventStore
+from janus_sim.memory_store import MemoryEventStore
 from janus_sim.app.engine import Engine
-from tests.unit.test_projection import projection_scenario
+from tests.unit.test_map_phase import projection_scenario
 
 store = MemoryEventStore()
 result = Engine(projection_scenario(), store, run_id="r").run()

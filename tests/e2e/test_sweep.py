@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -25,7 +26,8 @@ from janus_sim.errors import ConfigError, StoreError
 from janus_sim.sweep.executors import InlineExecutor, LocalExecutor
 from janus_sim.sweep.folder import SweepFolder
 from janus_sim.sweep.plan import SweepPlan, load_sweep, scenario_of
-from janus_sim.sweep.run import run_sweep
+from janus_sim.sweep.results import TrialRecord
+from janus_sim.sweep.run import QuietObserver, SweepInterrupted, run_sweep
 from janus_sim.sweep.trial import TrialOutcome, TrialTask, run_trial
 from tests.conftest import TINY
 from tests.e2e.test_cli import digest_line, jsim
@@ -179,11 +181,11 @@ def test_a_transient_failure_costs_one_retry(
     real = run_trial
     calls: list[str] = []
 
-    def flaky(task: TrialTask) -> TrialOutcome:
+    def flaky(task: TrialTask, should_stop: Callable[[], str | None]) -> TrialOutcome:
         calls.append(task.trial_id)
         if task.trial_id == "tiny-s1" and calls.count("tiny-s1") == 1:
             return TrialOutcome(task.trial_id, "failed", error="OSError: disk hiccup")
-        return real(task)
+        return real(task, should_stop)
 
     monkeypatch.setattr(executors, "run_trial", flaky)
     plan = load_sweep(make_sweep(tmp_path, {"seeds": [1, 2], "retries": 1}))
@@ -351,3 +353,56 @@ def test_sigterm_stops_the_sweep_with_exit_143_and_a_resume_hint(tmp_path: Path)
     again = jsim("sweep", path, "--out", out, "--workers", "2", "--quiet")
     assert again.returncode == 0, again.stderr
     assert digests(out) == alone(load_sweep(path), tmp_path)
+
+
+def test_the_stop_flag_stops_a_sweep_between_trials_and_a_resume_finishes_it(
+    tmp_path: Path,
+) -> None:
+    """The cooperative stop: once the flag names a signal, no further trial starts and the
+    sweep raises SweepInterrupted with that name; running it again finishes the rest."""
+    plan = load_sweep(make_sweep(tmp_path, {"seeds": [1, 2]}))
+    folder = SweepFolder(tmp_path / "out")
+    finished: list[str] = []
+
+    class Watch(QuietObserver):
+        def trial_done(self, record: TrialRecord, will_retry: bool) -> None:
+            finished.append(record.trial.trial_id)
+
+    with pytest.raises(SweepInterrupted) as stopped:
+        run_sweep(
+            plan,
+            folder,
+            InlineExecutor(),
+            observer=Watch(),
+            should_stop=lambda: "SIGTERM" if finished else None,
+        )
+    assert stopped.value.signal_name == "SIGTERM"
+    assert finished == ["tiny-s1"]
+    again = run_sweep(plan, SweepFolder(tmp_path / "out"), InlineExecutor())
+    assert again.reused == 1 and again.count("finished") == 2
+
+
+def test_a_stop_inside_an_inline_trial_interrupts_the_sweep_not_the_trial_record(
+    tmp_path: Path,
+) -> None:
+    """With the inline executor the trial's engine reads the flag at each batch: the stop
+    leaves as SweepInterrupted, and the trial is not recorded as failed."""
+    plan = load_sweep(make_sweep(tmp_path, {"seeds": [1]}))
+    calls = {"n": 0}
+
+    def stop_at_the_third_batch() -> str | None:
+        calls["n"] += 1
+        return "SIGINT" if calls["n"] >= 4 else None
+
+    with pytest.raises(SweepInterrupted) as stopped:
+        run_sweep(
+            plan,
+            SweepFolder(tmp_path / "out"),
+            InlineExecutor(),
+            should_stop=stop_at_the_third_batch,
+        )
+    assert stopped.value.signal_name == "SIGINT"
+    attempts = tmp_path / "out" / "attempts.jsonl"
+    assert not attempts.exists() or "failed" not in attempts.read_text()
+    again = run_sweep(plan, SweepFolder(tmp_path / "out"), InlineExecutor())
+    assert again.count("finished") == 1

@@ -16,9 +16,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from janus_sim.core import codec
 from janus_sim.core.codec import CodecError, EncodedEvent, canonical_json, decode, encode
-from janus_sim.core.events import EVENT_KINDS, EVENT_TYPES, Event, TransitionEvicted
+from janus_sim.core.events import (
+    EVENT_KINDS,
+    EVENT_TYPES,
+    ConsolidationGated,
+    Event,
+    SchemaRow,
+    StateCheckpoint,
+    TransitionEvicted,
+)
 
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 FLOATS = st.floats(allow_nan=False, allow_infinity=False)
@@ -26,7 +33,8 @@ TEXT = st.text(max_size=12)
 
 
 def strategy_for(tp: Any) -> st.SearchStrategy[Any]:
-    """Values of field type ``tp``: scalars, homogeneous ``tuple[X, ...]`` and fixed tuples."""
+    """Values of field type ``tp``: scalars, NamedTuple rows, homogeneous ``tuple[X, ...]``
+    and fixed tuples."""
     if tp is bool:  # before int: bool is an int subclass
         return st.booleans()
     if tp is int:
@@ -35,6 +43,9 @@ def strategy_for(tp: Any) -> st.SearchStrategy[Any]:
         return FLOATS
     if tp is str:
         return TEXT
+    if isinstance(tp, type) and issubclass(tp, tuple) and hasattr(tp, "_fields"):
+        hints = get_type_hints(tp)  # a NamedTuple row: its fields, in order
+        return st.builds(tp, *(strategy_for(hints[name]) for name in tp._fields))
     args = get_args(tp)
     if get_origin(tp) is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
@@ -165,8 +176,7 @@ def test_decode_applies_the_upcaster_chain(monkeypatch: pytest.MonkeyPatch) -> N
         return {"transition_id": p["id"]}
 
     monkeypatch.setattr(TransitionEvicted, "VERSION", 3)
-    monkeypatch.setitem(codec.UPCASTERS, (KIND, 1), v1_to_v2)
-    monkeypatch.setitem(codec.UPCASTERS, (KIND, 2), v2_to_v3)
+    monkeypatch.setattr(TransitionEvicted, "UPCASTS", {1: v1_to_v2, 2: v2_to_v3})
     want = TransitionEvicted(cycle=3, t_ns=42, entity="t:5", transition_id=5)
 
     assert decode(_old(1, '{"tid":5}')) == want
@@ -189,8 +199,49 @@ def test_missing_upcaster_is_a_codec_error(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_upcasters_are_restored_after_monkeypatch() -> None:
     """The chain test above must not leak its temporary upcasters or version."""
-    assert (KIND, 1) not in codec.UPCASTERS
+    assert 1 not in TransitionEvicted.UPCASTS
     assert TransitionEvicted.VERSION == 1
+
+
+@pytest.mark.parametrize("cls", EVENT_TYPES, ids=KIND_IDS)
+def test_every_old_version_has_its_upcaster(cls: type[Event]) -> None:
+    """A class at version n carries exactly the steps v1 -> v2 ... v(n-1) -> vn."""
+    assert sorted(cls.UPCASTS) == list(range(1, cls.VERSION))
+    assert all(callable(step) for step in cls.UPCASTS.values())
+
+
+def _encoded(event: Event, version: int, payload: dict[str, Any]) -> EncodedEvent:
+    return EncodedEvent(
+        event.KIND, version, event.cycle, event.t_ns, event.entity, canonical_json(payload)
+    )
+
+
+def test_state_checkpoint_v1_reads_with_no_scaler_and_nothing_held_back() -> None:
+    row = SchemaRow("schema-1-0", (0.5, -1.0), ((0.6, 0.0), (0.0, 0.6)), 3, 0.25, 5, 9, 0.6, ())
+    want = StateCheckpoint(
+        cycle=1, t_ns=10, entity="state", position=2, replay_iterations=7, day_date="d",
+        day_transitions=4, regime_names=("calm",), buffer_oldest_id=0, buffer_next_id=4,
+        buffer_oldest_t_ns=1, priorities=(1.0,) * 4, params=((0.0, 1.0),), sep_weights=(),
+        sep_bias=(), schemas=(row,), generators=(("agent", "{}"),),
+    )  # fmt: skip
+    v1 = json.loads(encode(want).payload)
+    for name in ("held_back", "scaler_mean", "scaler_scale"):
+        del v1[name]
+    back = decode(_encoded(want, 1, v1))
+    assert isinstance(back, StateCheckpoint) and back == want
+    assert type(back.schemas[0]) is SchemaRow
+
+
+@pytest.mark.parametrize(("passed", "want_passed"), [(True, 5), (False, 0)])
+def test_consolidation_gated_v1_gates_the_whole_day(passed: bool, want_passed: int) -> None:
+    want = ConsolidationGated(
+        cycle=2, t_ns=20, entity="gates", candidates=5, recall_passed=4, logic_gate=0.8,
+        logic_passed=want_passed, consolidated=3, recall_calibration=(),
+    )  # fmt: skip
+    v1 = json.loads(encode(want).payload)
+    del v1["recall_calibration"], v1["held_back"]
+    v1 |= {"logic_passed": passed, "prototype": [0.1, 0.2]}
+    assert decode(_encoded(want, 1, v1)) == want
 
 
 # --- errors ----------------------------------------------------------------------------

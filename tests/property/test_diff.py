@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.app.diff import diff_states, parse_spec
 from janus_sim.app.engine import Engine
 from janus_sim.app.timetravel import Moment, state_at
 from janus_sim.config import Scenario
 from janus_sim.errors import ConfigError
+from janus_sim.memory_store import MemoryEventStore
 from tests.conftest import TINY
 
 

@@ -10,17 +10,18 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
-from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.app.engine import Engine
 from janus_sim.app.run_inputs import initial_event, run_generators
 from janus_sim.config import Scenario
 from janus_sim.core import checkpoint
 from janus_sim.core import events as ev
-from janus_sim.core.awake import World, run_day
+from janus_sim.core.awake import run_day
 from janus_sim.core.codec import decode
 from janus_sim.core.sleep import sleep_cycle
 from janus_sim.core.state import Recorder, SimState, apply, checkpoint_fields, fold
+from janus_sim.core.world import World
 from janus_sim.eventlog import digest_of
+from janus_sim.memory_store import MemoryEventStore
 from tests.conftest import TINY
 
 _BUFFER_COLUMNS = (

@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.app.engine import Engine, Observer
 from janus_sim.config import Agent, Predicates, Replay, Scenario
 from janus_sim.core import events as ev
@@ -21,8 +20,9 @@ from janus_sim.core.logic import ConstraintSet
 from janus_sim.core.market import generate_bars
 from janus_sim.core.replay_phase import replay_phase
 from janus_sim.core.rng import component_rng
+from janus_sim.memory_store import MemoryEventStore
 from tests.conftest import TINY
-from tests.unit.test_swr import _recorder
+from tests.unit.test_replay_phase import _recorder
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
 

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from janus_sim.config import Neocortex
 from janus_sim.core.neocortex import (
     Schema,
     assign,
@@ -17,6 +18,7 @@ from janus_sim.core.neocortex import (
 )
 
 EPS = st.sampled_from([1e-6, 1e-3, 0.05, 1.0])
+ETA = Neocortex().eta
 MODERATE = st.floats(-10.0, 10.0, allow_nan=False)
 FINITE = st.floats(allow_nan=False, allow_infinity=False)
 
@@ -47,7 +49,7 @@ def state_sequence(draw: st.DrawFn, max_abs: float = 1e100) -> tuple[int, list[n
 def _run(d: int, states: list[np.ndarray], eps: float) -> list[Schema]:
     out = [create("schema-0-0", states[0], 0.0, 0, eps)]
     for i, s in enumerate(states[1:], start=1):
-        out.append(consolidate(out[-1], s, float(i), i))
+        out.append(consolidate(out[-1], s, float(i), i, ETA))
     return out
 
 
@@ -69,7 +71,7 @@ def test_mean_update_is_convex(seq: tuple[int, list[np.ndarray]], eps: float) ->
     sc = create("schema-0-0", states[0], 0.0, 0, eps)
     for i, s in enumerate(states[1:], start=1):
         try:
-            new = consolidate(sc, s, 0.0, i)
+            new = consolidate(sc, s, 0.0, i, ETA)
         except ValueError:  # covariance overflow beyond |s - mu| ~ 1e153 is refused
             assert float(np.max(np.abs(s - sc.mean))) > 1e150
             return

@@ -13,6 +13,7 @@ import pytest
 from janus_sim.adapters.bars_file import load_market_data, parse_bars
 from janus_sim.config import Calendar, MarketData, Scenario
 from janus_sim.errors import ConfigError
+from janus_sim.timefmt import parse_moment
 from tests.bar_fixtures import COLUMNS, HEADER, SP500_ROWS
 
 GOOD_ROWS = SP500_ROWS
@@ -235,6 +236,150 @@ def test_minute_bars_are_taken_as_they_are() -> None:
     assert len(bars.close) == 20 and [d.day for d in bars.dates] == [9, 10]
     first = dt.datetime(2008, 10, 9, 9, 31) - dt.datetime(1970, 1, 1)
     assert int(bars.t_ns[0]) == int(first.total_seconds()) * 10**9
+
+
+def _stamps(rows: list[str]) -> list[str]:
+    return [r.split(",")[0] for r in rows]
+
+
+def _with_offset(rows: list[str], offset: str) -> list[str]:
+    """The rows with ``offset`` written after each timestamp."""
+    return [
+        stamp + offset + row[len(stamp) :] for stamp, row in zip(_stamps(rows), rows, strict=True)
+    ]
+
+
+def test_minute_bars_with_an_offset_are_the_instants_at_reads() -> None:
+    """One rule: `2008-10-09 09:31:00-04:00` is 13:31 UTC in a bar file as in `at`."""
+    naive = _minute_rows("2008-10-09", 10) + _minute_rows("2008-10-10", 10)
+    zoned = _with_offset(naive, "-04:00")
+    bars = _parse(HEADER + "\n".join(zoned), frequency="minute")
+    moments = [parse_moment(s, end_of_day=False) for s in _stamps(zoned)]
+    assert bars.t_ns.tolist() == moments
+    # ... which is four hours after the same wall time read as UTC, as naive stamps are.
+    hours_4 = 4 * 3600 * 10**9
+    assert moments == [parse_moment(s, end_of_day=False) + hours_4 for s in _stamps(naive)]
+    assert [d.day for d in bars.dates] == [9, 10]
+
+
+def test_naive_minute_bars_are_unchanged_and_equal_utc_ones() -> None:
+    naive = _minute_rows("2008-10-09", 10)
+    bars = _parse(HEADER + "\n".join(naive), frequency="minute")
+    first = dt.datetime(2008, 10, 9, 9, 31) - dt.datetime(1970, 1, 1)
+    expected = [int(first.total_seconds() + 60 * k) * 10**9 for k in range(10)]
+    assert bars.t_ns.tolist() == expected
+    assert bars.t_ns.tolist() == [parse_moment(s, end_of_day=False) for s in _stamps(naive)]
+    for utc in ("+00:00", "Z"):
+        same = _parse(HEADER + "\n".join(_with_offset(naive, utc)), frequency="minute")
+        assert same.t_ns.tolist() == expected
+
+
+def test_daily_bars_with_an_offset_fall_on_their_utc_date() -> None:
+    """A date-time in a daily file names its day by the UTC instant, as `at` would."""
+    rows = _with_offset([r.replace(",", "T20:00,", 1) for r in GOOD_ROWS], "-04:00")
+    bars = _parse(HEADER + "\n".join(rows))
+    # 20:00 at -04:00 is 00:00 UTC the next day.
+    assert [d.isoformat() for d in bars.dates] == [
+        "2008-10-07",
+        "2008-10-08",
+        "2008-10-09",
+        "2008-10-10",
+        "2008-10-11",
+    ]
+    plain = _parse(HEADER + "\n".join(GOOD_ROWS))
+    assert bars.close.tolist() == plain.close.tolist()
+
+
+MAPPED_PRICES = ("Open", "High", "Low", "Close", "Volume")
+
+
+def _minute_parquet(tmp_path: Path, stamps: list[dt.datetime]) -> Any:
+    """A Parquet file of one bar per stamp (the stamps' own dtype), read as minute bars."""
+    values = (100.0, 101.0, 99.0, 100.5, 1000.0)
+    frame = pl.DataFrame(
+        {
+            "Date": stamps,
+            **{c: [v] * len(stamps) for c, v in zip(MAPPED_PRICES, values, strict=True)},
+        }
+    )
+    path = tmp_path / "bars.parquet"
+    frame.write_parquet(path)
+    data = MarketData.model_validate(
+        {"path": "bars.parquet", "columns": MAPPED, "frequency": "minute"}
+    )
+    return parse_bars(path.read_bytes(), data, CAL, str(path))
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Etc/GMT+4"])
+def test_zoned_parquet_date_times_are_the_instants_at_reads(tmp_path: Path, zone: str) -> None:
+    """The vectorized Parquet path applies the same rule as text cells and `at`."""
+    walls = [dt.datetime(2008, 10, 9, 9, 31) + dt.timedelta(minutes=k) for k in range(10)]
+    zoned = pl.Series(walls).dt.replace_time_zone(zone).to_list()
+    bars = _minute_parquet(tmp_path, zoned)
+    # October 2008 in New York is EDT, -04:00, like Etc/GMT+4.
+    texts = [w.isoformat() + "-04:00" for w in walls]
+    assert bars.t_ns.tolist() == [parse_moment(t, end_of_day=False) for t in texts]
+    naive = _minute_parquet(tmp_path, walls)
+    assert naive.t_ns.tolist() == [parse_moment(w.isoformat(), end_of_day=False) for w in walls]
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        pytest.param(
+            "2008-10-09T09:31:00+25:00",
+            "row 4: timestamp '2008-10-09T09:31:00+25:00' is not a date or date-time: "
+            "expected ISO 8601, e.g. 2008-10-10 or 2008-10-10 09:31:00",
+            id="offset-out-of-range",
+        ),
+        pytest.param(
+            "2008-10-09 09:31 EDT",
+            "row 4: timestamp '2008-10-09 09:31 EDT' is not a date or date-time",
+            id="zone-name",
+        ),
+        pytest.param(
+            "2008-10-09T24:00",
+            "row 4: timestamp '2008-10-09T24:00' is not a date or date-time",
+            id="hour-24",
+        ),
+        pytest.param(
+            "2300-10-09",
+            "row 4: timestamp '2300-10-09' is outside the simulation clock (int64 "
+            "nanoseconds): expected a time from 1677-09-22 to 2262-04-10",
+            id="past-2262",
+        ),
+        pytest.param(
+            "1600-10-09T00:00-04:00",
+            "row 4: timestamp '1600-10-09T00:00-04:00' is outside the simulation clock",
+            id="before-1677",
+        ),
+    ],
+)
+def test_bad_timestamps_keep_their_clear_messages(stamp: str, expected: str) -> None:
+    row = stamp + GOOD_ROWS[3][len("2008-10-09") :]
+    msg = _err(_with_row(3, row))
+    assert expected in msg
+    if "not a date" in expected:  # `at` refuses the same text, with its own message
+        with pytest.raises(ValueError, match="is not a date or timestamp"):
+            parse_moment(stamp, end_of_day=False)
+
+
+def test_parquet_dates_outside_the_clock_are_named(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {
+            "Date": [dt.date(2008, 10, 6), dt.date(2300, 1, 1)],
+            **{c: [100.0, 100.0] for c in MAPPED_PRICES},
+        }
+    )
+    path = tmp_path / "bars.parquet"
+    frame.write_parquet(path)
+    data = MarketData.model_validate({"path": "bars.parquet", "columns": MAPPED})
+    with pytest.raises(ConfigError) as info:
+        parse_bars(path.read_bytes(), data, CAL, "d/bars.parquet")
+    assert str(info.value) == (
+        "d/bars.parquet: row 2: timestamp '2300-01-01' is outside the simulation clock "
+        "(int64 nanoseconds): expected a time from 1677-09-22 to 2262-04-10"
+    )
 
 
 def test_minute_day_with_too_few_bars_is_named() -> None:

@@ -50,7 +50,7 @@ def test_missing_store_file(
 
 @pytest.mark.parametrize("spec", [":r", "store:", ":", ""])
 def test_malformed_run_spec(capsys: pytest.CaptureFixture[str], store_dir: Path, spec: str) -> None:
-    _bad(*cli(capsys, "compare", "r", spec, "--store", store_dir), "expected RUN or STORE:RUN")
+    _bad(*cli(capsys, "compare", "r", spec, "--store", store_dir), "expected [STORE:]RUN")
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from janus_sim.adapters.duckdb_store import open_store
-from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.app.compare import (
     RunSource,
     Tolerances,
@@ -28,6 +27,7 @@ from janus_sim.config import Scenario
 from janus_sim.core.neocortex import Schema
 from janus_sim.errors import ConfigError
 from janus_sim.eventlog import EventBatch
+from janus_sim.memory_store import MemoryEventStore
 from janus_sim.ports import EventQuery, EventStore, RunInfo
 from tests.cli_inprocess import cli as _cli
 from tests.conftest import TINY

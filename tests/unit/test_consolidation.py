@@ -7,18 +7,18 @@ from typing import cast
 import numpy as np
 import pytest
 
-from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.app.engine import Engine, Observer
 from janus_sim.app.timetravel import Moment, schema_rows, state_at
 from janus_sim.config import Scenario
 from janus_sim.core import events as ev
 from janus_sim.core.agent import policy_step
-from janus_sim.core.awake import World
 from janus_sim.core.codec import decode
 from janus_sim.core.gates import episode_ids, episode_logic_gate, recall_gate
 from janus_sim.core.hippocampus import sparse_code
 from janus_sim.core.state import SimState, fold
+from janus_sim.core.world import World
 from janus_sim.errors import NotFoundError, StoreError
+from janus_sim.memory_store import MemoryEventStore
 
 
 class _Snapshots(Observer):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.app.engine import Engine, Observer, default_run_id
 from janus_sim.config import Scenario
 from janus_sim.core.codec import decode
 from janus_sim.core.state import SimState, fold
 from janus_sim.errors import StoreError
 from janus_sim.eventlog import digest_of
+from janus_sim.memory_store import MemoryEventStore
 
 
 def _run(sc: Scenario, store: MemoryEventStore | None = None, run_id: str = "r") -> Engine:

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from janus_sim.config import Constraint, Predicates
+from janus_sim.config import Agent, Constraint, Predicates
 from janus_sim.core.logic import (
     CONTEXT_FIELDS,
     MAX_DEPTH,
@@ -47,6 +47,9 @@ RULES = (
     Constraint(name="limit", formula="not exceeds_limit", weight=2.0),
     Constraint(name="cut_losses", formula="deep_drawdown -> reduces_exposure", weight=0.5),
 )
+
+SPEC_PARAMS = PredicateParams.from_config(Predicates(), Agent().position_limit)
+"""The spec's predicate parameters (config defaults)."""
 
 
 def ctx_row(ret: float = 0.0, rv: float = 0.05, dd: float = 0.0, pos: float = 0.0) -> list[float]:
@@ -140,7 +143,7 @@ def test_aggregator_inputs_are_validated(bad: float) -> None:
 def pred(name: str, rows: list[list[float]], probs: list[list[float]] | None = None) -> np.ndarray:
     n = len(rows)
     pi = np.full((n, 3), 1 / 3) if probs is None else np.asarray(probs, dtype=float)
-    value, _ = evaluate(Pred(name), np.asarray(rows, dtype=float), pi, PredicateParams())
+    value, _ = evaluate(Pred(name), np.asarray(rows, dtype=float), pi, SPEC_PARAMS)
     return value
 
 
@@ -199,9 +202,9 @@ def test_action_predicates_are_the_probability_of_the_right_actions() -> None:
 
 def test_evaluate_jacobian_of_action_predicate_is_its_indicator() -> None:
     ctx = np.array([ctx_row(pos=3.0)])
-    _, jac = evaluate(Pred("exceeds_limit"), ctx, np.array([[0.1, 0.1, 0.8]]), PredicateParams())
+    _, jac = evaluate(Pred("exceeds_limit"), ctx, np.array([[0.1, 0.1, 0.8]]), SPEC_PARAMS)
     np.testing.assert_array_equal(jac, [[0.0, 0.0, 1.0]])
-    _, jac = evaluate(Pred("crash"), ctx, np.array([[0.1, 0.1, 0.8]]), PredicateParams())
+    _, jac = evaluate(Pred("crash"), ctx, np.array([[0.1, 0.1, 0.8]]), SPEC_PARAMS)
     np.testing.assert_array_equal(jac, np.zeros((1, 3)))
 
 
@@ -221,11 +224,11 @@ def test_bad_context_is_rejected(rules: ConstraintSet, ctx: np.ndarray, message:
 
 def test_predicate_params_are_validated() -> None:
     with pytest.raises(ValueError, match="sharpness must be a finite number > 0"):
-        PredicateParams(sharpness=0.0)
+        dataclasses.replace(SPEC_PARAMS, sharpness=0.0)
     with pytest.raises(ValueError, match="crash_return_pct"):
-        PredicateParams(crash_return_pct=float("nan"))
+        dataclasses.replace(SPEC_PARAMS, crash_return_pct=float("nan"))
     with pytest.raises(ValueError, match="position_limit must be >= 1"):
-        PredicateParams(position_limit=0)
+        dataclasses.replace(SPEC_PARAMS, position_limit=0)
 
 
 # ---------------------------------------------------------------------------- parser
@@ -393,7 +396,7 @@ def test_compile_rejects_repeated_names_and_bad_weights() -> None:
         with pytest.raises(ValueError, match="weight must be finite and > 0"):
             ConstraintSet.compile([bad], Predicates(), 3)
     with pytest.raises(ValueError, match="same length"):
-        ConstraintSet(("a",), (), (1.0,), PredicateParams())
+        ConstraintSet(("a",), (), (1.0,), SPEC_PARAMS)
 
 
 def test_crash_rule_penalises_buying_long_and_not_selling(rules: ConstraintSet) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 
 from janus_sim.config import Scenario
 from janus_sim.core.features import feature_matrix, market_context
-from janus_sim.core.market import generate_bars, regime_plan
+from janus_sim.core.market import generate_bars, regime_plan, session_start_ns
 from janus_sim.core.rng import component_rng
+from janus_sim.timefmt import parse_moment
 
 
 def test_bars_are_deterministic_per_seed(tiny_scenario: Scenario) -> None:
@@ -53,3 +56,11 @@ def test_features_are_finite_with_position_slot(tiny_scenario: Scenario) -> None
     assert (np.abs(x[:, 3]) <= 5).all()
     # ret_1 in percent equals 100 * log(close_t / close_{t-1})
     np.testing.assert_allclose(x[1:, 0], 100 * np.diff(np.log(bars.close)), rtol=1e-10)
+
+
+def test_session_open_is_a_naive_time_so_utc() -> None:
+    """Scenario dates and the session open follow timefmt's rule: naive wall time = UTC."""
+    day = dt.date(2008, 10, 10)
+    assert session_start_ns(day, "09:30") == 1_223_631_000 * 10**9  # calendar.timegm's value
+    assert session_start_ns(day, "09:30") == parse_moment("2008-10-10T09:30", end_of_day=False)
+    assert session_start_ns(day, "00:00") == parse_moment("2008-10-10", end_of_day=False)

@@ -11,16 +11,18 @@ import numpy as np
 import pytest
 import yaml
 
-from janus_sim.adapters.bars_file import load_market_data, load_scenario_and_bars
-from janus_sim.adapters.memory_store import MemoryEventStore
-from janus_sim.adapters.scenario_file import load_scenario, parse_scenario
+from janus_sim import wiring
+from janus_sim.adapters.bars_file import load_market_data
+from janus_sim.adapters.scenario_file import load_scenario
 from janus_sim.app.engine import Engine, RunInterrupted
 from janus_sim.app.verify import verify_run
 from janus_sim.config import Scenario
-from janus_sim.core.awake import World
 from janus_sim.core.market import UNLABELLED, generate_bars
 from janus_sim.core.rng import component_rng
+from janus_sim.core.world import World
 from janus_sim.errors import ConfigError, StoreError
+from janus_sim.memory_store import MemoryEventStore
+from janus_sim.scenario_text import parse_scenario
 from tests.bar_fixtures import COLUMNS, HEADER, SP500_ROWS
 
 CSV = HEADER + "".join(row + "\n" for row in SP500_ROWS[:4])
@@ -50,7 +52,8 @@ def real_file(tmp_path: Path) -> Path:
 
 
 def _load(path: Path) -> tuple[Scenario, str, Any]:
-    sc, text, bars = load_scenario_and_bars(path)
+    loaded = wiring.load_scenario(path)
+    sc, text, bars = loaded.scenario, loaded.text, loaded.bars
     raw, _ = load_scenario(path)
     assert load_market_data(raw, path.parent, str(path))[0] == sc
     return sc, text, bars
@@ -169,7 +172,7 @@ def test_run_replay_and_resume_of_a_data_scenario(real_file: Path) -> None:
     whole = Engine(sc, store, run_id="r", market_data=bars, **kw).run()
     day_opened = [e for e in store.read("r").records() if e.record.kind == "day_opened"]
     assert all('"regimes":["unlabelled"]' in e.record.payload for e in day_opened)
-    report = verify_run(store, "r", replay=True)
+    report = verify_run(store, "r", replay=wiring.stored_scenario(store.get_run("r")))
     assert report.ok and report.replayed, report.problems
 
     stopped = MemoryEventStore()
@@ -188,10 +191,10 @@ def test_run_replay_and_resume_of_a_data_scenario(real_file: Path) -> None:
     # The data changed after the run: its hash is in the scenario's, so replay refuses.
     (real_file.parent / "data" / "bars.csv").write_text(CSV.replace("909.92", "909.93"))
     with pytest.raises(StoreError, match="another scenario"):
-        verify_run(store, "r", replay=True)
+        verify_run(store, "r", replay=wiring.stored_scenario(store.get_run("r")))
     (real_file.parent / "data" / "bars.csv").unlink()
     with pytest.raises(ConfigError, match=r"bars\.csv: no such file"):
-        verify_run(store, "r", replay=True)
+        verify_run(store, "r", replay=wiring.stored_scenario(store.get_run("r")))
 
 
 def test_same_seed_same_world_other_seed_other_paths(real_file: Path) -> None:

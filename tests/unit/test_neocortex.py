@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import scipy.stats
 
+from janus_sim.config import Neocortex
 from janus_sim.core.neocortex import (
-    MAX_AGE_NS,
-    NS_PER_DAY,
     Schema,
     assign,
     consolidate,
@@ -20,15 +19,25 @@ from janus_sim.core.neocortex import (
     prunable,
     schema_id,
 )
+from janus_sim.timefmt import NS_PER_DAY
+
+SPEC = Neocortex()
+"""The spec's eta and pruning thresholds: the config's defaults."""
+ETA = SPEC.eta
+MAX_AGE_NS = round(SPEC.max_age_days * NS_PER_DAY)  # as consolidation_phase converts it
 
 
 def _with_points(n: int, created_ns: int = 0) -> Schema:
     return Schema("schema-0-0", np.zeros(2), np.eye(2), n, 0.0, created_ns, created_ns, 0.1)
 
 
+def _prunable(schema: Schema, now_ns: int) -> bool:
+    return prunable(schema, now_ns, SPEC.min_points, MAX_AGE_NS)
+
+
 @pytest.mark.parametrize(("n", "pruned"), [(1, True), (9, True), (10, False), (11, False)])
 def test_pruning_min_points_boundary(n: int, pruned: bool) -> None:
-    assert prunable(_with_points(n), now_ns=0) is pruned
+    assert _prunable(_with_points(n), now_ns=0) is pruned
 
 
 @pytest.mark.parametrize(
@@ -43,14 +52,14 @@ def test_pruning_min_points_boundary(n: int, pruned: bool) -> None:
 )
 def test_pruning_age_boundary(age_ns: int, pruned: bool) -> None:
     created = 1_700_000_000 * 10**9
-    assert prunable(_with_points(50, created), now_ns=created + age_ns) is pruned
+    assert _prunable(_with_points(50, created), now_ns=created + age_ns) is pruned
 
 
 def test_pruning_age_is_measured_from_creation_not_update() -> None:
-    sc = consolidate(_with_points(50), np.ones(2), 0.0, t_ns=MAX_AGE_NS)
-    assert prunable(sc, now_ns=MAX_AGE_NS + 1)
+    sc = consolidate(_with_points(50), np.ones(2), 0.0, MAX_AGE_NS, ETA)
+    assert _prunable(sc, now_ns=MAX_AGE_NS + 1)
     with pytest.raises(ValueError):
-        prunable(_with_points(50, created_ns=5), now_ns=4)
+        _prunable(_with_points(50, created_ns=5), now_ns=4)
 
 
 def test_consolidation_step_uses_old_mean() -> None:
@@ -74,7 +83,7 @@ def test_consolidation_step_uses_old_mean() -> None:
 def test_running_mean_reward() -> None:
     sc = create("schema-0-0", np.zeros(3), 2.0, 0, 0.1)
     for i, r in enumerate([4.0, -3.0, 7.0, 0.5], start=1):
-        sc = consolidate(sc, np.zeros(3), r, i)
+        sc = consolidate(sc, np.zeros(3), r, i, ETA)
     assert sc.avg_reward == pytest.approx((2.0 + 4.0 - 3.0 + 7.0 + 0.5) / 5, rel=1e-15)
     assert sc.n_points == 5
 
@@ -83,7 +92,7 @@ def test_constant_states_keep_mean_exact_and_shrink_cov() -> None:
     s = np.array([0.1, 1 / 3, -7.7])
     sc = create("schema-0-0", s, 0.0, 0, 0.2)
     for i in range(500):
-        sc = consolidate(sc, s, 0.0, i)
+        sc = consolidate(sc, s, 0.0, i, ETA)
     assert np.array_equal(sc.mean, s)
     np.testing.assert_allclose(sc.cov, 0.2 * 0.99**500 * np.eye(3), rtol=1e-12)
     assert np.all(np.isfinite(log_likelihoods([sc], s[None, :])))
@@ -111,7 +120,7 @@ def test_extreme_states_are_finite_and_ordered() -> None:
 
 def test_huge_rank_one_covariance_is_factorized() -> None:
     sc = create("schema-0-0", np.zeros(3), 0.0, 0, 1e-6)
-    sc = consolidate(sc, np.full(3, 1e100), 0.0, 1)
+    sc = consolidate(sc, np.full(3, 1e100), 0.0, 1, ETA)
     assert np.all(np.isfinite(sc.chol)) and np.all(np.diag(sc.chol) > 0)
     assert np.all(np.isfinite(log_likelihoods([sc], np.array([[0.0, 1.0, -1.0]]))))
 
@@ -149,11 +158,11 @@ def test_contract_violations_raise() -> None:
     with pytest.raises(ValueError):
         create("x", np.zeros(2), 0.0, 0, 0.0)
     with pytest.raises(ValueError):
-        consolidate(sc, np.zeros(3), 0.0, 11)
+        consolidate(sc, np.zeros(3), 0.0, 11, ETA)
     with pytest.raises(ValueError):
-        consolidate(sc, np.zeros(2), 0.0, 9)  # back in simulated time
+        consolidate(sc, np.zeros(2), 0.0, 9, ETA)  # back in simulated time
     with pytest.raises(ValueError):
-        consolidate(sc, np.full(2, 1e300), 0.0, 11)  # (s - mu)(s - mu)^T overflows
+        consolidate(sc, np.full(2, 1e300), 0.0, 11, ETA)  # (s - mu)(s - mu)^T overflows
     with pytest.raises(ValueError):
         log_likelihoods([sc], np.array([[np.inf, 0.0]]))
     with pytest.raises(ValueError):
@@ -177,5 +186,5 @@ def test_schema_index_assigns_like_assign_as_schemas_change() -> None:
         if got is None:
             index.put(len(index.schemas), create(f"n{step}", s, 0.0, step, 0.05))
         else:
-            index.put(got, consolidate(index.schemas[got], s, 0.0, step))
+            index.put(got, consolidate(index.schemas[got], s, 0.0, step, ETA))
     assert len(index.schemas) > 8  # the stacked arrays grew past their first size

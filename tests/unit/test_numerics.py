@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from janus_sim import numerics
-from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.app import baseline as bl
 from janus_sim.app.compare import CompareReport, RunRef, RunSource, Tolerances, compare_runs
 from janus_sim.app.engine import Engine
 from janus_sim.cli.compare import render
 from janus_sim.config import Scenario
+from janus_sim.memory_store import MemoryEventStore
 from tests.conftest import TINY
 
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from janus_sim.adapters.duckdb_store import open_store
-from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.app.engine import Engine
 from janus_sim.config import Scenario
 from janus_sim.errors import ConfigError
 from janus_sim.eventlog import EventBatch
+from janus_sim.memory_store import MemoryEventStore
 from janus_sim.report.data import NO_PROJECTION, build_report
 from janus_sim.report.html import render_report, section_ids, write_report
 from tests.cli_inprocess import cli

@@ -9,11 +9,13 @@ import duckdb
 import pytest
 
 from janus_sim.adapters.duckdb_store import open_store
-from janus_sim.adapters.memory_store import MemoryEventStore
-from janus_sim.app.engine import Engine, Observer, ReplayMismatch, RunInterrupted
+from janus_sim.app.engine import Engine, Observer, RunInterrupted
+from janus_sim.app.log_sink import ReplayMismatch
 from janus_sim.app.verify import verify_run
 from janus_sim.config import Scenario
 from janus_sim.errors import StoreError
+from janus_sim.memory_store import MemoryEventStore
+from janus_sim.wiring import stored_scenario
 
 
 class _FailOnce(Observer):
@@ -56,7 +58,7 @@ def test_resume_after_a_failure_gives_the_uninterrupted_digest(
     resumed = Engine(tiny_scenario, store, run_id="r").resume()
     assert resumed.digest == whole.digest
     assert store.get_run("r").status == "finished" and store.get_run("r").digest == whole.digest
-    assert verify_run(store, "r", replay=True).ok
+    assert verify_run(store, "r", replay=stored_scenario(store.get_run("r"))).ok
 
 
 @pytest.mark.parametrize("n_flushes", [1, 2, 4, 7])
@@ -111,7 +113,8 @@ def _tamper(db: Path, sql: str) -> None:
 def _verify(db: Path, replay: bool = False) -> object:
     store = open_store(db, read_only=True)
     try:
-        return verify_run(store, "r", replay=replay)
+        inputs = stored_scenario(store.get_run("r")) if replay else None
+        return verify_run(store, "r", replay=inputs)
     finally:
         store.close()
 
@@ -168,7 +171,7 @@ def test_resume_from_the_last_checkpoint_gives_the_uninterrupted_digest(
     resumed = Engine(tiny_scenario, store, run_id="r").resume(from_checkpoint=True)
     assert resumed.digest == whole.digest and resumed.n_events == whole.n_events
     assert resumed.metrics == whole.metrics and resumed.dates == whole.dates
-    assert verify_run(store, "r", replay=True).ok
+    assert verify_run(store, "r", replay=stored_scenario(store.get_run("r"))).ok
 
 
 @pytest.mark.parametrize("n_flushes", [1, 2, 4, 7])

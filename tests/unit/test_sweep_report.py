@@ -11,7 +11,7 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import polars as pl
@@ -31,7 +31,9 @@ from janus_sim.sweep.report_data import (
     summarize,
 )
 from janus_sim.sweep.report_html import render_sweep_report, section_ids
+from janus_sim.sweep.report_model import STATUSES
 from janus_sim.sweep.tables import SweepTables
+from janus_sim.sweep.trial import TrialStatus
 from tests.sweep_fixtures import (
     cycles_frame,
     night,
@@ -362,6 +364,10 @@ def test_cycles_that_break_the_contract(tmp_path: Path, change: Any, fragments: 
     nights = cycles_frame([night(_ok[0], 1, n_schemas=1.0), night(_ok[0], 2, n_schemas=1.0)])
     out = write_sweep(tmp_path / "s", trials_frame(_ok), change(nights))
     _error(out, ConfigError, *fragments)
+
+
+def test_the_report_knows_every_status_a_sweep_writes() -> None:
+    assert sorted(STATUSES) == sorted(get_args(TrialStatus))
 
 
 @pytest.mark.parametrize(

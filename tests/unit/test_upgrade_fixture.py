@@ -37,7 +37,7 @@ def test_there_is_a_fixture() -> None:
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
 def test_fixture_decodes_folds_and_keeps_its_digest(path: Path) -> None:
-    from janus_sim.adapters.memory_store import MemoryEventStore
+    from janus_sim.memory_store import MemoryEventStore
     from janus_sim.ports import RunInfo
 
     meta, batch = _load(path)

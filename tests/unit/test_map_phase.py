@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.app.engine import Engine, Observer, RunInterrupted, RunResult
 from janus_sim.config import Projection, Scenario
 from janus_sim.core import checkpoint
@@ -20,6 +19,7 @@ from janus_sim.core import events as ev
 from janus_sim.core import projector as pj
 from janus_sim.core.codec import decode
 from janus_sim.core.state import SimState, apply, fold
+from janus_sim.memory_store import MemoryEventStore
 from tests.conftest import TINY
 
 PROJECTOR_RMSE_BOUND = 0.25

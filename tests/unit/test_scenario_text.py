@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
-from janus_sim.adapters.scenario_file import field_path, load_scenario, parse_scenario
+from janus_sim.adapters.scenario_file import load_scenario
 from janus_sim.config import Scenario
 from janus_sim.errors import ConfigError
+from janus_sim.scenario_text import field_path, parse_scenario
 
 
 def _err(d: dict[str, Any]) -> ConfigError:

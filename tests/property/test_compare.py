@@ -10,10 +10,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from janus_sim.adapters.memory_store import MemoryEventStore
 from janus_sim.app.compare import RunSource, compare_runs
 from janus_sim.app.engine import Engine
 from janus_sim.config import Scenario
+from janus_sim.memory_store import MemoryEventStore
 from tests.conftest import TINY
 
 Variant = tuple[int, float, float, int]

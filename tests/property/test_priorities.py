@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chisquare
 
+from janus_sim.config import Replay
 from janus_sim.core.priorities import (
     ReplaySample,
     beta_at,
@@ -23,6 +24,13 @@ from janus_sim.core.sum_tree import SumTree
 
 FINITE = st.floats(-1e6, 1e6, allow_nan=False)
 BETAS = st.floats(0.0, 1.0)
+SPEC = Replay()
+"""The spec's replay parameters: the config's defaults."""
+SPEC_PRIORITY = {
+    "lambda_logic": SPEC.lambda_logic,
+    "lambda_reward": SPEC.lambda_reward,
+    "eps": SPEC.priority_eps,
+}
 
 
 def _filled_tree(priorities: np.ndarray, occupied: np.ndarray, alpha: float) -> SumTree:
@@ -51,8 +59,8 @@ def test_priorities_follow_eq7_and_are_positive(
     assert (p > 0).all()
 
 
-def test_priority_defaults_are_the_spec_values() -> None:
-    p = compute_priorities(np.array([-1.0]), np.array([1.0]), np.array([-2.0]))
+def test_priorities_at_the_spec_values() -> None:
+    p = compute_priorities(np.array([-1.0]), np.array([1.0]), np.array([-2.0]), **SPEC_PRIORITY)
     assert p.tolist() == [1.0 + 2.0 * 1.0 + 0.5 * 2.0 + 1e-6]
 
 
@@ -76,7 +84,7 @@ def test_invalid_priority_inputs_raise(
     message: str,
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        compute_priorities(np.array(td), np.array(v), np.array(r), **kwargs)
+        compute_priorities(np.array(td), np.array(v), np.array(r), **(SPEC_PRIORITY | kwargs))
 
 
 # -- beta schedule ----------------------------------------------------------------------
@@ -95,11 +103,12 @@ def test_beta_is_monotone_from_start_to_end(n: int, b0: float, b1: float) -> Non
         assert betas[0] == lo
 
 
-def test_beta_schedule_endpoints_and_midpoint() -> None:
-    assert beta_at(0, 1000) == 0.4
-    assert beta_at(999, 1000) == 1.0
-    assert beta_at(0, 1) == 1.0  # a single iteration is the last one
-    assert math.isclose(beta_at(50, 101), 0.7, rel_tol=1e-15)
+def test_beta_schedule_endpoints_and_midpoint_at_the_spec_values() -> None:
+    betas = (SPEC.beta_start, SPEC.beta_end)
+    assert beta_at(0, 1000, *betas) == 0.4
+    assert beta_at(999, 1000, *betas) == 1.0
+    assert beta_at(0, 1, *betas) == 1.0  # a single iteration is the last one
+    assert math.isclose(beta_at(50, 101, *betas), 0.7, rel_tol=1e-15)
 
 
 @pytest.mark.parametrize(
@@ -183,7 +192,10 @@ def test_batches_are_full_size_valid_and_consistent(
 def test_sampled_frequencies_match_p_alpha() -> None:
     rng = np.random.default_rng(12345)
     priorities = compute_priorities(
-        rng.normal(0, 2, 20), rng.integers(0, 3, 20).astype(float), rng.normal(0, 1, 20)
+        rng.normal(0, 2, 20),
+        rng.integers(0, 3, 20).astype(float),
+        rng.normal(0, 1, 20),
+        **SPEC_PRIORITY,
     )
     tree = _filled_tree(priorities, np.ones(20, dtype=bool), 0.6)
     counts = np.zeros(20)

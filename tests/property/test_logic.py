@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from janus_sim.config import Agent, Predicates
 from janus_sim.core.logic import (
     ACTION_PREDICATES,
     PREDICATES,
@@ -37,6 +38,9 @@ ps = st.floats(1.0, 12.0)
 stables = st.booleans()
 
 BINARY: tuple[Callable[..., np.ndarray], ...] = (and_, or_, implies)
+
+SPEC_PARAMS = PredicateParams.from_config(Predicates(), Agent().position_limit)
+"""The spec's predicate parameters (config defaults)."""
 
 
 # ---------------------------------------------------------------------------- operators
@@ -213,7 +217,7 @@ def test_jacobian_matches_central_differences(
 @given(st.data(), st.lists(formulas, min_size=1, max_size=4))
 def test_constraint_set_gradient_along_the_simplex(data: st.DataObject, fs: list[Formula]) -> None:
     cs = ConstraintSet(
-        tuple(f"c{i}" for i in range(len(fs))), tuple(fs), (1.0,) * len(fs), PredicateParams()
+        tuple(f"c{i}" for i in range(len(fs))), tuple(fs), (1.0,) * len(fs), SPEC_PARAMS
     )
     n = data.draw(st.integers(1, 5))
     ctx = data.draw(contexts(n))
@@ -323,7 +327,7 @@ def _default_predicates() -> dict[str, float]:
 def test_crisp_truth_is_the_truth_under_one_hot_probabilities(
     data: st.DataObject, f: Formula
 ) -> None:
-    cs = ConstraintSet(("c",), (f,), (1.0,), PredicateParams())
+    cs = ConstraintSet(("c",), (f,), (1.0,), SPEC_PARAMS)
     n = data.draw(st.integers(1, 5))
     ctx = data.draw(contexts(n))
     actions = data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, 2)))

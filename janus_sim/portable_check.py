@@ -14,7 +14,7 @@ what a CPU-dependent computation would give, and collects the digests:
 * one thread, and many, for BLAS, OpenMP and numba.
 
 A portable digest is the same in every row. ``tests/e2e/test_portable_digest.py`` runs
-this in CI; ``python -m janus_sim.app.portable_check SCENARIO`` prints one process's
+this in CI; ``python -m janus_sim.portable_check SCENARIO`` prints one process's
 digest and numerics profile as JSON (what each fresh process runs).
 """
 
@@ -116,7 +116,7 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
 def run_one(scenario: Path, setting: Setting, timeout: float = 600.0) -> Outcome:
     """The digest of ``scenario`` from a fresh process under ``setting``."""
     done = subprocess.run(
-        [sys.executable, "-m", "janus_sim.app.portable_check", str(scenario)],
+        [sys.executable, "-m", "janus_sim.portable_check", str(scenario)],
         capture_output=True,
         text=True,
         env=_env(setting.env),
@@ -152,8 +152,9 @@ def check(
 def _main(argv: Sequence[str]) -> int:
     from janus_sim import numerics
     from janus_sim.app.baseline import record
+    from janus_sim.wiring import load_scenario
 
-    base = record(argv[0])
+    base = record(load_scenario(argv[0]))
     doc = {"digest": base.digest, "n_events": base.n_events, "numerics": numerics.profile()}
     print(json.dumps(doc, sort_keys=True))
     return 0

@@ -1,0 +1,124 @@
+"""The composition root: the one place that loads a scenario and wires a run together.
+
+Everything that runs a scenario goes through here, so a run started by ``janus-sim run``,
+a sweep trial in a worker and ``verify --replay`` are assembled the same way:
+
+* ``load_scenario(path)``: the scenario file, then its bars (their hash pinned into the
+  scenario), as a ``ScenarioInput``; ``stored_scenario(info)`` does the same from the
+  copy a run keeps in its log, and ``scenario_from_json`` from a sweep trial's settings;
+* ``open_run(...)``: the vector store (first, so an unreachable Qdrant fails before a
+  byte is written), the event store, the run's lock and the engine, held together in one
+  ``ExitStack`` that closes them in reverse order however the block ends.
+
+``app`` never imports adapters, and adapters never import ``app``; this module and the
+command line are where the two meet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from janus_sim.adapters.bars_file import load_market_data
+from janus_sim.adapters.duckdb_store import (
+    DEFAULT_LOCK_TIMEOUT,
+    DuckDBEventStore,
+    open_store,
+    store_file,
+)
+from janus_sim.adapters.qdrant_store import QdrantVectorStore, open_vector_store
+from janus_sim.adapters.run_lock import RunLock
+from janus_sim.adapters.scenario_file import load_scenario as read_scenario_file
+from janus_sim.adapters.stop_signals import never
+from janus_sim.app.engine import Engine, Observer
+from janus_sim.app.run_inputs import ScenarioInput
+from janus_sim.config import Scenario
+from janus_sim.ports import RunInfo
+from janus_sim.scenario_text import parse_scenario
+
+
+def load_scenario(path: str | Path) -> ScenarioInput:
+    """The scenario file at ``path`` and its bars (read relative to the file's folder).
+
+    Raises ConfigError naming the file (and the field) for anything missing or bad; the
+    bars are read before any store opens, so bad data fails before anything is written."""
+    scenario, text = read_scenario_file(path)
+    scenario, bars = load_market_data(scenario, Path(path).parent, str(path))
+    return ScenarioInput(scenario, text, str(path), bars)
+
+
+def stored_scenario(info: RunInfo) -> ScenarioInput:
+    """The scenario a stored run was started from, under its seed: parsed from the text in
+    the run row, with its bars read again relative to the file it came from (a changed bars
+    file then fails the engine's scenario-hash check)."""
+    source = info.scenario_source or f"the scenario stored with run {info.run_id!r}"
+    scenario = parse_scenario(info.scenario_text, source)
+    scenario, bars = load_market_data(scenario, Path(info.scenario_source).parent, source)
+    return ScenarioInput(scenario.with_seed(info.seed), info.scenario_text, source, bars)
+
+
+def scenario_from_json(scenario_json: str, source: str, scenario_dir: str | Path) -> ScenarioInput:
+    """A sweep trial's scenario (canonical JSON with its settings applied) and its bars."""
+    scenario = Scenario.model_validate_json(scenario_json)
+    scenario, bars = load_market_data(scenario, scenario_dir, source)
+    return ScenarioInput(scenario, scenario_json, source, bars)
+
+
+@dataclass(frozen=True)
+class OpenRun:
+    """A run ready to go: ``engine`` writes into ``store`` under ``run_id``, with the
+    lock on the run held and the schema collection (``vectors``) open if kept."""
+
+    run_id: str
+    store: DuckDBEventStore
+    engine: Engine
+    vectors: QdrantVectorStore | None
+
+
+@contextlib.contextmanager
+def open_run(
+    inputs: ScenarioInput,
+    store_path: str | Path,
+    *,
+    run_id: str | Callable[[DuckDBEventStore], str],
+    keep_vectors: bool,
+    qdrant_url: str | None = None,
+    observer: Observer | None = None,
+    should_stop: Callable[[], str | None] = never,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[OpenRun]:
+    """Open everything a run writes to, in the order that fails safest, and close it all.
+
+    ``run_id`` is the run's name, or a function of the open store that picks one (the
+    CLI's default name, or the run to resume). The vector store (phase 4) opens first
+    and only with ``keep_vectors``; its snapshots go to ``<store folder>/snapshots``.
+    The run's lock (``RunLock``) is taken before the engine is built: one process per
+    run. Nothing is simulated here: call ``engine.run()``, ``resume()`` or
+    ``replay_check()`` inside the block."""
+    with contextlib.ExitStack() as stack:
+        vectors = None
+        if keep_vectors:
+            vectors = stack.enter_context(
+                contextlib.closing(open_vector_store(store_file(store_path).parent, qdrant_url))
+            )
+        store = stack.enter_context(
+            contextlib.closing(open_store(store_path, lock_timeout=lock_timeout, on_wait=on_wait))
+        )
+        rid = run_id if isinstance(run_id, str) else run_id(store)
+        stack.enter_context(RunLock(store.path.parent, rid))
+        engine = Engine(
+            inputs.scenario,
+            store,
+            run_id=rid,
+            scenario_source=inputs.source,
+            scenario_text=inputs.text,
+            observer=observer,
+            should_stop=should_stop,
+            vector_store=vectors,
+            snapshot_dir=store.path.parent / "snapshots",
+            market_data=inputs.bars,
+        )
+        yield OpenRun(rid, store, engine, vectors)

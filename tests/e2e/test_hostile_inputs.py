@@ -453,7 +453,7 @@ STORE_CASES: dict[str, tuple[list[str], Callable[[Path], None] | None, tuple[str
     "malformed date": (
         ["at", "2025-13-45", "--store", "{store}"],
         None,
-        ("'2025-13-45' is not a date or timestamp", "expected YYYY-MM-DD"),
+        ("at: '2025-13-45': is not a date or timestamp", "expected YYYY-MM-DD"),
     ),
     "date before the run": (
         ["at", "2024-01-01", "--store", "{store}"],

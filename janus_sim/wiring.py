@@ -28,10 +28,10 @@ from janus_sim.adapters.duckdb_store import (
     open_store,
     store_file,
 )
-from janus_sim.adapters.qdrant_store import QdrantVectorStore, open_vector_store
+from janus_sim.adapters.qdrant_store import open_vector_store
 from janus_sim.adapters.run_lock import RunLock
 from janus_sim.adapters.scenario_file import load_scenario as read_scenario_file
-from janus_sim.adapters.stop_signals import never
+from janus_sim.adapters.stop_signals import StopCheck, never
 from janus_sim.app.engine import Engine, Observer
 from janus_sim.app.run_inputs import ScenarioInput
 from janus_sim.config import Scenario
@@ -68,13 +68,12 @@ def scenario_from_json(scenario_json: str, source: str, scenario_dir: str | Path
 
 @dataclass(frozen=True)
 class OpenRun:
-    """A run ready to go: ``engine`` writes into ``store`` under ``run_id``, with the
-    lock on the run held and the schema collection (``vectors``) open if kept."""
+    """A run ready to go: ``engine`` writes into ``store`` (the DuckDB store itself, for
+    what reads or exports it afterwards) under ``engine.run_id``, with the run's lock held
+    and the schema collection open if kept (``engine.vector_store``)."""
 
-    run_id: str
     store: DuckDBEventStore
     engine: Engine
-    vectors: QdrantVectorStore | None
 
 
 @contextlib.contextmanager
@@ -86,7 +85,7 @@ def open_run(
     keep_vectors: bool,
     qdrant_url: str | None = None,
     observer: Observer | None = None,
-    should_stop: Callable[[], str | None] = never,
+    should_stop: StopCheck = never,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_wait: Callable[[str], None] | None = None,
 ) -> Iterator[OpenRun]:
@@ -98,17 +97,16 @@ def open_run(
     The run's lock (``RunLock``) is taken before the engine is built: one process per
     run. Nothing is simulated here: call ``engine.run()``, ``resume()`` or
     ``replay_check()`` inside the block."""
+    folder = store_file(store_path).parent  # the store's Qdrant, locks and snapshots
     with contextlib.ExitStack() as stack:
         vectors = None
         if keep_vectors:
-            vectors = stack.enter_context(
-                contextlib.closing(open_vector_store(store_file(store_path).parent, qdrant_url))
-            )
+            vectors = stack.enter_context(contextlib.closing(open_vector_store(folder, qdrant_url)))
         store = stack.enter_context(
             contextlib.closing(open_store(store_path, lock_timeout=lock_timeout, on_wait=on_wait))
         )
         rid = run_id if isinstance(run_id, str) else run_id(store)
-        stack.enter_context(RunLock(store.path.parent, rid))
+        stack.enter_context(RunLock(folder, rid))
         engine = Engine(
             inputs.scenario,
             store,
@@ -118,7 +116,7 @@ def open_run(
             observer=observer,
             should_stop=should_stop,
             vector_store=vectors,
-            snapshot_dir=store.path.parent / "snapshots",
+            snapshot_dir=folder / "snapshots",
             market_data=inputs.bars,
         )
-        yield OpenRun(rid, store, engine, vectors)
+        yield OpenRun(store, engine)

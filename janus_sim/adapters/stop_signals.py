@@ -9,10 +9,14 @@ come of it) and the sweep between trials and while it waits for workers. Leaving
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+StopCheck = Callable[[], str | None]
+"""What long work is handed: the name of a pending stop signal, or None."""
 
 
 class StopFlag:

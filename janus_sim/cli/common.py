@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import click
@@ -62,12 +64,6 @@ def say_waiting(message: str) -> None:
     Console(stderr=True).print(f"[yellow]waiting:[/] {message}")
 
 
-def open_for_writing(path: Path) -> DuckDBEventStore:
-    """The store for a writer: it holds the file only while it appends (readers fit
-    between its batches)."""
-    return open_store(path, lock_timeout=lock_timeout(), on_wait=say_waiting)
-
-
 def open_existing(path: Path) -> DuckDBEventStore:
     """The store for a reading command: one session, held until ``close``, so the
     command sees one consistent log even while a run appends to it."""
@@ -91,3 +87,24 @@ def latest_run(store: DuckDBEventStore) -> str:
 def stopped_exit_code(signal_name: str) -> int:
     """The shell's code for a command stopped by ``signal_name``: 128 + its number."""
     return 128 + signal.Signals[signal_name].value
+
+
+@contextlib.contextmanager
+def open_stores(paths: Sequence[Path]) -> Iterator[list[DuckDBEventStore]]:
+    """The stores at ``paths``, opened for reading, in order; closed on exit.
+
+    Paths naming one database file share one held session, so refs into one store read
+    one consistent view of it (and the file is attached once).
+    """
+    opened: dict[Path, DuckDBEventStore] = {}
+    try:
+        stores = []
+        for path in paths:
+            key = store_file(path).resolve()
+            if key not in opened:
+                opened[key] = open_existing(path)
+            stores.append(opened[key])
+        yield stores
+    finally:
+        for store in opened.values():
+            store.close()

@@ -31,8 +31,8 @@ from janus_sim.app.compare import (
     parse_tol,
 )
 from janus_sim.app.engine import Observer
-from janus_sim.cli.common import stdout, store_option
-from janus_sim.cli.run_ref import open_stores, parse_run_ref
+from janus_sim.cli.common import open_stores, stdout, store_option
+from janus_sim.cli.run_ref import parse_run_ref
 from janus_sim.errors import ConfigError
 
 Rows = tuple[list[str], list[list[str]]]

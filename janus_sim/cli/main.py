@@ -144,7 +144,7 @@ def run(
             lock_timeout=lock_timeout(),
             on_wait=say_waiting,
         ) as opened:
-            engine, rid = opened.engine, opened.run_id
+            engine, rid = opened.engine, opened.engine.run_id
             try:
                 with observer if observer is not None else contextlib.nullcontext():
                     result = (

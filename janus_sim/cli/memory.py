@@ -18,9 +18,16 @@ from janus_sim.app.vector_sync import (
     schema_space,
     search_schemas,
 )
-from janus_sim.cli.common import latest_run, open_existing, stdout, store_dir, store_option
+from janus_sim.cli.common import (
+    latest_run,
+    open_existing,
+    open_stores,
+    stdout,
+    store_dir,
+    store_option,
+)
 from janus_sim.cli.render import diff_tables, schemas_table
-from janus_sim.cli.run_ref import RunRef, open_stores, parse_run_ref
+from janus_sim.cli.run_ref import RunRef, parse_run_ref
 from janus_sim.errors import ConfigError, NotFoundError
 from janus_sim.ports import EventQuery
 

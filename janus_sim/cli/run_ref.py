@@ -32,16 +32,12 @@ Each command takes the grammar in one of two modes:
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from janus_sim.adapters.duckdb_store import DuckDBEventStore, store_file
 from janus_sim.app.diff import parse_when
 from janus_sim.app.timetravel import Moment
-from janus_sim.cli.common import open_existing
 from janus_sim.errors import ConfigError
 
 WhenRule = Literal["required", "forbidden"]
@@ -150,24 +146,3 @@ def parse_run_ref(text: str, *, when: WhenRule, command: str, arg: str = "") -> 
     if not _is_run_id(run):  # only when="required" gets here with an '@' in RUN
         raise bad(f"RUN {run!r} contains '@': the last '@' starts the WHEN")
     return RunRef(Path(store) if colon else None, run, tail)
-
-
-@contextlib.contextmanager
-def open_stores(paths: Sequence[Path]) -> Iterator[list[DuckDBEventStore]]:
-    """The stores at ``paths``, opened for reading, in order; closed on exit.
-
-    Paths naming one database file share one held session, so refs into one store read
-    one consistent view of it (and the file is attached once).
-    """
-    opened: dict[Path, DuckDBEventStore] = {}
-    try:
-        stores = []
-        for path in paths:
-            key = store_file(path).resolve()
-            if key not in opened:
-                opened[key] = open_existing(path)
-            stores.append(opened[key])
-        yield stores
-    finally:
-        for store in opened.values():
-            store.close()

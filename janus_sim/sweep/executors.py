@@ -24,13 +24,13 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
+from janus_sim.adapters.stop_signals import StopCheck
 from janus_sim.errors import ConfigError
 from janus_sim.sweep.trial import TrialOutcome, TrialTask, run_trial
 
-StopCheck = Callable[[], "str | None"]
 POLL_S = 0.2
 """How often a waiting executor looks at the stop flag (seconds)."""
 

@@ -13,11 +13,11 @@ holding a different sweep is refused (``SweepFolder.bind``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from janus_sim.adapters.stop_signals import never
+from janus_sim.adapters.stop_signals import StopCheck, never
 from janus_sim.app.engine import RunInterrupted
 from janus_sim.errors import StoreError
 from janus_sim.sweep.executors import Executor
@@ -91,7 +91,7 @@ def run_sweep(
     retries: int | None = None,
     keep_vectors: bool = False,
     observer: SweepObserver | None = None,
-    should_stop: Callable[[], str | None] = never,
+    should_stop: StopCheck = never,
 ) -> SweepResult:
     """Run the plan's unfinished trials; ``retries`` defaults to the sweep file's.
 

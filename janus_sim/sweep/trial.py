@@ -15,14 +15,13 @@ came between the run's end and their export.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NamedTuple
 
 from janus_sim.adapters.duckdb_store import DB_FILENAME, DuckDBEventStore, open_store
 from janus_sim.adapters.parquet_export import export_events, partition_dir
-from janus_sim.adapters.stop_signals import never
+from janus_sim.adapters.stop_signals import StopCheck, never
 from janus_sim.app.anomaly_lead import crash_lead_of_run
 from janus_sim.app.engine import RunInterrupted
 from janus_sim.core import events as ev
@@ -160,7 +159,7 @@ def read_outcome(shard: Path, trial_id: str, export_dir: Path | None) -> TrialOu
         store.close()
 
 
-def _simulate(task: TrialTask, should_stop: Callable[[], str | None]) -> TrialOutcome:
+def _simulate(task: TrialTask, should_stop: StopCheck) -> TrialOutcome:
     inputs = scenario_from_json(task.scenario_json, task.scenario_source, task.scenario_dir)
     started = time.perf_counter()
     with open_run(
@@ -199,7 +198,7 @@ def _export(
     export_events(store, [trial_id], out, overwrite=True)
 
 
-def run_trial(task: TrialTask, should_stop: Callable[[], str | None] = never) -> TrialOutcome:
+def run_trial(task: TrialTask, should_stop: StopCheck = never) -> TrialOutcome:
     """Run (or resume, or read back) one trial; a failure is an outcome, not a raise.
 
     ``should_stop`` is the sweep's stop flag when the trial runs in the sweep's own process

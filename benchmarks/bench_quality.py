@@ -9,7 +9,16 @@ process (two at a time), and prints per scenario (``janus_sim.app.quality``):
 * ``quality_consolidating``: share of nights that consolidated anything;
 * ``quality_recall_pass``: median nightly recall pass rate from night 2 (goal 0.2-0.9);
 * ``quality_ari``: median last-night ARI(schema, true regime), with its IQR (goal >= 0.8);
-* ``quality_schemas_per_regime`` and ``quality_anomaly_rate``: per regime.
+* ``quality_schemas_per_regime`` and ``quality_anomaly_rate``: per regime;
+* the anomaly monitor against the truth (``janus_sim.app.novelty``: a bar is novel when its
+  true regime was absent from the buffer at its day's open), pooled over the seeds' bars:
+  ``quality_familiar_fpr``, flagged familiar bars / familiar bars (bound <= 0.01);
+  ``quality_novelty_precision``, flags on novel bars / flags (bound >= 0.5);
+  ``quality_novelty_recall``, novel bars flagged / novel bars; ``quality_crash_onset``,
+  the share of seeds whose crash onset was flagged at most ``ONSET_BARS`` (30) awake steps
+  after its first bar, of the seeds where the crash was novel on a scored day (bound
+  >= 0.9), with each seed's lead; ``quality_onset_lead``, per regime the median onset
+  lead of the flagged onsets, with (flagged, onsets).
 
 Environment: ``JANUS_QUALITY_N`` (seeds per scenario; default 16, 2 with ``--quick``),
 ``JANUS_QUALITY_SEEDS`` (a comma list, to repeat a printed run exactly).
@@ -48,7 +57,14 @@ def _seeds(quick: bool) -> list[int]:
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
-    from janus_sim.app.quality import measure, summarize
+    from janus_sim.app.quality import (
+        CRASH_ONSET_SHARE_MIN,
+        FAMILIAR_FPR_MAX,
+        NOVELTY_PRECISION_MIN,
+        ONSET_BARS,
+        measure,
+        summarize,
+    )
     from janus_sim.wiring import load_scenario
 
     seeds = _seeds(quick)
@@ -105,6 +121,44 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                 "name": "quality_anomaly_rate",
                 "value": s["anomaly_rate_per_regime"],
                 "unit": "flagged / bars",
+                **common,
+            },
+            {
+                "name": "quality_familiar_fpr",
+                "value": s["familiar_fpr"],
+                "unit": "flagged / familiar bars",
+                "anchor": f"<= {FAMILIAR_FPR_MAX}",
+                "familiar_bars": s["familiar_bars"],
+                **common,
+            },
+            {
+                "name": "quality_novelty_precision",
+                "value": s["novelty_precision"],
+                "unit": "flags on novel bars / flags",
+                "anchor": f">= {NOVELTY_PRECISION_MIN}",
+                **common,
+            },
+            {
+                "name": "quality_novelty_recall",
+                "value": s["novelty_recall"],
+                "unit": "novel bars flagged / novel bars",
+                "novel_bars": s["novel_bars"],
+                **common,
+            },
+            {
+                "name": "quality_crash_onset",
+                "value": s["crash_onset_share"],
+                "unit": f"share of seeds flagged within {ONSET_BARS} bars",
+                "anchor": f">= {CRASH_ONSET_SHARE_MIN}",
+                "seeds_with_onset": s["crash_onset_seeds"],
+                "lead_by_seed": s["crash_onset_lead_by_seed"],
+                **common,
+            },
+            {
+                "name": "quality_onset_lead",
+                "value": s["onset_lead_median_per_regime"],
+                "unit": "bars (median of flagged onsets)",
+                "flagged_of_onsets": s["onsets_flagged_per_regime"],
                 **common,
             },
         ]

@@ -399,18 +399,47 @@ class Projection(Strict):
     """The alignment weights w_ij of eq. 25."""
     cluster_method: Literal["dbscan", "hdbscan"] = "dbscan"
     cluster_eps: Positive = 0.5
-    """tau_cluster of eq. 26 (DBSCAN's eps), in normalized map units."""
+    """DBSCAN's eps (the clusters beside eq. 26's schema members), normalized map units."""
     cluster_min_samples: Annotated[int, Field(ge=1, le=1_000)] = 5
-    tau_anomaly: Positive = 2.0
-    """tau_anomaly of eq. 32, in normalized map units."""
+    tau_cluster: Positive = 0.5
+    """tau_cluster of eq. 26: a point within it of a schema's embedded centroid is one of
+    the schema's members on the map (normalized map units)."""
+    anomaly_reference: Literal["memory", "map", "schemas", "clusters"] = "memory"
+    """What eq. 32 measures a projected state against (``core/anomaly_monitor.py``):
+    ``memory``, every buffered transition at the day's open, placed by the same projector;
+    ``map``, the night's embedded points on the map; ``schemas``, the schema centroids'
+    positions alone; ``clusters``, the DBSCAN cluster centres. BENCHMARKS.md ("Does the
+    monitor see what is new?") has the figures of all four."""
+    tau_anomaly: Positive = 0.6
+    """tau_anomaly of eq. 32, in normalized map units (chosen with the reference: 0.6 for
+    ``memory``; see BENCHMARKS.md for the others')."""
     projector_max_iter: Annotated[int, Field(ge=1, le=100_000)] = 300
     """L-BFGS iterations of the parametric projector's nightly fit (eq. 31)."""
+    projector_umap_weight: NonNegative = 0.0
+    """Weight of eq. 31's UMAP cross-entropy term (on the map's fuzzy graph) beside the
+    regression term; 0 fits the regression term alone (see BENCHMARKS.md)."""
 
     @model_validator(mode="after")
     def _weights_ordered(self) -> Self:
         if self.weight_other > self.weight_same_schema:
             raise ValueError("weight_other must be <= weight_same_schema (eq. 25)")
         return self
+
+
+class Responses(Strict):
+    """What the agent does when the monitor flags anomalies (spec 2.2.2), beside the
+    highest replay priority that every flagged transition gets."""
+
+    risk_span_bars: Annotated[int, Field(ge=0, le=100_000)] = 30
+    """After an anomaly, the agent takes no new exposure beyond ``risk_position_limit``
+    for this many bars after the latest anomaly (never past the day's close); 0 turns the
+    response off."""
+    risk_position_limit: Annotated[int, Field(ge=0)] = 1
+    """The |position| the agent may build up to while risk is raised (it may always hold
+    or reduce)."""
+    alert_anomalies: Annotated[int, Field(ge=1, le=100_000)] = 5
+    """K: an ``operator_alerted`` event after K anomalies within ``alert_window_bars``."""
+    alert_window_bars: Annotated[int, Field(ge=1, le=100_000)] = 30
 
 
 class Scenario(Strict):
@@ -425,6 +454,7 @@ class Scenario(Strict):
     replay: Replay = Replay()
     neocortex: Neocortex = Neocortex()
     projection: Projection = Projection()
+    responses: Responses = Responses()
 
     @model_validator(mode="after")
     def _memory_features(self) -> Self:

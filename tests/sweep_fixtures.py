@@ -3,8 +3,9 @@
 
 ``trial(...)`` is one trials row with every contract column; ``write_sweep`` writes the
 tables with the contract's types; ``standard_sweep`` is a small mixed sweep: two
-scenarios (``crash_week`` with projection, ``calm_month`` without: no ARI, no lead) x
-two ``replay.alpha`` settings x three seeds, one failed and one pending trial.
+scenarios (``crash_week`` with projection, ``calm_month`` without: no ARI, no novelty
+figures, no leads) x two ``replay.alpha`` settings x three seeds, one failed and one
+pending trial.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from typing import Any
 import polars as pl
 
 QUALITY = (
-    "ari_regime_final", "ari_regime_mean", "anomaly_lead_bars", "td_improvement_mean",
+    "ari_regime_final", "ari_regime_mean", "novelty_precision", "novelty_recall",
+    "familiar_fpr", "crash_onset_lead_bars", "crash_onset_flagged", "td_improvement_mean",
     "n_schemas_final", "schemas_created_total", "anomalies_total", "n_clusters_final",
+    "anomaly_lead_bars",
 )  # fmt: skip
 TRIAL_SCHEMA: dict[str, Any] = {
     "trial_id": pl.String, "index": pl.Int64, "scenario": pl.String,
@@ -118,12 +121,17 @@ def standard_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                     m = {
                         "ari_regime_final": 0.3 + alpha / 2 + seed / 20 if crash else None,
                         "ari_regime_mean": 0.2 + alpha / 2 + seed / 30 if crash else None,
-                        "anomaly_lead_bars": float(10 * seed + 20 * alpha) if crash else None,
+                        "novelty_precision": 0.5 + seed / 10 if crash else None,
+                        "novelty_recall": 0.3 + alpha / 2 if crash else None,
+                        "familiar_fpr": 0.001 * seed + alpha / 100 if crash else None,
+                        "crash_onset_lead_bars": float(seed + 10 * alpha) if crash else None,
+                        "crash_onset_flagged": 1.0 if crash else None,
                         "td_improvement_mean": 0.05 * seed + alpha / 10,
                         "n_schemas_final": float(seed + 2),
                         "schemas_created_total": float(seed + 4),
                         "anomalies_total": float(3 * seed) if crash else None,
                         "n_clusters_final": float(seed % 2 + 2) if crash else None,
+                        "anomaly_lead_bars": float(10 * seed + 20 * alpha) if crash else None,
                     }
                 t = trial(index, scenario, seed, alpha, status, **m)
                 trials.append(t)

@@ -1,11 +1,19 @@
-"""How early the anomaly monitor (eq. 32) saw a crash coming, read from a run's events.
+"""The trough lead: how long before a crash's price trough the anomaly monitor (eq. 32)
+first flagged anything, read from a run's events. A secondary figure.
 
 A run *has a crash* when a bar's true regime is ``crash`` or, for markets without labels
 (real bars), when the price falls at least ``min_drawdown`` (10%) from a peak to the run's
 lowest close. The *trough* is the transition at the run's lowest price (the first one if
 it repeats); the *lead* is the number of awake steps (bars; the last bar of a day is not
-a step) from the first ``anomaly_flagged`` at or before the trough to the trough. The
-run summary shows it; the HTML report can reuse ``crash_lead`` / ``crash_lead_of_run``.
+a step) from the first ``anomaly_flagged`` at or before the trough to the trough.
+
+Any flag before the trough counts, a false alarm on a calm day included, so a monitor
+that flags more looks earlier. On synthetic markets the monitor's headline figures are
+``app.novelty``'s instead: precision, recall and the familiar-bar false-positive rate
+against the true regimes, and each novel regime's onset lead (bars from its first bar to
+its first flag). This lead stays for what they cannot score: real bars, which carry no
+regime, where it is the only figure, and beside the novelty figures as a secondary one
+(the run summary, the HTML report, the sweep's ``anomaly_lead_bars`` column).
 """
 
 from __future__ import annotations

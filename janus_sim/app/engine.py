@@ -12,7 +12,9 @@ batch (``run_finished``) is committed; a run that stops early is marked ``failed
 the reason, so no run can look complete when it is not.
 
 Each night ends with a whole-state checkpoint (``core/checkpoint.py``: buffer window,
-priorities, policy, separation weights, schemas, generator states). Resuming a run that
+priorities, policy, separation weights, schemas, generator states, phase 3's among
+them; the portable map itself is rebuilt from the night's ``projection_fitted``).
+Resuming a run that
 stopped early re-simulates it from the start (or, when asked, from its last stored
 checkpoint): the engine is deterministic, so every regenerated event must equal the
 stored one (checked, not appended) until the stored log ends, after which new events
@@ -295,6 +297,11 @@ class Engine:
             state = checkpoint.restore(started, cp, (decode(r.record) for r in history.records()))
         except (CodecError, ValueError):
             return None  # a damaged checkpoint: the full re-simulation will say where
+        generators = checkpoint.generators_of(cp)
+        if self.scenario.projection.enabled and (
+            "projection" not in generators or state.projection is None
+        ):
+            return None  # a log from before the map was checkpointed: re-simulate it
         for lo in range(0, cp_seq + 1, DIGEST_CHUNK):
             hi = min(cp_seq, lo + DIGEST_CHUNK - 1)
             self._digest.update(read(run, EventQuery(seq_min=lo, seq_max=hi)))
@@ -302,24 +309,28 @@ class Engine:
         for cycle, metrics in sorted(state.metrics.items()):
             result.metrics[cycle] = metrics
             result.dates[cycle] = world.date(cycle - 1)
-        return Recorder(state), checkpoint.generators_of(cp), cp.cycle
+        return Recorder(state), generators, cp.cycle
 
     def _simulate(self, *, from_checkpoint: bool) -> RunResult:
         sc = self.scenario
         world = World.build(sc, self._market_data)
         result = RunResult(run_id=self.run_id, digest="", n_events=0)
-        # Phase 3's fitted AlignedUMAP chain is not in the checkpoint (it is a model, not
-        # state): with projection on, resuming re-simulates every night, which rebuilds it.
+        # The portable map's chain is rebuilt from the last night's projection_fitted
+        # event and the checkpointed projection generator; umap-learn's fitted models are
+        # not in the log, so with that backend a resume re-simulates every night.
         sink = self._sink()
-        use_cp = from_checkpoint and sink.appends and sink.stored and not sc.projection.enabled
+        portable_map = not sc.projection.enabled or sc.projection.map_backend == "portable"
+        use_cp = from_checkpoint and sink.appends and sink.stored and portable_map
         resumed = self._from_checkpoint(world, result) if use_cp else None
+        projection = ProjectionModel(sc.projection, sc.seed) if sc.projection.enabled else None
         if resumed is None:
             rec, generators = self._start(world), run_generators(sc.seed)
             first_day = 0
         else:
             rec, generators, first_day = resumed
+            if projection is not None:
+                projection.resume(rec.state, generators.pop("projection"))
         self.state = rec.state
-        projection = ProjectionModel(sc.projection, sc.seed) if sc.projection.enabled else None
         self.observer.run_started(self.run_id, world.n_days, sc.replay.n_replays)
         for day in range(first_day, world.n_days):
             self.observer.day_started(day, world.date(day))
@@ -333,7 +344,7 @@ class Engine:
                 self.observer.replay_progress,
                 projection=projection,
             )
-            rec.emit(checkpoint.take(rec.state, generators))
+            rec.emit(checkpoint.take(rec.state, _with_map(generators, projection)))
             self._flush(rec)
             self._sync_vectors(rec.state, len(world.memory_cols))
             result.metrics[day + 1] = metrics
@@ -353,3 +364,10 @@ class Engine:
         result.digest = self._digest.hexdigest()
         result.n_events = self._digest.n_events
         return result
+
+
+def _with_map(
+    generators: dict[str, np.random.Generator], projection: ProjectionModel | None
+) -> dict[str, np.random.Generator]:
+    """The generators a checkpoint keeps: the run's, and phase 3's when the map is on."""
+    return generators if projection is None else {**generators, "projection": projection.rng}

@@ -16,7 +16,16 @@ same numbers:
 * **schemas per regime**: live schemas at the end, each counted under the regime most of
   its points came from;
 * **anomalies per regime**: flagged transitions by their true regime, beside the number of
-  bars of that regime (so a rate can be read).
+  bars of that regime (so a rate can be read);
+* **novelty** (``app.novelty``): how well the anomaly monitor flags what is new to the
+  memory (a bar whose true regime was absent from the buffer at its day's open), from
+  day 2 on. ``summarize`` pools the bars of all seeds: the *familiar-bar false-positive
+  rate*, the *precision* (flags on novel bars / flags) and the *recall* (novel bars
+  flagged / novel bars); the share of seeds whose ``crash`` onset was flagged within
+  ``ONSET_BARS`` awake steps of its first bar (of the seeds where a crash was novel on a
+  scored day); and per regime the median onset lead of the onsets that were flagged,
+  beside how many were. These replace the first-anomaly-before-the-trough lead
+  (``app.anomaly_lead``) as the monitor's figures.
 """
 
 from __future__ import annotations
@@ -26,9 +35,21 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
+from janus_sim.app.anomaly_lead import CRASH_REGIME
+from janus_sim.app.novelty import NoveltyScore, novelty_of_run
 from janus_sim.app.timetravel import Moment, state_at
 from janus_sim.config import Scenario
 from janus_sim.ports import EventQuery, EventStore
+
+ONSET_BARS = 30
+"""A novel regime's onset is caught when its first flag comes at most this many awake
+steps after its first bar (onset lead <= ``ONSET_BARS``)."""
+FAMILIAR_FPR_MAX = 0.01
+"""Bound: the pooled false-positive rate on familiar bars."""
+CRASH_ONSET_SHARE_MIN = 0.9
+"""Bound: the share of seeds whose crash onset is caught within ``ONSET_BARS``."""
+NOVELTY_PRECISION_MIN = 0.5
+"""Bound: the pooled precision of the flags (flags on novel bars / flags)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +65,8 @@ class RunQuality:
     schemas_per_regime: dict[str, int] = field(default_factory=dict)
     anomalies_per_regime: dict[str, int] = field(default_factory=dict)
     bars_per_regime: dict[str, int] = field(default_factory=dict)
+    novelty: NoveltyScore | None = None
+    """``app.novelty``'s score (None: projection off, a single day, or unlabelled bars)."""
 
 
 def _payloads(store: EventStore, run_id: str, kind: str) -> list[dict[str, object]]:
@@ -90,6 +113,7 @@ def run_quality(store: EventStore, run_id: str) -> RunQuality:
         schemas_per_regime=dict(sorted(dominant.items())),
         anomalies_per_regime=dict(sorted(flagged.items())),
         bars_per_regime=dict(sorted(bars.items())),
+        novelty=novelty_of_run(store, run_id),
     )
 
 
@@ -100,9 +124,48 @@ def _quartiles(values: list[float]) -> tuple[float, float, float]:
     return q1, q2, q3
 
 
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _novelty(runs: list[RunQuality]) -> dict[str, object]:
+    """The pooled novelty figures of ``summarize`` (see the module docstring)."""
+    scored = [(r.seed, r.novelty) for r in runs if r.novelty is not None]
+    novel = sum(n.novel for _, n in scored)
+    familiar = sum(n.familiar for _, n in scored)
+    hits = sum(n.flagged_novel for _, n in scored)
+    flags = sum(n.flagged for _, n in scored)
+    crash = [(seed, o) for seed, n in scored if (o := n.onset_of(CRASH_REGIME)) is not None]
+    caught = sum(1 for _, o in crash if o.lead is not None and o.lead <= ONSET_BARS)
+    leads: dict[str, list[int | None]] = {}
+    for _, n in scored:
+        for o in n.onsets:
+            leads.setdefault(o.regime, []).append(o.lead)
+    medians: dict[str, float | None] = {}
+    flagged: dict[str, tuple[int, int]] = {}
+    for regime, values in sorted(leads.items()):
+        seen = [v for v in values if v is not None]
+        medians[regime] = float(statistics.median(seen)) if seen else None
+        flagged[regime] = (len(seen), len(values))
+    return {
+        "novelty_runs": len(scored),
+        "novel_bars": novel,
+        "familiar_bars": familiar,
+        "familiar_fpr": _share(sum(n.flagged_familiar for _, n in scored), familiar),
+        "novelty_precision": _share(hits, flags),
+        "novelty_recall": _share(hits, novel),
+        "crash_onset_seeds": len(crash),
+        "crash_onset_share": _share(caught, len(crash)),
+        "crash_onset_lead_by_seed": {seed: o.lead for seed, o in crash},
+        "onset_lead_median_per_regime": medians,
+        "onsets_flagged_per_regime": flagged,
+    }
+
+
 def summarize(runs: list[RunQuality]) -> dict[str, object]:
     """The figures of many runs of one scenario: shares over all nights, the median and
-    interquartile range of the last night's ARI, per-regime medians."""
+    interquartile range of the last night's ARI, per-regime medians, and the novelty
+    figures pooled over the runs (``None`` where nothing was there to count)."""
     if not runs:
         raise ValueError("no runs to summarize")
     nights = sum(r.nights for r in runs)
@@ -130,6 +193,7 @@ def summarize(runs: list[RunQuality]) -> dict[str, object]:
         / max(1, sum(r.bars_per_regime.get(k, 0) for r in runs))
         for k in regimes
     }
+    out.update(_novelty(runs))
     return out
 
 

@@ -17,12 +17,15 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from janus_sim import __version__
 from janus_sim.adapters.duckdb_store import DuckDBEventStore
 from janus_sim.adapters.stop_signals import StopFlag
 from janus_sim.app.anomaly_lead import crash_lead_of_run
+from janus_sim.app.anomaly_responses import responses_of_run
 from janus_sim.app.engine import RunInterrupted, default_run_id
+from janus_sim.app.novelty import novelty_of_run
 from janus_sim.app.verify import verify_run
 from janus_sim.cli.baseline import baseline
 from janus_sim.cli.common import (
@@ -157,22 +160,27 @@ def run(
                     err=True,
                 )
                 sys.exit(stopped_exit_code(e.signal_name))
-            lead = crash_lead_of_run(opened.store, rid) if sc.projection.enabled else None
+            lead = novelty = responses = None
+            if sc.projection.enabled:
+                lead = crash_lead_of_run(opened.store, rid)
+                novelty = novelty_of_run(opened.store, rid)
+                responses = responses_of_run(opened.store, rid)
     bars = inputs.bars
     out.print(cycle_table(result, closes=None if bars is None else bars.daily_closes()))
-    for line in projection_lines(result, lead):
+    for line in projection_lines(result, lead, novelty, responses, labelled=bars is None):
         out.print(line)
+    run_text, store_text = escape(result.run_id), escape(str(store_path))
     if engine.vector_error is not None:
         err.print(
             f"[yellow]warning:[/] the schema collection was not kept in sync "
-            f"({engine.vector_error}); the events are complete: recreate it with "
-            f"`janus-sim rebuild --qdrant --run {result.run_id}`"
+            f"({escape(str(engine.vector_error))}); the events are complete: recreate it with "
+            f"`janus-sim rebuild --qdrant --run {run_text}`"
         )
-    out.print(f"run id  [bold]{result.run_id}[/]")
+    out.print(f"run id  [bold]{run_text}[/]")
     out.print(f"digest  {result.digest}")
-    out.print(f"events  {result.n_events}   store  {store_path}")
+    out.print(f"events  {result.n_events}   store  {store_text}")
     out.print(
-        f"[dim]next: janus-sim events --store {store_path} --run {result.run_id} "
+        f"[dim]next: janus-sim events --store {store_text} --run {run_text} "
         "--kind cycle_metrics --json[/]"
     )
 

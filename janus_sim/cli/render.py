@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,8 +19,10 @@ from rich.progress import (
 from rich.table import Table
 
 from janus_sim.app.anomaly_lead import CrashLead
+from janus_sim.app.anomaly_responses import AnomalyResponses
 from janus_sim.app.diff import StateDiff
 from janus_sim.app.engine import Observer, RunResult
+from janus_sim.app.novelty import NoveltyScore
 from janus_sim.eventlog import EventBatch
 from janus_sim.ports import RunInfo
 from janus_sim.timefmt import format_ns
@@ -67,7 +70,7 @@ class ProgressObserver(Observer):
 def cycle_table(result: RunResult, closes: Mapping[str, float] | None = None) -> Table:
     """One row per sleep cycle; with ``closes`` (date -> the day's real close, for a
     market of real bars) also the close and its change from the previous day."""
-    table = Table(title=f"Sleep cycles of {result.run_id}", title_justify="left")
+    table = Table(title=f"Sleep cycles of {escape(result.run_id)}", title_justify="left")
     for name, justify in [
         ("cycle", "right"),
         ("date", "left"),
@@ -112,9 +115,20 @@ def cycle_table(result: RunResult, closes: Mapping[str, float] | None = None) ->
     return table
 
 
-def projection_lines(result: RunResult, lead: CrashLead | None) -> list[str]:
+def projection_lines(
+    result: RunResult,
+    lead: CrashLead | None,
+    novelty: NoveltyScore | None = None,
+    responses: AnomalyResponses | None = None,
+    *,
+    labelled: bool = True,
+) -> list[str]:
     """Phase 3 in the run summary: clusters and anomalies per cycle, whether the ARI was
-    left out (unlabelled bars) and, for a run with a crash, how early it was flagged."""
+    left out (unlabelled bars), how well the monitor flagged what was new (``novelty``;
+    ``labelled`` False: real bars, which carry no regime to score against), what the
+    agent did about its anomalies (``responses``) and, for a run with a crash, how early
+    it was flagged before the trough (a secondary figure: any early false alarm
+    improves it). Rich markup; every name from the scenario is escaped."""
     cycles = sorted(result.metrics.items())
     if not any("n_clusters" in m for _, m in cycles):
         return []
@@ -125,20 +139,97 @@ def projection_lines(result: RunResult, lead: CrashLead | None) -> list[str]:
         lines.append(
             "        ari_regime omitted: every buffered bar is unlabelled (no true regime)"
         )
+    lines += novelty_lines(novelty, labelled=labelled)
+    if responses is not None:
+        lines.append(response_line(responses))
     if lead is not None:
         lines.append(
             f"crash   trough at {format_ns(lead.trough_t_ns)} (transition {lead.trough_id}, "
             f"price {lead.trough_price:,.2f}, {-100 * lead.drawdown:+.1f}% from the peak)"
         )
         if lead.bars_before is None or lead.first_anomaly_t_ns is None:
-            lines.append("        [yellow]no anomaly was flagged before the trough[/]")
+            lines.append("        no anomaly was flagged before the trough")
         else:
             lines.append(
-                f"        first anomaly [bold]{lead.bars_before} bars before the trough[/] "
+                f"        first anomaly {lead.bars_before} bars before the trough "
                 f"({format_ns(lead.first_anomaly_t_ns)}, transition {lead.first_anomaly_id}); "
                 f"{lead.anomalies_before} flagged up to the trough"
             )
     return lines
+
+
+def _share(value: float | None, part: int, whole: int, what: str, empty: str) -> str:
+    if value is None:
+        return f"- ({empty})"
+    return f"{100 * value:.1f}% ({part} of {whole} {what})"
+
+
+def onset_text(lead: int | None) -> str:
+    """An onset's lead in words: when its regime was first flagged on its first day."""
+    if lead is None:
+        return "never flagged"
+    if lead == 0:
+        return "flagged at onset"
+    return f"flagged {lead} bar{'s' if lead != 1 else ''} after onset"
+
+
+def novelty_lines(novelty: NoveltyScore | None, *, labelled: bool = True) -> list[str]:
+    """The novelty score (``app.novelty``) in the run summary: precision, recall and the
+    familiar-bar false-positive rate, then each novel regime's onset and its lead."""
+    if not labelled:
+        return [
+            "novelty not scored: the score needs labelled regimes "
+            "(these are real bars, which carry none)"
+        ]
+    if novelty is None:
+        return [
+            "novelty not scored: no trading day opened with last night's map "
+            "(the monitor is live from the second day on)"
+        ]
+    n = novelty
+    precision = _share(n.precision, n.flagged_novel, n.flagged, "flags novel", "nothing flagged")
+    recall = _share(n.recall, n.flagged_novel, n.novel, "novel bars flagged", "no novel bar")
+    fpr = _share(
+        n.familiar_fpr, n.flagged_familiar, n.familiar, "familiar bars flagged", "no familiar bar"
+    )
+    lines = [f"novelty [bold]precision {precision}, recall {recall}[/], familiar FPR {fpr}"]
+    if not n.onsets:
+        lines.append("        no novel regime appeared on a scored day")
+    for o in n.onsets:
+        text = onset_text(o.lead)
+        lines.append(
+            f"        {escape(o.regime)}: "
+            + (f"[yellow]{text}[/]" if o.lead is None else text)
+            + f" ({escape(o.date)}, {o.n_bars} novel bar{'s' if o.n_bars != 1 else ''})"
+        )
+    return lines
+
+
+def response_line(responses: AnomalyResponses) -> str:
+    """The anomaly responses in the run summary: risk spans (bars under raised risk) and
+    operator alerts, with the first alert's time."""
+    r = responses
+    n = len(r.spans)
+    if n:
+        still = f", {r.n_open} still raised" if r.n_open else ""
+        risk = (
+            f"{n} risk span{'s' if n != 1 else ''} "
+            f"({r.bars_under_risk} bar{'s' if r.bars_under_risk != 1 else ''} "
+            f"under raised risk{still})"
+        )
+    else:
+        risk = "risk never raised"
+    first = r.first_alert
+    if first is None:
+        alerts = "no operator alert"
+    else:
+        k = len(r.alerts)
+        alerts = (
+            f"{k} operator alert{'s' if k != 1 else ''}, first at {format_ns(first.t_ns)} "
+            f"({first.n_anomalies} anomalies within {first.window_bars} bars, transitions "
+            f"{first.first_transition_id}-{first.last_transition_id})"
+        )
+    return f"respond {risk}; {alerts}"
 
 
 def runs_table(runs: list[RunInfo]) -> Table:

@@ -36,8 +36,9 @@ from janus_sim.report.html import check_output, render_report, write_report
 def report(store_path: Path, run_id: str | None, output: Path, quiet: bool) -> None:
     """Write an HTML report of a run: the 3-D map per night (cycle slider; colour by
     schema, cluster or true regime), the schema timeline, replay priorities per night, a
-    constraint x day heatmap, the price path with true regimes and anomalies, a schema
-    browser and the quality metrics.
+    constraint x day heatmap, the price path with true regimes and anomalies, the
+    anomalies' novelty score with the operator alerts and risk spans, a schema browser and
+    the quality metrics.
 
     One file with everything embedded (plotly.js included): it opens offline in any
     browser and fetches nothing. A run without projection events (older logs) still gets

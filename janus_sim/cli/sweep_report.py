@@ -37,11 +37,13 @@ DEFAULT_NAME = "report.html"
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 def report(out: Path, output: Path | None, quiet: bool) -> None:
     """Write an HTML report of the sweep in folder OUT: how the quality metrics (regime
-    recovery, anomaly lead, TD-error improvement, schema and cluster counts) are
-    distributed across seeds for every scenario and setting (box plots with every trial
-    as a point), a summary table per group (mean, sd, median, quartiles, range), each
-    group's nightly median and inter-quartile band, every numeric swept parameter
-    against the metrics, the failed trials with their errors and the table of trials.
+    recovery; the anomaly monitor's novelty precision, recall, familiar-bar false-positive
+    rate and crash onset lead; TD-error improvement; schema and cluster counts; the
+    trough lead) are distributed across seeds for every scenario and setting (box plots
+    with every trial as a point), a summary table per group (mean, sd, median,
+    quartiles, range), each group's nightly median and inter-quartile band, every
+    numeric swept parameter against the metrics, the failed trials with their errors and
+    the table of trials.
 
     It reads OUT/trials.parquet and OUT/cycles.parquet, so it works while a sweep is
     still running or after some trials failed: only finished trials are measured, and a

@@ -79,10 +79,13 @@ def choose_action(
     rng: np.random.Generator,
     position: int = 0,
     limit: int | None = None,
+    risk_cap: int | None = None,
 ) -> int:
     """Epsilon-greedy over the actions that keep ``position`` within ``limit`` (all three
-    when ``limit`` is None). Always draws two variates so the stream does not depend on the
-    branch; greedy ties go to the lowest action index."""
+    when ``limit`` is None) and, while risk is raised (``risk_cap`` not None), take no
+    exposure beyond ``risk_cap`` (holding and reducing stay allowed). Always draws two
+    variates so the stream does not depend on the branch; greedy ties go to the lowest
+    action index."""
     explore = rng.random() < epsilon
     pick = rng.random()
     mask = (
@@ -90,6 +93,9 @@ def choose_action(
         if limit is None
         else allowed_actions(np.array([position]), limit)[0]
     )
+    if risk_cap is not None:
+        after = np.abs(position + ACTION_DELTA)
+        mask &= (after <= risk_cap) | (after <= abs(position))
     if explore:
         choices = np.flatnonzero(mask)
         return int(choices[min(int(pick * len(choices)), len(choices) - 1)])

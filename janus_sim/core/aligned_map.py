@@ -122,6 +122,7 @@ class AlignedMap:
         # Every night draws the same amount from the stream, whatever the method.
         seeds = rng.integers(0, 2**31 - 1, size=3)
         keep = rng.random(n)
+        # Too small for UMAP: a stand-in slice that leaves the chain as it was.
         if n == 0:
             return Slice("empty", np.zeros((0, N_COMPONENTS)), 0)
         if n < MIN_UMAP_POINTS:
@@ -131,9 +132,17 @@ class AlignedMap:
             coords, method = self._umap_chain().add(x, pairs, seeds)
         else:
             coords, method = self._layout(x, pairs, seeds)
+        self.resume(coords, keys, groups)
+        return Slice(method, coords, len(pairs) if method == "aligned_umap" else 0)
+
+    def resume(self, coords: np.ndarray, keys: Sequence[str], groups: Sequence[str]) -> None:
+        """Make (``coords``, ``keys``, ``groups``) the chain's last slice: what ``add`` does
+        after embedding, and how a resume rebuilds the portable chain from the last
+        UMAP night's ``projection_fitted`` (its coordinates, point ids and schemas). The
+        umap-learn backend keeps fitted models besides, which this cannot restore."""
+        self._last = np.array(coords, dtype=np.float64).reshape(-1, N_COMPONENTS)
         self._keys = {key: i for i, key in enumerate(keys)}
         self._groups = dict(zip(keys, groups, strict=True))
-        return Slice(method, coords, len(pairs) if method == "aligned_umap" else 0)
 
     def _layout(
         self, x: np.ndarray, pairs: dict[int, int], seeds: np.ndarray
@@ -156,7 +165,6 @@ class AlignedMap:
             related=related if aligned else None,
             lambda_align=st.lambda_align * st.weight_same,
         )
-        self._last = coords.copy()  # the chain's own: the caller may change the Slice's
         return coords, "aligned_umap" if aligned else "aligned_umap_start"
 
     def _umap_chain(self) -> UmapChain:

@@ -3,9 +3,10 @@
 ``run_day`` reads the run's fixed inputs (``world.World``: bars, features, the compiled
 constraints) and emits the day's events through the recorder, which folds them into the
 state as they are emitted. With projection enabled, each recorded state is also
-projected onto the last night's map and flagged when it is far from every cluster
-(eq. 32, ``projection.AnomalyMonitor``): ``anomaly_flagged`` right after its
-``transition_recorded``.
+projected onto the last night's map and flagged when it is far from everything the map
+holds (eq. 32, ``anomaly_monitor.py``): ``anomaly_flagged`` right after its
+``transition_recorded``, followed by the responses it triggers (``responses.py``: raised
+risk, which the agent obeys from the next bar, and operator alerts).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import numpy as np
 
 from janus_sim.core import events as ev
 from janus_sim.core.agent import choose_action, next_position, step_reward
-from janus_sim.core.map_phase import AnomalyMonitor
-from janus_sim.core.state import Recorder
+from janus_sim.core.anomaly_monitor import AnomalyMonitor
+from janus_sim.core.responses import DayResponses
+from janus_sim.core.state import Recorder, SimState
 from janus_sim.core.world import World
 
 
@@ -30,7 +32,8 @@ def run_day(world: World, day: int, rec: Recorder, rng: np.random.Generator) -> 
     first, last = span.start, span.stop - 1
     regimes = [bars.regime_names[r] for r in bars.regime[first : last + 1]]
     proj = world.scenario.projection
-    monitor = AnomalyMonitor.of(state.projection, proj.tau_anomaly) if proj.enabled else None
+    monitor = _monitor(world, rec.state) if proj.enabled else None
+    responses = DayResponses(world.scenario.responses, cycle)
     rec.emit(
         ev.DayOpened(
             cycle=cycle,
@@ -46,11 +49,19 @@ def run_day(world: World, day: int, rec: Recorder, rng: np.random.Generator) -> 
     actions: list[int] = []
     pnl = 0.0
     for i in range(first, last):
+        for e in responses.before_step(i, int(bars.t_ns[i])):
+            rec.emit(e)
         position = state.position
         s = world.state_vector(i, position)
         seen = world.acting_view(state, i, s)
         a = choose_action(
-            state.params, seen, agent.epsilon, rng, position=position, limit=agent.position_limit
+            state.params,
+            seen,
+            agent.epsilon,
+            rng,
+            position=position,
+            limit=agent.position_limit,
+            risk_cap=responses.risk_cap,
         )
         new_position = next_position(position, a, agent.max_position)
         r = step_reward(position, new_position, bars.close[i], bars.close[i + 1], agent.cost_bps)
@@ -91,10 +102,14 @@ def run_day(world: World, day: int, rec: Recorder, rng: np.random.Generator) -> 
             )
             if flagged is not None:
                 rec.emit(flagged)
+                for e in responses.flagged(i, int(bars.t_ns[i]), tid):
+                    rec.emit(e)
         ctx_rows.append(ctx)
         actions.append(a)
         pnl += r
 
+    for e in responses.close(int(bars.t_ns[last])):
+        rec.emit(e)
     logic = world.scenario.logic
     truths = world.constraints.truth_of_actions(np.array(ctx_rows), np.array(actions))
     rec.emit(
@@ -110,3 +125,14 @@ def run_day(world: World, day: int, rec: Recorder, rng: np.random.Generator) -> 
             constraint_truth=tuple(world.constraints.day_truth(truths, logic.p_forall).tolist()),
         )
     )
+
+
+def _monitor(world: World, state: SimState) -> AnomalyMonitor | None:
+    """Today's anomaly monitor: last night's map, and for the ``memory`` reference the
+    buffer as the night left it (chronological order; through the frozen scaler)."""
+    proj = world.scenario.projection
+    memory = None
+    if proj.anomaly_reference == "memory" and state.projection is not None:
+        buf, _ = state.require_buffer()
+        memory = state.view(buf.states[buf.chronological_slots()])[:, world.memory_cols]
+    return AnomalyMonitor.of(state.projection, proj.tau_anomaly, proj.anomaly_reference, memory)

@@ -4,9 +4,10 @@ A checkpoint (``events.StateCheckpoint``) lets a rebuild or a resume start at th
 night instead of event 0. It never replaces the events: ``restore`` reads the few events
 the checkpoint references (the run's start, the transitions still buffered, the day
 summaries and metrics, the latest map of phase 3, which the next day's anomaly monitor
-reads), applies the checkpoint on top, and finally folds the checkpoint
-itself, whose fold rule compares every field with the rebuilt state — so a restore that
-disagrees with the log raises instead of returning a wrong state.
+reads and the map's chain continues from), applies the checkpoint on top, and finally
+folds the checkpoint itself, whose fold rule compares every field with the rebuilt
+state — so a restore that disagrees with the log raises instead of returning a wrong
+state.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def restore(
 
     ``history`` is, in sequence order, every event of ``HISTORY_KINDS`` between the run's
     start and the checkpoint (transitions older than ``buffer_oldest_t_ns`` may be left
-    out, and so may every ``projection_fitted`` but the latest). Raises ValueError when the
+    out, and so may every ``projection_fitted`` but the latest and the latest laid out by
+    UMAP, which the map's chain resumes from). Raises ValueError when the
     pieces do not add up to the checkpoint.
     """
     state = SimState()

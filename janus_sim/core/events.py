@@ -377,15 +377,37 @@ class ProjectionFitted(Event):
     projector: str
     projector_rmse: float
     assigned_schema: tuple[str, ...] = ()
+    members: tuple[tuple[int, ...], ...] = ()
+    """Eq. 26 (v2): per live schema, in ``point_ids`` order of the centroids, the indices
+    of the other points within ``tau_cluster`` (normalized units) of its centroid on the
+    map. ``labels`` are the DBSCAN clusters beside them."""
+    stability: float | None = None
+    """ARI of the cluster labels of the points embedded both tonight and last night (v2;
+    None without a last night or with fewer than two such points)."""
+    trust: Vector = ()
+    """(map, projector) trustworthiness of the embedded points against their standardized
+    states (v2; ``core/trust.py``; empty when too few points)."""
+
+    VERSION: ClassVar[int] = 2
+
+    @staticmethod
+    def upcast_v1(payload: Payload) -> Payload:
+        """v1 -> v2: eq. 26's schema members, the cluster stability and the
+        trustworthiness were not computed; none is known."""
+        return {**payload, "members": [], "stability": None, "trust": []}
+
+    UPCASTS: ClassVar[Mapping[int, Upcaster]] = MappingProxyType({1: upcast_v1})
 
 
 @dataclass(frozen=True, slots=True)
 class AnomalyFlagged(Event):
     """Eq. 32 during the awake day: the projected state is farther than ``threshold``
-    (normalized map units) from every cluster centre of the last night's map.
+    (normalized map units) from every reference point of the last night's map (schema
+    centroids, cluster centres or every embedded point: ``projection.anomaly_reference``).
 
     ``entity`` is ``transition:<id>``; the transition gets the highest priority at the
-    next night's replay.
+    next night's replay, and may raise the risk (``RiskRaised``) and alert the operator
+    (``OperatorAlerted``).
     """
 
     KIND: ClassVar[str] = "anomaly_flagged"
@@ -394,6 +416,49 @@ class AnomalyFlagged(Event):
     distance: float
     threshold: float
     nearest_cluster: int
+    """The index of the nearest reference point: a cluster, a schema centroid or an
+    embedded point, as the scenario's ``projection.anomaly_reference`` says."""
+
+
+@dataclass(frozen=True, slots=True)
+class RiskRaised(Event):
+    """Anomaly response (spec 2.2.2, "increase risk threshold temporarily"): from the
+    next bar on, the agent takes no new exposure beyond ``position_limit`` (it may hold or
+    reduce) until ``span_bars`` bars after the latest anomaly, or the day's close.
+
+    ``entity`` is ``risk``; ``transition_id`` is the anomaly that raised it.
+    """
+
+    KIND: ClassVar[str] = "risk_raised"
+    transition_id: int
+    position_limit: int
+    span_bars: int
+
+
+@dataclass(frozen=True, slots=True)
+class RiskRestored(Event):
+    """The end of a ``risk_raised`` span: ``t_ns`` is when the usual limit came back
+    (the first bar past the span, or the day's last bar), ``raised_t_ns`` when the span
+    began; ``n_bars`` awake steps were taken under it and ``n_anomalies`` flagged in it."""
+
+    KIND: ClassVar[str] = "risk_restored"
+    raised_t_ns: int
+    n_bars: int
+    n_anomalies: int
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorAlerted(Event):
+    """Anomaly response (spec 2.2.2, "alert human operator if anomaly persists"):
+    ``n_anomalies`` flags within the last ``window_bars`` awake steps of one day, from
+    ``first_transition_id`` to ``last_transition_id``. The count starts afresh after
+    each alert and each day."""
+
+    KIND: ClassVar[str] = "operator_alerted"
+    n_anomalies: int
+    window_bars: int
+    first_transition_id: int
+    last_transition_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,6 +549,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     PolicyConsolidated,
     ProjectionFitted,
     AnomalyFlagged,
+    RiskRaised,
+    RiskRestored,
+    OperatorAlerted,
     SchemaCheckpoint,
     StateCheckpoint,
     CycleMetrics,

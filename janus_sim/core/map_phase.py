@@ -1,5 +1,5 @@
-"""Phase 3 of the sleep cycle (spec section 2, eq. 23-32): map, projector, clusters, and
-the awake anomaly monitor that reads them.
+"""Phase 3 of the sleep cycle (spec section 2, eq. 23-31): map, projector, schema members
+and clusters.
 
 Each night (``projection_phase``, after phase 2):
 
@@ -15,22 +15,30 @@ Each night (``projection_phase``, after phase 2):
    has no spread): y_norm = (y - center) / scale has unit variance per axis on average,
    whatever scale UMAP chose that night, so eps, tau_anomaly and the projector's error are
    comparable from night to night.
-4. **Clusters** (eq. 26): DBSCAN (``dbscan.py``: our own, the same labels on every CPU)
-   with eps = ``cluster_eps`` (0.5) and ``cluster_min_samples`` in normalized space;
-   labels per point (-1 noise, clusters numbered in order of first member), centres =
-   mean map coordinates of each cluster's members. ``cluster_method: hdbscan`` runs the
-   hdbscan library instead (that eps as its selection epsilon): its labels come out of
-   compiled tree code and are not guaranteed portable across CPUs.
+4. **Schemas and clusters** (eq. 26). A schema's members on the map are the points within
+   ``tau_cluster`` (normalized units) of its embedded centroid (``schema_members``).
+   Beside them, DBSCAN (``dbscan.py``: our own, the same labels on every CPU) with
+   eps = ``cluster_eps`` and ``cluster_min_samples`` in normalized space; labels per
+   point (-1 noise, clusters numbered in order of first member), centres = mean map
+   coordinates of each cluster's members. ``cluster_method: hdbscan`` runs the hdbscan
+   library instead (that eps as its selection epsilon): its labels come out of compiled
+   tree code and are not guaranteed portable across CPUs. The clusters' *stability* is
+   the ARI of tonight's labels against last night's over the points embedded on both
+   nights (spec 5.1, "validate cluster stability").
 5. **Projector** (eq. 27-31, ``projector.py``: trained and evaluated by portable numba
    kernels, no BLAS) fitted to (state -> map coordinates) of every embedded point; its
-   RMSE in normalized units.
+   RMSE in normalized units, and the trustworthiness (``trust.py``) of the map and of the
+   projector's output against the standardized states.
 
-One ``projection_fitted`` event carries all of it. During the next day, ``AnomalyMonitor``
-projects each state the agent records; a state whose projection lies farther than
-``tau_anomaly`` (normalized units) from every cluster centre is flagged (eq. 32): an
-``anomaly_flagged`` event right after its ``transition_recorded``. A map without clusters
-or without a projector flags nothing (there is no known schema to be far from), and
-nothing is flagged before the first night.
+One ``projection_fitted`` event carries all of it; the next day's anomaly monitor
+(eq. 32, ``anomaly_monitor.py``) reads it. Eq. 31's UMAP term joins the projector's loss
+when ``projector_umap_weight`` > 0 (``projector_umap.py``; off by default, see
+BENCHMARKS.md for why).
+
+The map's chain is not state, but it is rebuilt from the log: ``ProjectionModel.resume``
+takes the last UMAP night's ``projection_fitted`` (coordinates, point ids, schemas), the
+last night's labels and the projection generator from the night's checkpoint (portable
+backend only).
 """
 
 from __future__ import annotations
@@ -46,8 +54,11 @@ from janus_sim.core import projector as pj
 from janus_sim.core.aligned_map import AlignedMap, MapSettings
 from janus_sim.core.dbscan import dbscan
 from janus_sim.core.neocortex import log_likelihoods
+from janus_sim.core.projector_umap import UmapTerm, umap_term
+from janus_sim.core.regime_ari import adjusted_rand_index
 from janus_sim.core.rng import component_rng
 from janus_sim.core.state import Recorder, SimState
+from janus_sim.core.trust import trustworthiness
 
 if TYPE_CHECKING:
     from janus_sim.config import Projection
@@ -59,6 +70,9 @@ class ProjectionStats:
     n_points: int
     n_clusters: int
     projector_rmse: float
+    stability: float | None = None
+    map_trust: float | None = None
+    projector_trust: float | None = None
 
 
 class ProjectionModel:
@@ -80,6 +94,20 @@ class ProjectionModel:
             )
         )
         self.rng = component_rng(seed, "projection")
+        self.last_labels: dict[str, int] = {}  # point id -> its cluster last night
+
+    def resume(self, state: SimState, rng: np.random.Generator) -> None:
+        """Continue after the night ``state`` was checkpointed at, with the projection
+        generator as it was then (portable backend only): the chain from the last UMAP
+        slice (``state.map_slice``), the stability's reference from the last map."""
+        if self.cfg.map_backend != "portable":
+            raise ValueError("only the portable map can be resumed from its events")
+        chain, last = state.map_slice, state.projection
+        if chain is not None:
+            self.map.resume(np.array(chain.coords), chain.point_ids, chain.assigned_schema)
+        if last is not None:
+            self.last_labels = dict(zip(last.point_ids, last.labels, strict=True))
+        self.rng = rng
 
 
 def normalization(coords: np.ndarray) -> tuple[np.ndarray, float]:
@@ -128,6 +156,56 @@ def cluster_centres(coords: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Mean map coordinates of each cluster's members, (k, 3), in label order."""
     k = int(labels.max()) + 1 if len(labels) else 0
     return np.array([coords[labels == j].mean(axis=0) for j in range(k)]).reshape(k, 3)
+
+
+def distances(points: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """||points_i - y|| for (n, 3) points: elementwise, the same bits on every CPU."""
+    d0, d1, d2 = points[:, 0] - y[0], points[:, 1] - y[1], points[:, 2] - y[2]
+    out: np.ndarray = np.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+    return out
+
+
+def schema_members(norm: np.ndarray, n_schemas: int, tau: float) -> list[tuple[int, ...]]:
+    """Eq. 26: for each of the first ``n_schemas`` points (the embedded centroids), the
+    other points within ``tau`` of it in normalized map units, by index."""
+    out = []
+    for j in range(n_schemas):
+        near = np.flatnonzero(distances(norm, norm[j]) < tau)
+        out.append(tuple(int(i) for i in near if i != j))
+    return out
+
+
+def cluster_stability(ids: list[str], labels: np.ndarray, last: dict[str, int]) -> float | None:
+    """ARI of tonight's cluster labels against last night's over the points embedded on
+    both nights (noise is a label of its own); None with fewer than two such points."""
+    common = [
+        (last[key], int(lab)) for key, lab in zip(ids, labels.tolist(), strict=True) if key in last
+    ]
+    if len(common) < 2:
+        return None
+    before, now = zip(*common, strict=True)
+    return adjusted_rand_index(before, now)
+
+
+def _umap_term(xs: np.ndarray, cfg: Projection, scale: float, seed: int) -> UmapTerm | None:
+    """Eq. 31's UMAP term for the projector (``projector_umap``), or None at weight 0.
+
+    On the very graph the map was laid out from (its ``n_neighbors`` and ``n_epochs``),
+    with UMAP's curve in the map's own units (``scale``), where the map nearly minimises
+    the same cross-entropy; its negatives come from a generator of its own (seeded by the
+    projector's seed), so turning it on changes no other draw of the night.
+    """
+    if cfg.projector_umap_weight == 0.0:
+        return None
+    return umap_term(
+        xs,
+        n_neighbors=cfg.n_neighbors,
+        min_dist=cfg.min_dist,
+        weight=cfg.projector_umap_weight,
+        rng=np.random.default_rng(seed),
+        n_epochs=cfg.n_epochs,
+        scale=scale,
+    )
 
 
 def _points(
@@ -189,9 +267,25 @@ def _projection_phase(
     center, scale = normalization(sl.coords)
     labels = cluster_labels((sl.coords - center) / scale, cfg)
     centres = cluster_centres(sl.coords, labels)
+    norm = (sl.coords - center) / scale
+    members = schema_members(norm, n_schemas, cfg.tau_cluster)
+    stability = cluster_stability(ids, labels, model.last_labels)
+    model.last_labels = dict(zip(ids, labels.tolist(), strict=True))
+    trust: tuple[float, ...] = ()
     if len(x):
-        net = pj.train(x, sl.coords, center, scale, seed=mlp_seed, max_iter=cfg.projector_max_iter)
+        xs = (x - mu) / sd
+        net = pj.train(
+            x,
+            sl.coords,
+            center,
+            scale,
+            seed=mlp_seed,
+            max_iter=cfg.projector_max_iter,
+            umap=_umap_term(xs, cfg, scale, mlp_seed),
+        )
         blob, err = pj.encode(net), pj.rmse(net, x, sl.coords) / scale
+        pair = (trustworthiness(xs, sl.coords), trustworthiness(xs, net.project(x)))
+        trust = () if pair[0] is None or pair[1] is None else (pair[0], pair[1])
     else:
         blob, err = "", 0.0
     params = (
@@ -208,7 +302,9 @@ def _projection_phase(
         ("cluster_hdbscan", float(cfg.cluster_method == "hdbscan")),
         ("cluster_eps", cfg.cluster_eps),
         ("cluster_min_samples", float(cfg.cluster_min_samples)),
+        ("tau_cluster", cfg.tau_cluster),
         ("tau_anomaly", cfg.tau_anomaly),
+        ("projector_umap_weight", cfg.projector_umap_weight),
     )
     rec.emit(
         ev.ProjectionFitted(
@@ -226,6 +322,9 @@ def _projection_phase(
             projector=blob,
             projector_rmse=err,
             assigned_schema=tuple(assigned),
+            members=tuple(members),
+            stability=stability,
+            trust=trust,
         )
     )
     return ProjectionStats(
@@ -233,50 +332,7 @@ def _projection_phase(
         n_points=len(ids),
         n_clusters=len(centres),
         projector_rmse=err,
+        stability=stability,
+        map_trust=trust[0] if trust else None,
+        projector_trust=trust[1] if trust else None,
     )
-
-
-@dataclass(frozen=True, eq=False)
-class AnomalyMonitor:
-    """Eq. 32 against one night's map: see the module docstring."""
-
-    projector: pj.Projector
-    centres: np.ndarray
-    scale: float
-    threshold: float
-
-    @classmethod
-    def of(cls, fitted: ev.ProjectionFitted | None, threshold: float) -> AnomalyMonitor | None:
-        """The monitor of ``fitted``; None when it cannot flag anything (no map, no
-        projector or no cluster)."""
-        if fitted is None or not fitted.centres:
-            return None
-        net = pj.decode(fitted.projector)
-        if net is None:
-            return None
-        return cls(net, np.array(fitted.centres, dtype=np.float64), fitted.scale, threshold)
-
-    def check(self, state: np.ndarray) -> tuple[np.ndarray, float, int]:
-        """(map coordinates, normalized distance to the nearest centre, its cluster)."""
-        y = self.projector.project(state)
-        dist = np.sqrt(np.sum((self.centres - y) ** 2, axis=1)) / self.scale
-        k = int(np.argmin(dist))
-        return y, float(dist[k]), k
-
-    def flag(
-        self, state: np.ndarray, *, cycle: int, t_ns: int, transition_id: int
-    ) -> ev.AnomalyFlagged | None:
-        """The ``anomaly_flagged`` event of ``state`` if eq. 32 holds, else None."""
-        y, dist, k = self.check(state)
-        if not dist > self.threshold:
-            return None
-        return ev.AnomalyFlagged(
-            cycle=cycle,
-            t_ns=t_ns,
-            entity=f"transition:{transition_id}",
-            transition_id=transition_id,
-            coords=tuple(y.tolist()),
-            distance=dist,
-            threshold=self.threshold,
-            nearest_cluster=k,
-        )

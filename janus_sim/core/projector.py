@@ -1,8 +1,8 @@
 """The parametric projector (spec eq. 27-31): a 256-128-3 ReLU network state -> map.
 
 Fitted each night to the night's embedded points (their states and aligned map
-coordinates): the regression term of eq. 31 is what it minimises; the UMAP term is the map
-itself, which the network is fitted to rather than trained through. The stored network is
+coordinates): the regression term of eq. 31 is what it minimises, plus, when ``train`` is
+given one, eq. 31's UMAP term on its outputs (``projector_umap``). The stored network is
 exactly eq. 28-30 on the raw state and returns raw map coordinates:
 
     h1 = relu(e @ W1 + b1),  h2 = relu(h1 @ W2 + b2),  y = h2 @ W3 + b3
@@ -53,10 +53,13 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
+
+if TYPE_CHECKING:
+    from janus_sim.core.projector_umap import UmapTerm
 
 HIDDEN = (256, 128)
 FORMAT = "relu-mlp/1"
@@ -408,12 +411,15 @@ def train(
     *,
     seed: int,
     max_iter: int,
+    umap: UmapTerm | None = None,
 ) -> Projector:
     """Fit the network to map ``states`` (n, d) onto ``coords`` (n, 3); n >= 1.
 
     Inputs are standardized by the training states' mean and spread, targets normalized
     by ``center`` / ``scale`` (the map's normalization); both are folded into the returned
-    weights. The same bits for the same arguments on every CPU (module doc).
+    weights. ``umap`` (over the states in this order) adds eq. 31's UMAP term; without it,
+    or at weight 0, the term is not evaluated and the bits are those of no term. The same
+    bits for the same arguments on every CPU (module doc).
     """
     x = _f64(states)
     if x.ndim != 2 or len(x) == 0:
@@ -423,9 +429,14 @@ def train(
     target = _f64((_f64(coords) - center) / scale)
     sizes = [x.shape[1], *HIDDEN, target.shape[1]]
 
-    def objective(theta: np.ndarray, grad: np.ndarray) -> float:
+    def regression(theta: np.ndarray, grad: np.ndarray) -> float:
         return float(_loss_grad(theta, xs, target, HIDDEN[0], HIDDEN[1], grad))
 
+    objective: Callable[[np.ndarray, np.ndarray], float] = regression
+    if umap is not None and umap.weight != 0.0:
+        from janus_sim.core import projector_umap  # imports this module: not at the top
+
+        objective = projector_umap.objective(umap, xs, target, regression)
     theta = _lbfgs(objective, _init(sizes, seed), max_iter)
     layers, at = [], 0
     for fan_in, fan_out in itertools.pairwise(sizes):

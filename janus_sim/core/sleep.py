@@ -82,6 +82,8 @@ def sleep_cycle(
     metrics = cycle_metrics(rec, world, day, stats, schemas)
     if mapped is not None:
         metrics.update(projection_metrics(mapped, anomalies))
+        metrics["risk_spans"] = float(rec.state.day_risk_spans)
+        metrics["operator_alerts"] = float(rec.state.day_alerts)
     ari = schema_regime_ari(rec.state, world.memory_cols)
     if ari is not None:
         metrics["ari_regime"] = ari
@@ -162,10 +164,18 @@ def cycle_metrics(
 
 def projection_metrics(stats: ProjectionStats, anomalies: int) -> dict[str, float]:
     """Phase 3's figures: clusters, the day's anomalies, the projector's error (normalized
-    units) and, for labelled markets only, the ARI of schema assignment vs true regime."""
+    units), the clusters' stability against last night and the trustworthiness of the map
+    and of the projector (each when defined)."""
     out = {
         "n_clusters": float(stats.n_clusters),
         "anomalies": float(anomalies),
         "projector_rmse": stats.projector_rmse,
     }
+    for name, value in (
+        ("cluster_stability", stats.stability),
+        ("map_trust", stats.map_trust),
+        ("projector_trust", stats.projector_trust),
+    ):
+        if value is not None:
+            out[name] = value
     return out

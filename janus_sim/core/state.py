@@ -38,12 +38,12 @@ class SimState:
     priorities: np.ndarray = field(default_factory=lambda: np.zeros(0))
     params: np.ndarray = field(default_factory=lambda: np.zeros((3, 1)))
     target_params: np.ndarray | None = None
-    scaler: Scaler | None = None
-    held_back: tuple[int, ...] = ()
-    """Transitions the recall gate held back last night: candidates again tonight."""
-    """The frozen feature scaler (``scaler_fitted``); None until the first night."""
     """The bootstrap's target network during a night (``target_synced``); None before
     the first night. Not checkpointed: every night starts by syncing it."""
+    scaler: Scaler | None = None
+    """The frozen feature scaler (``scaler_fitted``); None until the first night."""
+    held_back: tuple[int, ...] = ()
+    """Transitions the recall gate held back last night: candidates again tonight."""
     sep_weights: np.ndarray = field(default_factory=lambda: np.zeros((1, 1)))
     sep_bias: np.ndarray = field(default_factory=lambda: np.zeros(1))
     regime_names: list[str] = field(default_factory=list)
@@ -58,8 +58,15 @@ class SimState:
     schema_regimes: dict[str, dict[str, int]] = field(default_factory=dict)
     projection: ev.ProjectionFitted | None = None
     """The latest night's map (phase 3), if any."""
+    map_slice: ev.ProjectionFitted | None = None
+    """The latest map laid out by UMAP, the aligned chain's last slice (nights too small
+    for UMAP leave the chain alone)."""
     anomalies: list[int] = field(default_factory=list)
     """Transitions flagged (eq. 32) since the last replay, in order."""
+    day_risk_spans: int = 0
+    """``risk_raised`` spans begun during the current day."""
+    day_alerts: int = 0
+    """``operator_alerted`` events of the current day."""
 
     def view(self, raw: np.ndarray) -> np.ndarray:
         """Raw state vectors as every reader sees them: through the scaler once fitted."""
@@ -128,6 +135,7 @@ def _(event: ev.DayOpened, state: SimState) -> None:
     _advance(event, state)
     state.day_date = event.date
     state.day_transitions = 0
+    state.day_risk_spans = state.day_alerts = 0
 
 
 @apply.register
@@ -307,12 +315,31 @@ def _(event: ev.SchemaCheckpoint, state: SimState) -> None:
 def _(event: ev.ProjectionFitted, state: SimState) -> None:
     _advance(event, state)
     state.projection = event
+    if event.method.startswith("aligned_umap"):
+        state.map_slice = event
 
 
 @apply.register
 def _(event: ev.AnomalyFlagged, state: SimState) -> None:
     _advance(event, state)
     state.anomalies.append(event.transition_id)
+
+
+@apply.register
+def _(event: ev.RiskRaised, state: SimState) -> None:
+    _advance(event, state)
+    state.day_risk_spans += 1
+
+
+@apply.register
+def _(event: ev.RiskRestored, state: SimState) -> None:
+    _advance(event, state)
+
+
+@apply.register
+def _(event: ev.OperatorAlerted, state: SimState) -> None:
+    _advance(event, state)
+    state.day_alerts += 1
 
 
 @apply.register

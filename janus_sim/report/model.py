@@ -167,6 +167,74 @@ class MetricsSection:
 
 
 @dataclass(frozen=True)
+class OnsetRow:
+    """A novel regime's first appearance on a scored day (``app.novelty.Onset``) with
+    its bars' times: ``lead`` awake steps from its first bar to its first flag (``None``:
+    never flagged that day)."""
+
+    regime: str
+    date: str
+    first_transition_id: int
+    start: str
+    n_bars: int
+    lead: int | None
+    first_flag_transition_id: int | None
+    first_flag: str | None
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """An ``operator_alerted`` event: ``n_anomalies`` flags within ``window_bars``."""
+
+    cycle: int
+    time: str
+    n_anomalies: int
+    window_bars: int
+    first_transition_id: int
+    last_transition_id: int
+
+
+@dataclass(frozen=True)
+class RiskSpanRow:
+    """A risk span (``risk_raised`` to ``risk_restored``); ``end``, ``n_bars`` and
+    ``n_anomalies`` are ``None`` for a span still open at the end of the log, and
+    ``transition_id`` (the anomaly that raised it) when its ``risk_raised`` is missing."""
+
+    cycle: int
+    start: str
+    end: str | None
+    n_bars: int | None
+    n_anomalies: int | None
+    transition_id: int | None
+    position_limit: int | None
+
+
+@dataclass(frozen=True)
+class NoveltySection:
+    """How well the monitor flagged what was new (``app.novelty``), and what the agent
+    did about its anomalies (``app.anomaly_responses``). The score's counts are 0 and
+    its rates ``None`` when ``scored`` is False (``novelty_note`` says why)."""
+
+    scored: bool
+    scored_bars: int
+    novel: int
+    flagged_novel: int
+    familiar: int
+    flagged_familiar: int
+    precision: float | None
+    recall: float | None
+    familiar_fpr: float | None
+    onsets: list[OnsetRow]
+    alerts: list[AlertRow]
+    spans: list[RiskSpanRow]
+    bars_under_risk: int
+    novelty_note: str | None = None
+    alerts_note: str | None = None
+    spans_note: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class ReportData:
     header: Header
     map: MapSection
@@ -176,5 +244,6 @@ class ReportData:
     price: PriceSection
     schemas: SchemaSection
     metrics: MetricsSection
+    anomalies: NoveltySection
     regimes: list[str] = field(default_factory=list)
     """Every true regime name of the run, in order of first appearance."""

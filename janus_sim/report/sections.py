@@ -156,6 +156,128 @@ def _price(data: ReportData, colors: dict[str, Any]) -> str:
     )
 
 
+def _plain_table(head: Sequence[tuple[str, bool]], rows: Sequence[Sequence[object]]) -> str:
+    """A table: ``head`` (label, is text); a text column's cells are left-aligned."""
+    th = "".join(f'<th class="{"text" if text else ""}">{esc(label)}</th>' for label, text in head)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="{"text" if text else ""}">{esc(num(v))}</td>'
+            for v, (_, text) in zip(row, head, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        f'<div class="tablewrap"><table><thead><tr>{th}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+def _rate(value: float | None, part: int, whole: int, what: str, empty: str) -> tuple[str, str]:
+    if value is None:
+        return "-", empty
+    return f"{100 * value:.1f}%", f"{part} of {whole} {what}"
+
+
+def onset_lead_text(lead: int | None) -> str:
+    if lead is None:
+        return "never flagged"
+    if lead == 0:
+        return "flagged at onset"
+    return f"flagged {lead} bar{'s' if lead != 1 else ''} after onset"
+
+
+def _note(text: str | None) -> str:
+    return f'<p class="note">{esc(text)}</p>' if text else ""
+
+
+def _anomalies(data: ReportData, colors: dict[str, Any]) -> str:
+    a = data.anomalies
+    body = '<h3 id="novelty">Novelty score</h3>' + _note(a.novelty_note)
+    if a.scored:
+        figures = [
+            ("precision", *_rate(a.precision, a.flagged_novel, a.flagged_novel +
+                                 a.flagged_familiar, "flagged bars novel", "nothing flagged")),
+            ("recall", *_rate(a.recall, a.flagged_novel, a.novel, "novel bars flagged",
+                              "no novel bar")),
+            ("familiar FPR", *_rate(a.familiar_fpr, a.flagged_familiar, a.familiar,
+                                    "familiar bars flagged", "no familiar bar")),
+            ("scored bars", str(a.scored_bars), "bars of days that opened with a map"),
+        ]  # fmt: skip
+        body += _plain_table([("figure", True), ("value", False), ("counts", True)], figures)
+        if a.onsets:
+            body += _plain_table(
+                [
+                    ("novel regime", True),
+                    ("day", True),
+                    ("onset", True),
+                    ("transition", False),
+                    ("novel bars", False),
+                    ("first flag", True),
+                    ("lead", True),
+                ],
+                [
+                    (
+                        o.regime,
+                        o.date,
+                        o.start,
+                        o.first_transition_id,
+                        o.n_bars,
+                        o.first_flag or "-",
+                        onset_lead_text(o.lead),
+                    )
+                    for o in a.onsets
+                ],
+            )
+        else:
+            body += "<p>No novel regime appeared on a scored day.</p>"
+    body += '<h3 id="operator-alerts">Operator alerts</h3>' + _note(a.alerts_note)
+    if a.alerts:
+        body += f"<p>{len(a.alerts)} operator alert{'s' if len(a.alerts) != 1 else ''}.</p>"
+        body += _plain_table(
+            [("time", True), ("anomalies", False), ("window (bars)", False),
+             ("transitions", True)],
+            [
+                (x.time, x.n_anomalies, x.window_bars,
+                 f"{x.first_transition_id}-{x.last_transition_id}")
+                for x in a.alerts
+            ],
+        )  # fmt: skip
+    body += '<h3 id="risk-spans">Risk spans</h3>' + _note(a.spans_note)
+    if a.spans:
+        n = len(a.spans)
+        body += (
+            f"<p>{n} risk span{'s' if n != 1 else ''}, {a.bars_under_risk} bars under raised "
+            "risk.</p>"
+        )
+        body += _plain_table(
+            [("start", True), ("end", True), ("bars", False), ("anomalies", False),
+             ("raised by transition", False), ("position limit", False)],
+            [
+                (x.start, x.end or "still raised", x.n_bars, x.n_anomalies, x.transition_id,
+                 x.position_limit)
+                for x in a.spans
+            ],
+        )  # fmt: skip
+    return section(
+        "anomalies",
+        "Anomalies and novelty",
+        "How well the anomaly monitor (eq. 32) flagged what was new, against the true "
+        "regimes: a bar is <em>novel</em> when its regime was not in the episodic buffer at "
+        "the open of its day (last night's map never saw it), <em>familiar</em> otherwise; "
+        "only days that open with a map are scored. Precision is the share of flagged bars "
+        "that are novel, recall the share of novel bars flagged, the familiar FPR the share "
+        "of familiar bars flagged. Each novel regime's onset is its first bar on the day it "
+        "first appears; the lead counts the bars from it to its first flag. Then what the "
+        "agent did about its anomalies: operator alerts (K anomalies within a window of "
+        "bars) and risk spans (no new exposure beyond a limit until some bars after the "
+        "latest anomaly, or the day's close).",
+        body,
+        a.note,
+    )
+
+
 SCHEMA_COLUMNS = (
     ("id", "schema", True),
     ("points", "points", False),
@@ -238,10 +360,14 @@ def _metrics(data: ReportData, colors: dict[str, Any]) -> str:
         "metrics",
         "Quality metrics",
         "Each night's metrics from the log (<code>cycle_metrics</code>): clusters found, the "
-        "adjusted Rand index between schema assignment and true regimes, anomalies flagged, "
-        "mean |TD| before and after replay, and the rest. The anomaly lead counts the bars "
-        "from the first anomaly flagged to the crash trough (the run's lowest price), as the "
-        "run summary does.",
+        "adjusted Rand index between schema assignment and true regimes, the cluster "
+        "stability (ARI of tonight's clusters against last night's) and the trustworthiness "
+        "of the map and of the projector (where the run has them), anomalies flagged, risk "
+        "spans and operator alerts, mean |TD| before and after replay, and the rest. The "
+        "anomaly lead counts the bars from the first anomaly flagged to the crash trough "
+        "(the run's lowest price), as the run summary does: a secondary figure, which any "
+        "early false alarm improves (the Anomalies section scores the flags against the "
+        "true regimes).",
         body,
         m.note,
     )
@@ -253,6 +379,7 @@ SECTIONS: tuple[tuple[str, str, Builder], ...] = (
     ("priorities", "Priorities", _priorities),
     ("constraints", "Constraints", _constraints),
     ("price", "Price path", _price),
+    ("anomalies", "Anomalies", _anomalies),
     ("schemas", "Schema browser", _schemas),
     ("metrics", "Metrics", _metrics),
 )

@@ -38,16 +38,37 @@ from janus_sim.sweep.report_model import (
 from janus_sim.sweep.tables import SweepTables, read_sweep
 
 _PROJECTION = "no finished trial had projection enabled, so {} was not measured"
+_NOVELTY = (
+    "no finished trial had the anomaly monitor watching a market with labelled regimes "
+    "(projection enabled, a synthetic market, two days or more){}, so {} was not measured"
+)
 QUALITY_METRICS: tuple[tuple[str, str, str, str], ...] = (
     ("ari_regime_final", "regime recovery, last night (ARI)",
      "adjusted Rand index of the schema assignment against the true regimes after the last "
      "night (1: regimes recovered exactly, 0: chance)", _PROJECTION.format("regime recovery")),
     ("ari_regime_mean", "regime recovery, mean over nights (ARI)",
      "the same index averaged over the nights", _PROJECTION.format("regime recovery")),
-    ("anomaly_lead_bars", "anomaly lead (bars)",
-     "bars from the first anomaly flag to the price trough (more: earlier warning)",
-     "no finished trial had a crash with an anomaly flagged before its trough, so the "
-     "anomaly lead was not measured"),
+    ("novelty_precision", "novelty precision",
+     "share of the anomaly monitor's flags (from day 2) that fell on novel bars: bars whose "
+     "true regime was absent from the memory buffer at the day's open (more: fewer false "
+     "alarms)", _NOVELTY.format(" and flagged anything", "novelty precision")),
+    ("novelty_recall", "novelty recall",
+     "share of the novel bars that the anomaly monitor flagged (more: less missed)",
+     _NOVELTY.format(" and met a novel bar", "novelty recall")),
+    ("familiar_fpr", "familiar-bar false-positive rate",
+     "share of the familiar bars (regime already in the buffer at the day's open) that the "
+     "anomaly monitor flagged (less: fewer false alarms)",
+     _NOVELTY.format("", "the familiar-bar false-positive rate")),
+    ("crash_onset_lead_bars", "crash onset lead (bars)",
+     "bars from the crash's first novel bar to the monitor's first flag on that day (less: "
+     "earlier warning; 0: flagged at once; missing when that day flagged none of it)",
+     "no finished trial had a crash that was novel on a day the monitor watched and "
+     "flagged on that day, so the crash onset lead was not measured"),
+    ("crash_onset_flagged", "crash onset flagged",
+     "1 when the monitor flagged the crash on the day it was first novel, 0 when it missed "
+     "it (the mean is the share of trials that caught it)",
+     "no finished trial had a crash that was novel on a day the monitor watched, so "
+     "whether its onset was flagged was not measured"),
     ("td_improvement_mean", "TD-error improvement (mean over nights)",
      "relative drop of the mean |TD error| from each night's replay, averaged over nights",
      "no finished trial recorded a TD-error improvement"),
@@ -59,6 +80,11 @@ QUALITY_METRICS: tuple[tuple[str, str, str, str], ...] = (
      _PROJECTION.format("anomaly flagging")),
     ("n_clusters_final", "clusters, last night", "DBSCAN clusters on the last night's map",
      _PROJECTION.format("clustering")),
+    ("anomaly_lead_bars", "trough lead (bars; secondary)",
+     "bars from the first anomaly flag to the price trough (more: earlier; any early false "
+     "alarm lengthens it, so read it beside the novelty figures)",
+     "no finished trial had a crash with an anomaly flagged before its trough, so the "
+     "anomaly lead was not measured"),
 )  # fmt: skip
 """(column, label, meaning, why it may be missing) of each quality metric, in page order."""
 assert tuple(m[0] for m in QUALITY_METRICS) == SUMMARY_COLUMNS

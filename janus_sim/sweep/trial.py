@@ -22,8 +22,9 @@ from typing import Literal, NamedTuple
 from janus_sim.adapters.duckdb_store import DB_FILENAME, DuckDBEventStore, open_store
 from janus_sim.adapters.parquet_export import export_events, partition_dir
 from janus_sim.adapters.stop_signals import StopCheck, never
-from janus_sim.app.anomaly_lead import crash_lead_of_run
+from janus_sim.app.anomaly_lead import CRASH_REGIME, crash_lead_of_run
 from janus_sim.app.engine import RunInterrupted
+from janus_sim.app.novelty import NoveltyScore, novelty_of_run
 from janus_sim.core import events as ev
 from janus_sim.core.codec import decode
 from janus_sim.errors import EmptyStoreError, NotFoundError
@@ -85,9 +86,17 @@ def _cycles(store: DuckDBEventStore, run_id: str) -> tuple[CycleRow, ...]:
     return tuple(out)
 
 
-def summarize(cycles: tuple[CycleRow, ...], lead_bars: int | None) -> dict[str, float | None]:
+def summarize(
+    cycles: tuple[CycleRow, ...], lead_bars: int | None, novelty: NoveltyScore | None = None
+) -> dict[str, float | None]:
     """The trial's quality figures over its nights (None where a night lacks the metric,
-    e.g. ``ari_regime`` with projection off)."""
+    e.g. ``ari_regime`` with projection off), its novelty score (``app.novelty``; None
+    without one: projection off, one day, real bars) and the trough lead ``lead_bars``
+    (``app.anomaly_lead``).
+
+    ``crash_onset_lead_bars`` is the awake steps from the crash's first novel bar to its
+    first flag that day; ``crash_onset_flagged`` 1 when that day flagged it, 0 when it did
+    not (the lead is then None); both None when no crash was novel on a scored day."""
 
     def series(name: str) -> list[float]:
         return [dict(c.metrics)[name] for c in cycles if name in dict(c.metrics)]
@@ -104,15 +113,24 @@ def summarize(cycles: tuple[CycleRow, ...], lead_bars: int | None) -> dict[str, 
         s = series(name)
         return float(sum(s)) if s else None
 
+    def number(value: float | None) -> float | None:
+        return None if value is None else float(value)
+
+    onset = None if novelty is None else novelty.onset_of(CRASH_REGIME)
     out = {
         "ari_regime_final": last("ari_regime"),
         "ari_regime_mean": mean("ari_regime"),
-        "anomaly_lead_bars": None if lead_bars is None else float(lead_bars),
+        "novelty_precision": None if novelty is None else novelty.precision,
+        "novelty_recall": None if novelty is None else novelty.recall,
+        "familiar_fpr": None if novelty is None else novelty.familiar_fpr,
+        "crash_onset_lead_bars": None if onset is None else number(onset.lead),
+        "crash_onset_flagged": None if onset is None else float(onset.lead is not None),
         "td_improvement_mean": mean("td_improvement"),
         "n_schemas_final": last("n_schemas"),
         "schemas_created_total": total("schemas_created"),
         "anomalies_total": total("anomalies"),
         "n_clusters_final": last("n_clusters"),
+        "anomaly_lead_bars": number(lead_bars),
     }
     assert tuple(out) == SUMMARY_COLUMNS  # the trials table's columns, in order
     return out
@@ -132,7 +150,9 @@ def _outcome(
         elapsed_s=elapsed,
         reused=reused,
         cycles=cycles,
-        summary=summarize(cycles, None if lead is None else lead.bars_before),
+        summary=summarize(
+            cycles, None if lead is None else lead.bars_before, novelty_of_run(store, trial_id)
+        ),
     )
 
 

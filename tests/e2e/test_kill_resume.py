@@ -159,3 +159,56 @@ def test_sigkill_at_an_exact_point_then_resume(
     assert digest_line(resumed.stdout) == expected
     check = jsim("verify", "--store", store, "--run", "r")
     assert check.returncode == 0, check.stdout
+
+
+MAP_KILL_POINTS = [("after-append", 2), ("mid-append", 4), ("consolidation", 2)]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_with_map(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    import copy
+
+    from tests.conftest import TINY
+
+    folder = tmp_path_factory.mktemp("kill-map")
+    raw = copy.deepcopy(TINY)
+    raw["calendar"]["bars_per_day"] = 60
+    raw["hippocampus"]["capacity"] = 150
+    raw["projection"] = {"enabled": True, "sample_size": 80, "n_epochs": 60}
+    scenario = folder / "map.yaml"
+    scenario.write_text(yaml.safe_dump(raw))
+    whole = jsim("run", scenario, "--store", folder / "whole", "--quiet", "--no-qdrant")
+    assert whole.returncode == 0, whole.stderr
+    return scenario, digest_line(whole.stdout)
+
+
+@pytest.mark.parametrize(
+    ("point", "n"), MAP_KILL_POINTS, ids=[f"{p}-{n}" for p, n in MAP_KILL_POINTS]
+)
+def test_sigkill_with_the_map_on_then_resume_from_the_checkpoint(
+    uninterrupted_with_map: tuple[Path, str], tmp_path: Path, point: str, n: int
+) -> None:
+    """With phase 3 on, ``--from-checkpoint`` restores the map's chain from the log and
+    the checkpointed generator, and still ends on the uninterrupted digest."""
+    scenario, expected = uninterrupted_with_map
+    store = tmp_path / "s"
+    killed = subprocess.run(
+        [
+            *(sys.executable, "-m", "tests.e2e.kill_harness", point, str(n), "--"),
+            *("run", str(scenario), "--store", str(store), "--quiet", "--no-qdrant"),
+            *("--run-id", "r"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr)
+    resumed = jsim(
+        *("run", scenario, "--store", store, "--quiet", "--no-qdrant", "--run-id", "r"),
+        *("--resume", "--from-checkpoint"),
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert digest_line(resumed.stdout) == expected
+    check = jsim("verify", "--store", store, "--run", "r", "--replay")
+    assert check.returncode == 0, check.stdout

@@ -1,11 +1,14 @@
 """The memory works on the shipped scenarios (issue 13): the logic gate blocks the episodes
 where the agent broke a rule and passes those where it kept them, the recall gate tells a
-never-seen regime from a familiar one, and the quality bounds that the code reaches hold
-on a few seeds no figure was tuned on (``python benchmarks/run.py quality`` measures them
-over many random seeds)."""
+never-seen regime from a familiar one, the anomaly monitor flags what is new to the
+memory (``app.novelty``), and the quality bounds that the code reaches hold on a few
+seeds no figure was tuned on (``python benchmarks/run.py quality`` measures them over
+many random seeds). A bound the code does not reach on these seeds is an xfail (strict)
+whose reason gives the measured figure."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +16,15 @@ import pytest
 
 from janus_sim.adapters.scenario_file import load_scenario
 from janus_sim.app.engine import Engine
-from janus_sim.app.quality import run_quality
+from janus_sim.app.quality import (
+    CRASH_ONSET_SHARE_MIN,
+    FAMILIAR_FPR_MAX,
+    NOVELTY_PRECISION_MIN,
+    ONSET_BARS,
+    measure,
+    run_quality,
+    summarize,
+)
 from janus_sim.config import Scenario
 from janus_sim.core import events as ev
 from janus_sim.core.codec import decode
@@ -143,3 +154,50 @@ def test_the_recall_gate_tells_a_never_seen_regime_from_a_familiar_one(seed: int
     assert novel.any() and (~novel).any()
     auc = roc_auc_score(~novel, g)  # familiar transitions should score higher
     assert auc >= 0.8, auc
+
+
+# --- the anomaly monitor against the truth (app.novelty) -----------------------------------
+
+
+@functools.cache
+def _novelty(name: str) -> dict[str, object]:
+    """``summarize``'s figures of ``name`` with projection on (the default) over SEEDS."""
+    runs = [measure((_scenario(name, seed, projection=True), seed)) for seed in SEEDS]
+    s = summarize(runs)
+    keys = ("familiar_fpr", "novelty_precision", "novelty_recall", "familiar_bars",
+            "novel_bars", "crash_onset_share", "crash_onset_lead_by_seed",
+            "onset_lead_median_per_regime", "onsets_flagged_per_regime")  # fmt: skip
+    print(f"\n{name} seeds {SEEDS}: " + ", ".join(f"{k} {s[k]}" for k in keys))
+    return s
+
+
+def _figure(s: dict[str, object], key: str) -> float:
+    value = s[key]
+    assert isinstance(value, float), f"{key} is {value!r}"
+    return value
+
+
+CRASH_WEEK_FPR = pytest.mark.xfail(
+    strict=True,
+    reason="not reached: crash_week's familiar-bar false-positive rate is 0.0171 on seeds "
+    "901 and 4417 (59 of 3460 familiar bars flagged; bound <= 0.01)",
+)
+
+
+@pytest.mark.parametrize("name", ["calm_week", pytest.param("crash_week", marks=CRASH_WEEK_FPR)])
+def test_the_monitor_rarely_flags_familiar_bars(name: str) -> None:
+    fpr = _figure(_novelty(name), "familiar_fpr")
+    assert fpr <= FAMILIAR_FPR_MAX, fpr
+
+
+@pytest.mark.parametrize("name", ["calm_week", "crash_week"])
+def test_most_flags_are_on_novel_bars(name: str) -> None:
+    precision = _figure(_novelty(name), "novelty_precision")
+    assert precision >= NOVELTY_PRECISION_MIN, precision
+
+
+def test_the_crash_onset_is_flagged_within_onset_bars() -> None:
+    s = _novelty("crash_week")
+    assert s["crash_onset_seeds"] == len(SEEDS)  # the crash day is never the first
+    share = _figure(s, "crash_onset_share")
+    assert share >= CRASH_ONSET_SHARE_MIN, (ONSET_BARS, s["crash_onset_lead_by_seed"])

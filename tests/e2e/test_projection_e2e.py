@@ -65,6 +65,7 @@ def test_crash_week_flags_an_anomaly_before_the_crash_trough(tmp_path: Path) -> 
     )
     assert ran.returncode == 0, ran.stderr
     assert "bars before the trough" in ran.stdout, ran.stdout
+    assert "novelty precision" in ran.stdout and "respond " in ran.stdout, ran.stdout
     with open_store(store) as s:
         (run,) = s.list_runs()
         lead = crash_lead_of_run(s, run.run_id)

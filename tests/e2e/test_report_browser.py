@@ -25,7 +25,16 @@ from tests.report_fixtures import copy_with_projection, copy_without_projection
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 browser = shared.browser  # the module-scoped Chromium fixture, for this module's tests
-SECTION_IDS = ("map", "timeline", "priorities", "constraints", "price", "schemas", "metrics")
+SECTION_IDS = (
+    "map",
+    "timeline",
+    "priorities",
+    "constraints",
+    "price",
+    "anomalies",
+    "schemas",
+    "metrics",
+)
 
 
 @pytest.fixture(scope="module")

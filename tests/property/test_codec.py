@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from typing import Any, get_args, get_origin, get_type_hints
+import types
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from janus_sim.core.events import (
     EVENT_TYPES,
     ConsolidationGated,
     Event,
+    ProjectionFitted,
     SchemaRow,
     StateCheckpoint,
     TransitionEvicted,
@@ -47,6 +49,9 @@ def strategy_for(tp: Any) -> st.SearchStrategy[Any]:
         hints = get_type_hints(tp)  # a NamedTuple row: its fields, in order
         return st.builds(tp, *(strategy_for(hints[name]) for name in tp._fields))
     args = get_args(tp)
+    if get_origin(tp) in (types.UnionType, Union) and type(None) in args:
+        (other,) = (a for a in args if a is not type(None))
+        return st.none() | strategy_for(other)
     if get_origin(tp) is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
             inner = args[0]
@@ -241,6 +246,19 @@ def test_consolidation_gated_v1_gates_the_whole_day(passed: bool, want_passed: i
     v1 = json.loads(encode(want).payload)
     del v1["recall_calibration"], v1["held_back"]
     v1 |= {"logic_passed": passed, "prototype": [0.1, 0.2]}
+    assert decode(_encoded(want, 1, v1)) == want
+
+
+def test_projection_fitted_v1_reads_with_no_members_stability_or_trust() -> None:
+    want = ProjectionFitted(
+        cycle=2, t_ns=20, entity="map", method="pca", params=(("n_points", 2.0),),
+        point_ids=("schema:a", "transition:3"), coords=((0.0, 1.0, 2.0), (1.0, 0.0, 0.5)),
+        labels=(-1, -1), centres=(), center=(0.5, 0.5, 1.25), scale=1.0, projector="",
+        projector_rmse=0.0, assigned_schema=("a", "a"),
+    )  # fmt: skip
+    v1 = json.loads(encode(want).payload)
+    for name in ("members", "stability", "trust"):
+        del v1[name]
     assert decode(_encoded(want, 1, v1)) == want
 
 

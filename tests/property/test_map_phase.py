@@ -14,8 +14,8 @@ from janus_sim.config import Projection
 from janus_sim.core import events as ev
 from janus_sim.core import projector as pj
 from janus_sim.core.aligned_map import MIN_UMAP_POINTS
+from janus_sim.core.anomaly_monitor import AnomalyMonitor
 from janus_sim.core.map_phase import (
-    AnomalyMonitor,
     ProjectionModel,
     cluster_centres,
     cluster_labels,
@@ -65,10 +65,10 @@ def test_degenerate_slices_never_crash(sizes: list[int], big: tuple[int, ...], s
             assert fit.method == ("aligned_umap" if chained else "aligned_umap_start")
             chained = True
         assert np.isfinite(np.array(fit.coords, dtype=float)).all() and fit.scale > 0
-        monitor = AnomalyMonitor.of(fit, CFG.tau_anomaly)
+        monitor = AnomalyMonitor.of(fit, CFG.tau_anomaly, "map")
         if monitor is not None:
             y, d, k = monitor.check(np.zeros(D))
-            assert y.shape == (3,) and d >= 0 and 0 <= k < len(fit.centres)
+            assert y.shape == (3,) and d >= 0 and 0 <= k < len(monitor.points)
 
 
 @settings(max_examples=50, deadline=None)

@@ -20,6 +20,7 @@ from janus_sim.core import projector as pj
 from janus_sim.core.codec import decode
 from janus_sim.core.state import SimState, apply, fold
 from janus_sim.memory_store import MemoryEventStore
+from janus_sim.ports import EventQuery
 from tests.conftest import TINY
 
 PROJECTOR_RMSE_BOUND = 0.25
@@ -57,6 +58,14 @@ def run() -> Run:
     return run_events(projection_scenario())
 
 
+def _reference(fit: ev.ProjectionFitted, reference: str) -> np.ndarray:
+    """Eq. 32's reference points, written out again from the setting's documentation."""
+    if reference == "clusters":
+        return np.array(fit.centres).reshape(-1, 3)
+    keep = [reference == "map" or key.startswith("schema:") for key in fit.point_ids]
+    return np.array(fit.coords)[np.array(keep, dtype=bool)]
+
+
 def _fits(events: list[ev.Event]) -> list[tuple[int, ev.ProjectionFitted]]:
     return [(i, e) for i, e in enumerate(events) if isinstance(e, ev.ProjectionFitted)]
 
@@ -65,7 +74,8 @@ def test_projection_defaults_are_the_specs() -> None:
     p = Projection()
     assert p.enabled and p.lambda_align == 0.1
     assert (p.weight_same_schema, p.weight_other) == (1.0, 0.1)
-    assert (p.cluster_eps, p.tau_anomaly) == (0.5, 2.0)
+    assert (p.cluster_eps, p.tau_cluster, p.tau_anomaly) == (0.5, 0.5, 0.6)
+    assert p.anomaly_reference == "memory"
 
 
 def test_every_night_maps_and_reports(run: Run) -> None:
@@ -128,27 +138,41 @@ def _forward(blob: str, x: np.ndarray) -> np.ndarray:
     return h
 
 
-def test_anomaly_flags_agree_with_eq_32_by_brute_force(run: Run) -> None:
+@pytest.mark.parametrize("reference", ["memory", "map", "schemas", "clusters"])
+def test_anomaly_flags_agree_with_eq_32_by_brute_force(run: Run, reference: str) -> None:
+    if reference != run.scenario.projection.anomaly_reference:
+        run = run_events(projection_scenario(anomaly_reference=reference))
     tau = run.scenario.projection.tau_anomaly
     latest: ev.ProjectionFitted | None = None
     scaler: ev.ScalerFitted | None = None
     cols = _memory_cols(run.scenario)
     flagged = {e.transition_id: e for e in run.events if isinstance(e, ev.AnomalyFlagged)}
+    buffer: dict[int, tuple[float, ...]] = {}  # id -> raw state, in id (= time) order
+    points = np.zeros((0, 3))
     checked = 0
     for e in run.events:
         if isinstance(e, ev.ScalerFitted):
             scaler = e
         elif isinstance(e, ev.ProjectionFitted):
             latest = e
+        elif isinstance(e, ev.TransitionEvicted):
+            del buffer[e.transition_id]
+        elif isinstance(e, ev.DayOpened) and latest is not None and scaler is not None:
+            if reference == "memory":  # the buffer as the night left it, projected
+                raw = np.array(list(buffer.values()))
+                seen = (raw - np.array(scaler.mean)) / np.array(scaler.scale)
+                points = _forward(latest.projector, seen[:, cols])
+            else:
+                points = _reference(latest, reference)
         elif isinstance(e, ev.TransitionRecorded):
+            buffer[e.transition_id] = e.state
             if latest is None:  # no map before the first night: nothing may be flagged
                 assert e.transition_id not in flagged
                 continue
             assert scaler is not None  # fitted on the first night, before any map
             seen = (np.array(e.state) - np.array(scaler.mean)) / np.array(scaler.scale)
             y = _forward(latest.projector, seen[cols][None, :])[0]
-            centres = np.array(latest.centres)
-            d = np.min(np.linalg.norm(centres - y, axis=1)) / latest.scale
+            d = np.min(np.linalg.norm(points - y, axis=1)) / latest.scale
             if abs(d - tau) < 1e-9:
                 continue  # too close to call in floating point
             assert (e.transition_id in flagged) == (d > tau), e.transition_id
@@ -204,16 +228,24 @@ def test_the_fold_and_a_restore_rebuild_the_projection(run: Run) -> None:
         assert restored.projection == live.projection
 
 
-def test_resume_from_a_checkpoint_re_simulates_with_projection_on(run: Run) -> None:
+@pytest.mark.parametrize("n_flushes", [2, 3, 4, 5, 6])
+def test_resume_from_a_checkpoint_restores_the_map_and_ends_with_the_whole_digest(
+    run: Run, n_flushes: int
+) -> None:
+    """Killed at batch boundary ``n_flushes`` (2: after day 1; 3: after night 1; ...):
+    the resume starts at the last checkpoint, rebuilds the map's chain from the last
+    ``projection_fitted`` and the checkpointed generator, and ends bit for bit where the
+    uninterrupted run did."""
     calls = {"n": 0}
 
     def stop() -> str | None:
         calls["n"] += 1
-        return "SIGTERM" if calls["n"] == 4 else None  # inside night 2
+        return "SIGTERM" if calls["n"] == n_flushes else None
 
     store = MemoryEventStore()
     with pytest.raises(RunInterrupted):
         Engine(run.scenario, store, run_id="r", should_stop=stop).run()
+    nights_stored = len(store.read("r", EventQuery(kinds=["state_checkpoint"])))
 
     class Days(Observer):
         def __init__(self) -> None:
@@ -225,4 +257,4 @@ def test_resume_from_a_checkpoint_re_simulates_with_projection_on(run: Run) -> N
     days = Days()
     resumed = Engine(run.scenario, store, run_id="r", observer=days).resume(from_checkpoint=True)
     assert resumed.digest == run.result.digest
-    assert days.days[0] == 0  # the map is rebuilt night by night, not restored
+    assert days.days[0] == nights_stored  # the stored nights were restored, not re-run

@@ -19,16 +19,29 @@ import pytest
 from janus_sim.adapters.duckdb_store import open_store
 from janus_sim.app.engine import Engine
 from janus_sim.config import Scenario
+from janus_sim.core import events as ev
+from janus_sim.core.codec import decode, encode
+from janus_sim.core.market import UNLABELLED
 from janus_sim.errors import ConfigError
 from janus_sim.eventlog import EventBatch
 from janus_sim.memory_store import MemoryEventStore
-from janus_sim.report.data import NO_PROJECTION, build_report
+from janus_sim.ports import RunInfo
+from janus_sim.report.data import NO_ALERTS, NO_LABELS, NO_PROJECTION, NO_SPANS, build_report
 from janus_sim.report.html import render_report, section_ids, write_report
 from tests.cli_inprocess import cli
 from tests.conftest import TINY
 from tests.report_fixtures import N_ANOMALIES, copy_with_projection, copy_without_projection
 
-SECTION_IDS = ("map", "timeline", "priorities", "constraints", "price", "schemas", "metrics")
+SECTION_IDS = (
+    "map",
+    "timeline",
+    "priorities",
+    "constraints",
+    "price",
+    "anomalies",
+    "schemas",
+    "metrics",
+)
 
 
 @pytest.fixture(scope="module")
@@ -235,3 +248,139 @@ def test_a_run_cut_short_still_renders_every_section(store_path: Path, n_events:
     for sid in SECTION_IDS:
         assert '<p class="note">' in _section(page, sid), sid
     assert data.header.n_nights == 0 and data.schemas.rows == []
+
+
+# --- anomalies and novelty ---------------------------------------------------------
+
+HOSTILE = '<b>"cr&sh"</b>[red]'
+"""A regime name with HTML (and rich markup) in it: it must appear escaped, never raw."""
+TRUST = (("map_trust", 0.97), ("projector_trust", 0.95))
+
+
+def _rewritten(store_path: Path, rid: str, regime: dict[str, str]) -> MemoryEventStore:
+    """Run ``rid`` in a memory store, with regimes renamed by ``regime`` and, as the
+    anomaly responses would write them, a risk span from the first anomaly to the last
+    (after the last one's flag) and an operator alert at the last one; every night's
+    metrics gain the trustworthiness and, from night 2 on, the cluster stability."""
+    source = open_store(store_path, read_only=True)
+    try:
+        info = source.get_run(rid)
+        events = [decode(s.record) for s in source.read(rid).records()]
+    finally:
+        source.close()
+    flags = [e for e in events if isinstance(e, ev.AnomalyFlagged)]
+    first, last = flags[0], flags[-1]
+    out: list[ev.Event] = []
+    for e in events:
+        if isinstance(e, ev.TransitionRecorded):
+            e = dataclasses.replace(e, regime=regime.get(e.regime, e.regime))
+        elif isinstance(e, ev.CycleMetrics):
+            extra = TRUST + ((("cluster_stability", 0.5 + 0.1 * e.cycle),) if e.cycle > 1 else ())
+            e = dataclasses.replace(e, metrics=e.metrics + extra)
+        out.append(e)
+        if e is first:
+            out.append(ev.RiskRaised(e.cycle, e.t_ns, "risk", e.transition_id, 1, 30))
+        if e is last:
+            n_bars = last.transition_id - first.transition_id + 1
+            out.append(ev.RiskRestored(e.cycle, e.t_ns + 60_000_000_000, "risk", first.t_ns,
+                                       n_bars, len(flags)))  # fmt: skip
+            out.append(ev.OperatorAlerted(e.cycle, e.t_ns, "operator", len(flags), 30,
+                                          first.transition_id, last.transition_id))  # fmt: skip
+    store = MemoryEventStore()
+    store.create_run(RunInfo(rid, info.scenario_name, "", "", "", info.seed, info.code_version))
+    store.append(EventBatch.from_records(rid, 0, [encode(e) for e in out]))
+    return store
+
+
+def test_novelty_without_responses(store_path: Path) -> None:
+    """The synthetic anomalies flag the crash's first bars: crash is novel on day 2 and
+    flagged at once; no response event, no trust metric."""
+    store = open_store(store_path, read_only=True)
+    try:
+        data = build_report(store, "proj")
+    finally:
+        store.close()
+    a = data.anomalies
+    assert a.scored and a.novelty_note is None and a.note is None
+    assert (a.flagged_novel, a.flagged_familiar) == (N_ANOMALIES, 0)
+    assert a.precision == 1.0 and a.familiar_fpr == 0.0
+    assert a.recall == N_ANOMALIES / a.novel
+    (onset,) = a.onsets
+    assert (onset.regime, onset.date, onset.lead) == ("crash", "2025-12-18", 0)
+    assert onset.first_flag == onset.start == data.price.anomalies[0].time
+    assert a.alerts == [] and a.spans == [] and a.bars_under_risk == 0
+    assert (a.alerts_note, a.spans_note) == (NO_ALERTS, NO_SPANS)
+    assert not {"cluster_stability", "map_trust", "projector_trust"} & set(data.metrics.names)
+    page = _section(render_report(data), "anomalies")
+    assert "<h2>Anomalies and novelty</h2>" in page
+    assert '<td class="text">precision</td><td class="">100.0%</td>' in page
+    assert f"{N_ANOMALIES} of {N_ANOMALIES} flagged bars novel" in page
+    assert '<td class="text">crash</td><td class="text">2025-12-18</td>' in page
+    assert "flagged at onset" in page
+    assert html.escape(NO_ALERTS) in page and html.escape(NO_SPANS) in page
+    assert "<table" in page.split('id="operator-alerts"')[0]
+    assert "<table" not in page.split('id="operator-alerts"')[1]  # no empty tables
+
+
+def test_responses_trust_metrics_and_an_escaped_regime(store_path: Path) -> None:
+    data = build_report(_rewritten(store_path, "proj", {"crash": HOSTILE}), "proj")
+    a = data.anomalies
+    assert [o.regime for o in a.onsets] == [HOSTILE]
+    (alert,) = a.alerts
+    (span,) = a.spans
+    flags = data.price.anomalies
+    assert (alert.n_anomalies, alert.window_bars) == (N_ANOMALIES, 30)
+    assert (alert.first_transition_id, alert.last_transition_id) == (
+        flags[0].transition_id,
+        flags[-1].transition_id,
+    )
+    assert alert.time == flags[-1].time and span.start == flags[0].time
+    assert span.end is not None and span.end > flags[-1].time
+    assert span.n_anomalies == N_ANOMALIES and span.position_limit == 1
+    assert span.transition_id == flags[0].transition_id
+    assert a.bars_under_risk == span.n_bars and a.alerts_note is None and a.spans_note is None
+    names = data.metrics.names
+    assert names[:5] == ["n_clusters", "ari_regime", "cluster_stability", "map_trust",
+                         "projector_trust"]  # fmt: skip
+    stability = data.metrics.values[names.index("cluster_stability")]
+    assert stability[0] is None and stability[1:] == pytest.approx([0.7, 0.8])
+    page = render_report(data)
+    section = _section(page, "anomalies")
+    assert HOSTILE not in page and html.escape(HOSTILE) in section
+    assert f'<td class="text">{html.escape(HOSTILE)}</td>' in section
+    assert (
+        f'<td class="text">{alert.time}</td><td class="">{N_ANOMALIES}</td><td class="">30</td>'
+        f'<td class="text">{alert.first_transition_id}-{alert.last_transition_id}</td>'
+    ) in section
+    assert (
+        f'<td class="text">{span.start}</td><td class="text">{span.end}</td>'
+        f'<td class="">{span.n_bars}</td><td class="">{N_ANOMALIES}</td>'
+    ) in section
+    assert f"1 risk span, {span.n_bars} bars under raised risk." in section
+    assert "1 operator alert." in section
+    metrics = _section(page, "metrics")
+    assert '<td class="text">cluster_stability</td><td>-</td><td>0.7</td>' in metrics
+    assert '<td class="text">map_trust</td><td>0.97</td>' in metrics
+
+
+def test_an_unlabelled_run_says_the_novelty_score_needs_labels(store_path: Path) -> None:
+    data = build_report(
+        _rewritten(store_path, "proj", {"calm": UNLABELLED, "crash": UNLABELLED}), "proj"
+    )
+    a = data.anomalies
+    assert not a.scored and a.novelty_note == NO_LABELS and a.onsets == []
+    assert a.precision is None and len(a.alerts) == 1  # the responses still show
+    section = _section(render_report(data), "anomalies")
+    assert html.escape(NO_LABELS) in section and "precision" not in section.split("</p>", 1)[1]
+
+
+def test_a_run_without_projection_has_no_novelty_score(store_path: Path) -> None:
+    store = open_store(store_path, read_only=True)
+    try:
+        data = build_report(store, "plain")
+    finally:
+        store.close()
+    a = data.anomalies
+    assert not a.scored and a.novelty_note is not None
+    assert "no projection_fitted events" in a.novelty_note
+    assert '<p class="note">' in _section(render_report(data), "anomalies")

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from janus_sim.cli.sweep_report import report
 from janus_sim.errors import ConfigError, JanusError, NotFoundError
+from janus_sim.sweep.columns import SUMMARY_COLUMNS
 from janus_sim.sweep.report_data import (
     NOT_FINISHED,
     QUALITY_METRICS,
@@ -31,10 +32,11 @@ from janus_sim.sweep.report_data import (
     summarize,
 )
 from janus_sim.sweep.report_html import render_sweep_report, section_ids
-from janus_sim.sweep.report_model import STATUSES
+from janus_sim.sweep.report_model import STATUSES, MetricValues
 from janus_sim.sweep.tables import SweepTables
 from janus_sim.sweep.trial import TrialStatus
 from tests.sweep_fixtures import (
+    QUALITY,
     cycles_frame,
     night,
     standard_sweep,
@@ -44,6 +46,24 @@ from tests.sweep_fixtures import (
 )
 
 SECTION_IDS = ("distributions", "summary", "nights", "sensitivity", "failed", "trials")
+
+
+def _metric(values: list[MetricValues], key: str) -> MetricValues:
+    (found,) = [m for m in values if m.metric == key]
+    return found
+
+
+def test_the_metrics_are_the_trials_tables_quality_columns_headline_first() -> None:
+    assert tuple(m[0] for m in QUALITY_METRICS) == SUMMARY_COLUMNS == QUALITY
+    monitor = [c for c in SUMMARY_COLUMNS if "lead" in c or "novelty" in c or "fpr" in c]
+    assert monitor == [
+        "novelty_precision",
+        "novelty_recall",
+        "familiar_fpr",
+        "crash_onset_lead_bars",
+        "anomaly_lead_bars",  # the trough lead: secondary, last
+    ]
+    assert SUMMARY_COLUMNS[-1] == "anomaly_lead_bars"
 
 
 def _section(page: str, sid: str) -> str:
@@ -136,12 +156,17 @@ def test_groups_counts_and_values_by_hand(hand: Path) -> None:
     assert six.stats is not None and six.stats.mean == pytest.approx(0.8)
     assert six.stats.sd == pytest.approx(math.sqrt(0.02))
     assert b.metrics[0].stats is None and b.metrics[0].missing == 1
-    lead = a2.metrics[2]
-    assert lead.values == [] and lead.missing == 4 and lead.stats is None
+    for key in ("crash_onset_lead_bars", "anomaly_lead_bars"):
+        lead = _metric(a2.metrics, key)
+        assert lead.values == [] and lead.missing == 4 and lead.stats is None
     info = {m.key: m for m in r.metrics}
     assert info["ari_regime_final"].n_values == 6 and info["ari_regime_final"].note is None
-    assert info["anomaly_lead_bars"].note == QUALITY_METRICS[2][3]
+    why = {m[0]: m[3] for m in QUALITY_METRICS}
+    assert info["anomaly_lead_bars"].note == why["anomaly_lead_bars"]
     assert "anomaly lead was not measured" in (info["anomaly_lead_bars"].note or "")
+    assert info["novelty_precision"].note == why["novelty_precision"]
+    assert "labelled regimes" in (info["novelty_precision"].note or "")
+    assert "crash onset lead was not measured" in (info["crash_onset_lead_bars"].note or "")
     assert [t.trial_id for t in r.failed] == ["A-s5-00000004"]
     assert r.failed[0].error == "ValueError: boom" and r.note is None
 
@@ -259,7 +284,7 @@ def test_property_groups_count_finished_trials_and_stats_are_ordered(
             x for x in rows if (x["scenario_name"], x["setting"]) == (g.scenario_name, g.setting)
         ]
         assert g.n_finished == sum(x["status"] == "finished" for x in mine)
-        td = g.metrics[3]
+        td = _metric(g.metrics, "td_improvement_mean")
         assert len(td.values) + td.missing == g.n_finished
         assert td.seeds == sorted(td.seeds)
         if td.stats is not None:
@@ -438,7 +463,9 @@ def test_command_help_teaches() -> None:
     assert result.exit_code == 0
     for fragment in (
         "regime",
-        "anomaly lead",
+        "novelty precision",
+        "crash onset lead",
+        "trough lead",
         "Examples:",
         "janus-sim sweep report",
         "OUT/report.html",

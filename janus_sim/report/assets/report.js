@@ -230,14 +230,17 @@
     var x = m.cycles.map(function (c, i) { return "night " + c + "<br>" + m.dates[i]; });
     var traces = [];
     [["mean_abs_td_before", "mean |TD| before", "y"], ["mean_abs_td_after", "mean |TD| after", "y"],
-     ["ari_regime", "ARI (schemas vs regimes)", "y2"], ["sat_agg", "SatAgg", "y2"]].forEach(function (spec) {
+     ["ari_regime", "ARI (schemas vs regimes)", "y2"], ["sat_agg", "SatAgg", "y2"],
+     ["cluster_stability", "cluster stability (ARI vs last night)", "y2"],
+     ["map_trust", "map trustworthiness", "y2"],
+     ["projector_trust", "projector trustworthiness", "y2"]].forEach(function (spec) {
       var k = m.names.indexOf(spec[0]);
       if (k >= 0) {
         traces.push({ type: "scatter", mode: "lines+markers", name: spec[1], x: x, y: m.values[k], yaxis: spec[2] });
       }
     });
     draw("metrics-plot", traces, { yaxis: { title: { text: "mean |TD|" }, rangemode: "tozero" },
-      yaxis2: { title: { text: "ARI / SatAgg" }, overlaying: "y", side: "right", range: [-0.05, 1.05] },
+      yaxis2: { title: { text: "ARI / SatAgg / trust" }, overlaying: "y", side: "right", range: [-0.05, 1.05] },
       margin: { l: 60, r: 70, t: 30, b: 50 } });
   }
 

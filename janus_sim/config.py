@@ -379,8 +379,9 @@ class Neocortex(Strict):
 
 class Projection(Strict):
     """Phase 3 (spec 2, eq. 23-32): the aligned 3-D map, its parametric projector, the
-    clusters and the awake anomaly monitor. See ``core/projection.py`` and
-    ``core/aligned_map.py`` for how the spec's parameters map onto the aligned layout."""
+    clusters and the awake anomaly monitor. See ``core/map_phase.py``,
+    ``core/anomaly_monitor.py`` and ``core/aligned_map.py`` for how the spec's parameters
+    map onto the aligned layout."""
 
     enabled: bool = True
     map_backend: Literal["portable", "umap-learn"] = "portable"
@@ -413,6 +414,9 @@ class Projection(Strict):
     tau_anomaly: Positive = 0.6
     """tau_anomaly of eq. 32, in normalized map units (chosen with the reference: 0.6 for
     ``memory``; see BENCHMARKS.md for the others')."""
+    anomaly_persistence: Annotated[int, Field(ge=1, le=1_000)] = 2
+    """Consecutive states of a day beyond ``tau_anomaly`` before a flag (the flag is on
+    the last of them); 1 flags every such state (eq. 32 state by state)."""
     projector_max_iter: Annotated[int, Field(ge=1, le=100_000)] = 300
     """L-BFGS iterations of the parametric projector's nightly fit (eq. 31)."""
     projector_umap_weight: NonNegative = 0.0

@@ -15,7 +15,10 @@ points are ``Projection.anomaly_reference``'s:
 * ``schemas``: the schema centroids' positions on the map (eq. 32 read literally);
 * ``clusters``: the DBSCAN cluster centres.
 
-BENCHMARKS.md ("Does the monitor see what is new?") measures the four. A map with no
+A flag needs ``anomaly_persistence`` consecutive states of the day beyond the threshold
+(2 by default: one far state alone is more often a familiar regime's tail than a new
+regime; 1 is eq. 32 state by state). BENCHMARKS.md ("Does the monitor see what is new?")
+measures the four references and the persistence. A map with no
 reference point or no projector flags nothing, and nothing is flagged before the first
 night. Distances are elementwise numpy and projections portable kernels: the same flags on
 every CPU.
@@ -54,14 +57,17 @@ def reference_points(fitted: ev.ProjectionFitted, reference: str) -> np.ndarray:
     return np.array(rows, dtype=np.float64).reshape(-1, 3)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class AnomalyMonitor:
-    """Eq. 32 against one night's map: see the module docstring."""
+    """Eq. 32 against one night's map, for one day: see the module docstring. It counts
+    the day's consecutive states beyond the threshold (``streak``)."""
 
     projector: pj.Projector
     points: np.ndarray
     scale: float
     threshold: float
+    persistence: int = 1
+    streak: int = 0
 
     @classmethod
     def of(
@@ -70,6 +76,7 @@ class AnomalyMonitor:
         threshold: float,
         reference: str = "memory",
         memory: np.ndarray | None = None,
+        persistence: int = 1,
     ) -> AnomalyMonitor | None:
         """The monitor of ``fitted``; None when it cannot flag anything (no map, no
         projector or nothing to measure against). ``memory`` (n, d): the buffered states
@@ -89,7 +96,7 @@ class AnomalyMonitor:
             points = reference_points(fitted, reference)
         if not len(points):
             return None
-        return cls(net, points, fitted.scale, threshold)
+        return cls(net, points, fitted.scale, threshold, persistence)
 
     def check(self, state: np.ndarray) -> tuple[np.ndarray, float, int]:
         """(map coordinates, normalized distance to the nearest reference point, its
@@ -102,9 +109,11 @@ class AnomalyMonitor:
     def flag(
         self, state: np.ndarray, *, cycle: int, t_ns: int, transition_id: int
     ) -> ev.AnomalyFlagged | None:
-        """The ``anomaly_flagged`` event of ``state`` if eq. 32 holds, else None."""
+        """The ``anomaly_flagged`` event of the day's next state if eq. 32 holds for it
+        and for the ``persistence - 1`` states before it, else None."""
         y, dist, k = self.check(state)
-        if not dist > self.threshold:
+        self.streak = self.streak + 1 if dist > self.threshold else 0
+        if self.streak < self.persistence:
             return None
         return ev.AnomalyFlagged(
             cycle=cycle,

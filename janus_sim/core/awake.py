@@ -135,4 +135,10 @@ def _monitor(world: World, state: SimState) -> AnomalyMonitor | None:
     if proj.anomaly_reference == "memory" and state.projection is not None:
         buf, _ = state.require_buffer()
         memory = state.view(buf.states[buf.chronological_slots()])[:, world.memory_cols]
-    return AnomalyMonitor.of(state.projection, proj.tau_anomaly, proj.anomaly_reference, memory)
+    return AnomalyMonitor.of(
+        state.projection,
+        proj.tau_anomaly,
+        proj.anomaly_reference,
+        memory,
+        proj.anomaly_persistence,
+    )

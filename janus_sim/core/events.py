@@ -402,8 +402,9 @@ class ProjectionFitted(Event):
 @dataclass(frozen=True, slots=True)
 class AnomalyFlagged(Event):
     """Eq. 32 during the awake day: the projected state is farther than ``threshold``
-    (normalized map units) from every reference point of the last night's map (schema
-    centroids, cluster centres or every embedded point: ``projection.anomaly_reference``).
+    (normalized map units) from every reference point of the last night's map
+    (``projection.anomaly_reference``), and so were the ``anomaly_persistence - 1``
+    states before it that day.
 
     ``entity`` is ``transition:<id>``; the transition gets the highest priority at the
     next night's replay, and may raise the risk (``RiskRaised``) and alert the operator

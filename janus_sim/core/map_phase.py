@@ -304,6 +304,7 @@ def _projection_phase(
         ("cluster_min_samples", float(cfg.cluster_min_samples)),
         ("tau_cluster", cfg.tau_cluster),
         ("tau_anomaly", cfg.tau_anomaly),
+        ("anomaly_persistence", float(cfg.anomaly_persistence)),
         ("projector_umap_weight", cfg.projector_umap_weight),
     )
     rec.emit(

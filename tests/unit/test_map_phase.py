@@ -138,11 +138,23 @@ def _forward(blob: str, x: np.ndarray) -> np.ndarray:
     return h
 
 
-@pytest.mark.parametrize("reference", ["memory", "map", "schemas", "clusters"])
-def test_anomaly_flags_agree_with_eq_32_by_brute_force(run: Run, reference: str) -> None:
-    if reference != run.scenario.projection.anomaly_reference:
-        run = run_events(projection_scenario(anomaly_reference=reference))
+@pytest.mark.parametrize(
+    ("reference", "persistence"),
+    [("memory", 2), ("memory", 1), ("map", 3), ("schemas", 1), ("clusters", 1)],
+)
+def test_anomaly_flags_agree_with_eq_32_by_brute_force(
+    run: Run, reference: str, persistence: int
+) -> None:
+    """Flags where the state and the ``persistence - 1`` before it that day lie beyond
+    tau_anomaly of every reference point, written out again from the documentation."""
+    p = run.scenario.projection
+    if (reference, persistence) != (p.anomaly_reference, p.anomaly_persistence):
+        run = run_events(
+            projection_scenario(anomaly_reference=reference, anomaly_persistence=persistence)
+        )
     tau = run.scenario.projection.tau_anomaly
+    persistence = run.scenario.projection.anomaly_persistence
+    streak = 0
     latest: ev.ProjectionFitted | None = None
     scaler: ev.ScalerFitted | None = None
     cols = _memory_cols(run.scenario)
@@ -158,6 +170,7 @@ def test_anomaly_flags_agree_with_eq_32_by_brute_force(run: Run, reference: str)
         elif isinstance(e, ev.TransitionEvicted):
             del buffer[e.transition_id]
         elif isinstance(e, ev.DayOpened) and latest is not None and scaler is not None:
+            streak = 0  # runs of far states count within a day
             if reference == "memory":  # the buffer as the night left it, projected
                 raw = np.array(list(buffer.values()))
                 seen = (raw - np.array(scaler.mean)) / np.array(scaler.scale)
@@ -174,9 +187,14 @@ def test_anomaly_flags_agree_with_eq_32_by_brute_force(run: Run, reference: str)
             y = _forward(latest.projector, seen[cols][None, :])[0]
             d = np.min(np.linalg.norm(points - y, axis=1)) / latest.scale
             if abs(d - tau) < 1e-9:
-                continue  # too close to call in floating point
-            assert (e.transition_id in flagged) == (d > tau), e.transition_id
-            if d > tau:
+                streak = -(10**9)  # too close to call in floating point: skip the run
+                continue
+            streak = max(streak, 0) + 1 if d > tau else 0
+            if streak < 0:
+                continue
+            expected = streak >= persistence
+            assert (e.transition_id in flagged) == expected, e.transition_id
+            if expected:
                 f = flagged[e.transition_id]
                 assert f.distance == pytest.approx(d, rel=1e-9) and f.threshold == tau
                 assert np.allclose(f.coords, y, rtol=1e-9, atol=1e-12)

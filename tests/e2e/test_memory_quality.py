@@ -177,6 +177,7 @@ def _figure(s: dict[str, object], key: str) -> float:
     return value
 
 
+@pytest.mark.parametrize("name", ["calm_week", "crash_week"])
 def test_the_monitor_rarely_flags_familiar_bars(name: str) -> None:
     fpr = _figure(_novelty(name), "familiar_fpr")
     assert fpr <= FAMILIAR_FPR_MAX, fpr

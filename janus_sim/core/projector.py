@@ -158,7 +158,12 @@ def _loss_grad(theta: Any, x: Any, y: Any, h1: int, h2: int, grad: Any) -> float
     """
     n, d = x.shape
     o = y.shape[1]
-    w1, b1, w2, b2, w3, b3 = _unpack(theta, d, h1, h2, o)
+    e1, e2 = d * h1, d * h1 + h1
+    e3, e4 = e2 + h1 * h2, e2 + h1 * h2 + h2
+    e5 = e4 + h2 * o
+    w1, b1 = theta[:e1].reshape((d, h1)), theta[e1:e2]
+    w2, b2 = theta[e2:e3].reshape((h1, h2)), theta[e3:e4]
+    w3, b3 = theta[e4:e5].reshape((h2, o)), theta[e5:]
     grad[:] = 0.0
     w2t, w3t = _t(w2), _t(w3)
     sse = 0.0
@@ -171,53 +176,12 @@ def _loss_grad(theta: Any, x: Any, y: Any, h1: int, h2: int, grad: Any) -> float
             for j in range(o):
                 r[i, j] -= yc[i, j]
                 sse += r[i, j] * r[i, j]
-        backward(xc, a1, a2, r, w2t, w3t, h1, h2, grad)
-    return (sse + ALPHA * penalize(theta, grad, d, h1, h2, o, n)) / (2.0 * n)
-
-
-@numba.njit(cache=True, nogil=True)
-def _offsets(d: int, h1: int, h2: int, o: int) -> tuple[int, int, int, int, int]:
-    """Where W1 | b1 | W2 | b2 | W3 | b3 end in the flat parameter vector."""
-    e1, e2 = d * h1, d * h1 + h1
-    e3, e4 = e2 + h1 * h2, e2 + h1 * h2 + h2
-    return e1, e2, e3, e4, e4 + h2 * o
-
-
-@numba.njit(cache=True, nogil=True)
-def _unpack(theta: Any, d: int, h1: int, h2: int, o: int) -> Any:
-    """(W1, b1, W2, b2, W3, b3) as views of the flat parameter vector ``theta``."""
-    e1, e2, e3, e4, e5 = _offsets(d, h1, h2, o)
-    return (
-        theta[:e1].reshape((d, h1)),
-        theta[e1:e2],
-        theta[e2:e3].reshape((h1, h2)),
-        theta[e3:e4],
-        theta[e4:e5].reshape((h2, o)),
-        theta[e5:],
-    )
-
-
-@numba.njit(cache=True, nogil=True)
-def backward(
-    xc: Any, a1: Any, a2: Any, r: Any, w2t: Any, w3t: Any, h1: int, h2: int, grad: Any
-) -> None:
-    """Add one chunk's gradient for output deltas ``r`` to ``grad``: dL/dW_k =
-    h_{k-1}^T delta_k, delta_{k-1} = (delta_k W_k^T) relu' (``a1``, ``a2``: the chunk's
-    activations; ``w2t``, ``w3t``: W2^T and W3^T)."""
-    d, o = xc.shape[1], r.shape[1]
-    e1, e2, e3, e4, e5 = _offsets(d, h1, h2, o)
-    _grad_into(a2, r, grad[e4:e5].reshape((h2, o)), grad[e5:])
-    d2 = _back(r, w3t, a2)
-    _grad_into(a1, d2, grad[e2:e3].reshape((h1, h2)), grad[e3:e4])
-    d1 = _back(d2, w2t, a1)
-    _grad_into(xc, d1, grad[:e1].reshape((d, h1)), grad[e1:e2])
-
-
-@numba.njit(cache=True, nogil=True)
-def penalize(theta: Any, grad: Any, d: int, h1: int, h2: int, o: int, n: int) -> float:
-    """The L2 penalty's sum ||W||^2 over the weights (not the biases), its gradient added
-    to ``grad``, and every gradient entry divided by ``n``, in index order."""
-    e1, e2, e3, e4, e5 = _offsets(d, h1, h2, o)
+        # Backward: dL/dW_k = h_{k-1}^T delta_k, delta_{k-1} = (delta_k W_k^T) relu'.
+        _grad_into(a2, r, grad[e4:e5].reshape((h2, o)), grad[e5:])
+        d2 = _back(r, w3t, a2)
+        _grad_into(a1, d2, grad[e2:e3].reshape((h1, h2)), grad[e3:e4])
+        d1 = _back(d2, w2t, a1)
+        _grad_into(xc, d1, grad[:e1].reshape((d, h1)), grad[e1:e2])
     reg = 0.0
     for s in range(theta.size):
         if s < e1 or e2 <= s < e3 or e4 <= s < e5:  # a weight, not a bias
@@ -225,7 +189,7 @@ def penalize(theta: Any, grad: Any, d: int, h1: int, h2: int, o: int, n: int) ->
             grad[s] = (grad[s] + ALPHA * theta[s]) / n
         else:
             grad[s] = grad[s] / n
-    return reg
+    return (sse + ALPHA * reg) / (2.0 * n)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -53,7 +53,7 @@ import numpy as np
 
 from janus_sim.core.aligned_layout import find_ab_params, fuzzy_graph
 from janus_sim.core.detmath import exp_s, log_s, power
-from janus_sim.core.projector import _CHUNK, ALPHA, HIDDEN, _layer, _t, _unpack, backward, penalize
+from janus_sim.core.projector import _CHUNK, ALPHA, HIDDEN, _back, _grad_into, _layer, _t
 
 EPS, INV_EPS = 1e-4, 1e4  # umap-learn's clip inside the logs, and 1 / it
 LOG_INV_EPS = 9.210340371976184  # log(1e4), correctly rounded (a literal: no libm)
@@ -211,7 +211,12 @@ def _loss_grad_umap(
     """
     n, d = x.shape
     o = y.shape[1]
-    w1, b1, w2, b2, w3, b3 = _unpack(theta, d, h1, h2, o)
+    e1, e2 = d * h1, d * h1 + h1
+    e3, e4 = e2 + h1 * h2, e2 + h1 * h2 + h2
+    e5 = e4 + h2 * o
+    w1, b1 = theta[:e1].reshape((d, h1)), theta[e1:e2]
+    w2, b2 = theta[e2:e3].reshape((h1, h2)), theta[e3:e4]
+    w3, b3 = theta[e4:e5].reshape((h2, o)), theta[e5:]
     grad[:] = 0.0
     w2t, w3t = _t(w2), _t(w3)
     act1, act2, out = np.empty((n, h1)), np.empty((n, h2)), np.empty((n, o))
@@ -233,8 +238,19 @@ def _loss_grad_umap(
             out[i, j] = res + coef * g[i, j]  # the output layer's delta, in place
     for c0 in range(0, n, _CHUNK):
         c1 = min(c0 + _CHUNK, n)
-        backward(x[c0:c1], act1[c0:c1], act2[c0:c1], out[c0:c1], w2t, w3t, h1, h2, grad)
-    reg = penalize(theta, grad, d, h1, h2, o, n)
+        r, a2, a1 = out[c0:c1], act2[c0:c1], act1[c0:c1]
+        _grad_into(a2, r, grad[e4:e5].reshape((h2, o)), grad[e5:])
+        d2 = _back(r, w3t, a2)
+        _grad_into(a1, d2, grad[e2:e3].reshape((h1, h2)), grad[e3:e4])
+        d1 = _back(d2, w2t, a1)
+        _grad_into(x[c0:c1], d1, grad[:e1].reshape((d, h1)), grad[e1:e2])
+    reg = 0.0
+    for s in range(theta.size):
+        if s < e1 or e2 <= s < e3 or e4 <= s < e5:  # a weight, not a bias
+            reg += theta[s] * theta[s]
+            grad[s] = (grad[s] + ALPHA * theta[s]) / n
+        else:
+            grad[s] = grad[s] / n
     return (sse + ALPHA * reg) / (2.0 * n) + per * ce
 
 

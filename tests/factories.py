@@ -57,3 +57,17 @@ def transition(
         violation=violation,
         position_after=0,
     )
+
+
+def anomaly(tid: int, t_ns: int, cycle: int = 1) -> ev.AnomalyFlagged:
+    """An ``anomaly_flagged`` of transition ``tid`` (the distance and place do not matter)."""
+    return ev.AnomalyFlagged(
+        cycle=cycle,
+        t_ns=t_ns,
+        entity=f"transition:{tid}",
+        transition_id=tid,
+        coords=(0.0, 0.0, 0.0),
+        distance=3.0,
+        threshold=2.0,
+        nearest_cluster=0,
+    )

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 from janus_sim.core import events as ev
 from janus_sim.core.market import UNLABELLED
-from tests.factories import MINUTE_NS, transition
+from tests.factories import MINUTE_NS, anomaly, transition
 
 Bar = tuple[str, bool]
 """(true regime, flagged by the monitor)."""
@@ -44,16 +44,7 @@ def date_of(day: int) -> str:
 
 
 def flag(tid: int, t_ns: int, cycle: int = 1) -> ev.AnomalyFlagged:
-    return ev.AnomalyFlagged(
-        cycle=cycle,
-        t_ns=t_ns,
-        entity=f"transition:{tid}",
-        transition_id=tid,
-        coords=(0.0, 0.0, 0.0),
-        distance=3.0,
-        threshold=2.0,
-        nearest_cluster=0,
-    )
+    return anomaly(tid, t_ns, cycle)
 
 
 def projection_fitted(cycle: int, t_ns: int) -> ev.ProjectionFitted:

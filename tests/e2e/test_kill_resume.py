@@ -113,6 +113,23 @@ KILL_POINTS = [
 ]
 
 
+def _kill_at(point: str, n: int, scenario: Path, store: Path) -> None:
+    """Run ``scenario`` as run ``r`` into ``store`` under the kill harness, which
+    SIGKILLs it at the ``n``-th ``point`` (``tests/e2e/kill_harness.py``)."""
+    killed = subprocess.run(
+        [
+            *(sys.executable, "-m", "tests.e2e.kill_harness", point, str(n), "--"),
+            *("run", str(scenario), "--store", str(store), "--quiet", "--no-qdrant"),
+            *("--run-id", "r"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr)
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     import copy
@@ -136,18 +153,7 @@ def test_sigkill_at_an_exact_point_then_resume(
 ) -> None:
     scenario, expected = uninterrupted
     store = tmp_path / "s"
-    killed = subprocess.run(
-        [
-            *(sys.executable, "-m", "tests.e2e.kill_harness", point, str(n), "--"),
-            *("run", str(scenario), "--store", str(store), "--quiet", "--no-qdrant"),
-            *("--run-id", "r"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr)
+    _kill_at(point, n, scenario, store)
     # Whatever the point, the log holds whole batches only and the run is not finished.
     runs = jsim("runs", "--store", store, "--json")
     assert runs.returncode == 0, runs.stderr
@@ -192,18 +198,7 @@ def test_sigkill_with_the_map_on_then_resume_from_the_checkpoint(
     the checkpointed generator, and still ends on the uninterrupted digest."""
     scenario, expected = uninterrupted_with_map
     store = tmp_path / "s"
-    killed = subprocess.run(
-        [
-            *(sys.executable, "-m", "tests.e2e.kill_harness", point, str(n), "--"),
-            *("run", str(scenario), "--store", str(store), "--quiet", "--no-qdrant"),
-            *("--run-id", "r"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr)
+    _kill_at(point, n, scenario, store)
     resumed = jsim(
         *("run", scenario, "--store", store, "--quiet", "--no-qdrant", "--run-id", "r"),
         *("--resume", "--from-checkpoint"),

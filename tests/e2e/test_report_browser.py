@@ -22,19 +22,10 @@ from tests import browser as shared
 from tests.browser import Page, run_python
 from tests.conftest import TINY
 from tests.report_fixtures import copy_with_projection, copy_without_projection
+from tests.unit.test_report import SECTION_IDS
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 browser = shared.browser  # the module-scoped Chromium fixture, for this module's tests
-SECTION_IDS = (
-    "map",
-    "timeline",
-    "priorities",
-    "constraints",
-    "price",
-    "anomalies",
-    "schemas",
-    "metrics",
-)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from janus_sim.app.anomaly_lead import crash_lead
 from janus_sim.core import events as ev
-from tests.factories import MINUTE_NS, transition
+from tests.factories import MINUTE_NS, anomaly, transition
 
 
 def _bars(prices: list[float], regime: str = "calm") -> list[ev.TransitionRecorded]:
@@ -17,16 +17,7 @@ def _bars(prices: list[float], regime: str = "calm") -> list[ev.TransitionRecord
 
 
 def _flag(tid: int) -> ev.AnomalyFlagged:
-    return ev.AnomalyFlagged(
-        cycle=1,
-        t_ns=(tid + 1) * MINUTE_NS,
-        entity=f"transition:{tid}",
-        transition_id=tid,
-        coords=(0.0, 0.0, 0.0),
-        distance=3.0,
-        threshold=2.0,
-        nearest_cluster=0,
-    )
+    return anomaly(tid, (tid + 1) * MINUTE_NS)
 
 
 PRICES = [100.0, 104.0, 101.0, 95.0, 80.0, 85.0, 90.0]

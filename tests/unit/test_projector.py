@@ -5,9 +5,6 @@ summation order of the kernels and the absence of FMA instructions in them."""
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +16,7 @@ from llvmlite import binding
 
 from janus_sim.core import dbscan as db
 from janus_sim.core import projector as pj
+from tests.portable_process import BASELINE_X86_64, digest_in_a_process
 
 
 def _smooth_map(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -265,23 +263,10 @@ print(h.hexdigest())
 """
 
 
-def _digest_in_a_process(tmp: Path, **env: str) -> str:
-    run_env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp), **env}
-    out = subprocess.run(
-        [sys.executable, "-c", _DIGEST], env=run_env, capture_output=True, text=True, check=True
-    )
-    return out.stdout.strip()
-
-
 @pytest.mark.slow
 def test_a_baseline_x86_64_build_gives_the_same_bits(tmp_path: Path) -> None:
     """Training, projecting and clustering compiled for plain x86-64 (SSE2: no AVX, no
     FMA) with numpy's AVX2/FMA/AVX-512 loops switched off give this machine's bits."""
-    here = _digest_in_a_process(tmp_path / "host")
-    baseline = _digest_in_a_process(
-        tmp_path / "baseline",
-        NUMBA_CPU_NAME="x86-64",
-        NUMBA_CPU_FEATURES="",
-        NPY_DISABLE_CPU_FEATURES="AVX2,FMA3,AVX512F,AVX512_SKX",
-    )
+    here = digest_in_a_process(_DIGEST, tmp_path / "host")
+    baseline = digest_in_a_process(_DIGEST, tmp_path / "baseline", **BASELINE_X86_64)
     assert len(here) == 64 and baseline == here

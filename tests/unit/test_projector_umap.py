@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +17,7 @@ import pytest
 from janus_sim.core import aligned_layout as al
 from janus_sim.core import projector as pj
 from janus_sim.core import projector_umap as pu
+from tests.portable_process import BASELINE_X86_64, digest_in_a_process
 from tests.unit.test_projector import _fresh_asm
 
 
@@ -266,23 +264,10 @@ print(h.hexdigest())
 """
 
 
-def _digest_in_a_process(tmp: Path, **env: str) -> str:
-    run_env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp), **env}
-    out = subprocess.run(
-        [sys.executable, "-c", _DIGEST], env=run_env, capture_output=True, text=True, check=True
-    )
-    return out.stdout.strip()
-
-
 @pytest.mark.slow
 def test_a_baseline_x86_64_build_gives_the_same_bits(tmp_path: Path) -> None:
     """Training with the term compiled for plain x86-64 (no AVX, no FMA) with numpy's
     AVX2/FMA/AVX-512 loops off gives this machine's bits."""
-    here = _digest_in_a_process(tmp_path / "host")
-    baseline = _digest_in_a_process(
-        tmp_path / "baseline",
-        NUMBA_CPU_NAME="x86-64",
-        NUMBA_CPU_FEATURES="",
-        NPY_DISABLE_CPU_FEATURES="AVX2,FMA3,AVX512F,AVX512_SKX",
-    )
+    here = digest_in_a_process(_DIGEST, tmp_path / "host")
+    baseline = digest_in_a_process(_DIGEST, tmp_path / "baseline", **BASELINE_X86_64)
     assert len(here) == 64 and baseline == here

@@ -22,7 +22,8 @@ from janus_sim.eventlog import EventBatch
 from janus_sim.memory_store import MemoryEventStore
 from janus_sim.ports import RunInfo
 from tests.cli_inprocess import cli
-from tests.factories import MINUTE_NS, transition
+from tests.factories import MINUTE_NS, anomaly, transition
+from tests.novelty_fixtures import projection_fitted
 
 MARKUP = "[bold]x[/]"
 """A regime name that rich would read as markup (and fail on) unless escaped."""
@@ -55,16 +56,7 @@ def bar(tid: int, regime: str, day: int = 1) -> ev.TransitionRecorded:
 
 
 def flag(tid: int, day: int = 1) -> ev.AnomalyFlagged:
-    return ev.AnomalyFlagged(
-        cycle=day,
-        t_ns=day * DAY2_NS + tid * MINUTE_NS,
-        entity=f"transition:{tid}",
-        transition_id=tid,
-        coords=(0.0, 0.0, 0.0),
-        distance=3.0,
-        threshold=2.0,
-        nearest_cluster=0,
-    )
+    return anomaly(tid, day * DAY2_NS + tid * MINUTE_NS, day)
 
 
 def day(cycle: int, date: str) -> ev.DayOpened:
@@ -72,21 +64,7 @@ def day(cycle: int, date: str) -> ev.DayOpened:
 
 
 def fit(cycle: int) -> ev.ProjectionFitted:
-    return ev.ProjectionFitted(
-        cycle=cycle,
-        t_ns=cycle * DAY2_NS + 50 * MINUTE_NS,
-        entity="projection",
-        method="fallback",
-        params=(),
-        point_ids=(),
-        coords=(),
-        labels=(),
-        centres=(),
-        center=(0.0, 0.0, 0.0),
-        scale=1.0,
-        projector="",
-        projector_rmse=0.0,
-    )
+    return projection_fitted(cycle, cycle * DAY2_NS + 50 * MINUTE_NS)
 
 
 def raised(tid: int, day: int = 2) -> ev.RiskRaised:

@@ -15,6 +15,8 @@ working directory by ``check``: run both from the repository root.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import json
 from collections.abc import Callable
@@ -31,10 +33,13 @@ from janus_sim.app.compare import (
     Tolerances,
     compare_cycles,
     jsonable,
+    reach_of,
     read_cycles,
 )
+from janus_sim.app.divergence import FINGERPRINT_BYTES, fingerprint_divergence, fingerprints
 from janus_sim.app.engine import Engine, Observer, RunResult
 from janus_sim.app.run_inputs import ScenarioInput
+from janus_sim.app.scenario_identity import config_changes, file_identity
 from janus_sim.config import Scenario
 from janus_sim.core.market import ObservedBars
 from janus_sim.errors import ConfigError, JanusError
@@ -65,6 +70,12 @@ class Baseline:
     numerics: dict[str, str] = field(default_factory=dict)
     """The numerics profile it was saved under (``janus_sim.numerics.of``); not compared,
     but named when a check's digest differs (older files have none)."""
+    identity: str = ""
+    """``scenario_identity.file_identity`` of the scenario file (older files: "")."""
+    config: str = ""
+    """The resolved configuration, canonical JSON: names each default that changed."""
+    fingerprints: bytes = b""
+    """``divergence.fingerprints`` of the run's events: locates the first divergent one."""
 
     def to_json(self) -> str:
         doc = {
@@ -77,6 +88,9 @@ class Baseline:
             "digest": self.digest,
             "n_events": self.n_events,
             "numerics": dict(sorted(self.numerics.items())),
+            "identity": self.identity,
+            "config": json.loads(self.config) if self.config else None,
+            "event_fingerprints": base64.b64encode(self.fingerprints).decode(),
             # A list, not a mapping: sorted string keys would put cycle 10 before cycle 2.
             "cycles": [
                 {
@@ -118,6 +132,7 @@ def record(
     store, result = _run(sc, inputs.source, inputs.text, observer, inputs.bars)
     try:
         cycles = read_cycles(store, RUN_ID)
+        prints = fingerprints(store.read(RUN_ID))
     finally:
         store.close()
     return Baseline(
@@ -130,6 +145,9 @@ def record(
         n_events=result.n_events,
         cycles=cycles,
         numerics=numerics.of(numerics.profile(sc)),
+        identity=file_identity(inputs.text, sc.canonical_json()),
+        config=sc.canonical_json(),
+        fingerprints=prints,
     )
 
 
@@ -218,7 +236,34 @@ def _from_doc(doc: object) -> Baseline:
         n_events=_int(doc, "n_events"),
         cycles=cycles,
         numerics=_numerics(doc),
+        identity=_optional_text(doc, "identity"),
+        config=_config(doc),
+        fingerprints=_fingerprints(doc),
     )
+
+
+def _optional_text(doc: dict[str, Any], key: str) -> str:
+    return _text(doc, key) if doc.get(key) is not None else ""
+
+
+def _config(doc: dict[str, Any]) -> str:
+    raw = doc.get("config")
+    if raw is None:
+        return ""
+    if not isinstance(raw, dict):
+        raise TypeError(f"config: expected an object, got {raw!r}")
+    return json.dumps(raw, sort_keys=True, separators=(",", ":"))
+
+
+def _fingerprints(doc: dict[str, Any]) -> bytes:
+    text = _optional_text(doc, "event_fingerprints")
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except binascii.Error as e:
+        raise ValueError(f"event_fingerprints: not base64 ({e})") from e
+    if len(raw) % FINGERPRINT_BYTES:
+        raise ValueError(f"event_fingerprints: not a multiple of {FINGERPRINT_BYTES} bytes")
+    return raw
 
 
 def _numerics(doc: dict[str, Any]) -> dict[str, str]:
@@ -287,15 +332,28 @@ def check(
     digest, n_events = result.digest, result.n_events
     try:
         fresh = read_cycles(store, RUN_ID)
+        events = store.read(RUN_ID) if digest != base.digest and base.fingerprints else None
     finally:
         store.close()
     cycles = compare_cycles(base.cycles, fresh, tol)
+    config = prepared.scenario.canonical_json()
+    identity = file_identity(prepared.scenario_text, config)
     problems = []
-    if prepared.scenario_hash != base.scenario_hash:
+    same_file = identity == base.identity if base.identity else False
+    if prepared.scenario_hash != base.scenario_hash and not same_file:
         problems.append(
             f"the scenario file {base.scenario} changed since the baseline was saved "
             f"(hash {prepared.scenario_hash[:12]}, baseline {base.scenario_hash[:12]})"
         )
+    elif prepared.scenario_hash != base.scenario_hash:
+        changes = config_changes(base.config, config, prepared.scenario_text)
+        text = "; ".join(c.line() for c in changes) or "settings not recorded in the baseline"
+        problems.append(f"this code resolves the scenario file differently: {text}")
+    divergence = None
+    if events is not None:
+        divergence = fingerprint_divergence(base.fingerprints, events)
+        if divergence is not None:
+            divergence = divergence.with_reach(reach_of(cycles, divergence))
     if digest != base.digest:
         problems.append(f"the event log changed: digest {digest[:16]}, baseline {base.digest[:16]}")
     if n_events != base.n_events:
@@ -309,6 +367,10 @@ def check(
             code_version=base.janus_sim_version,
             where=prepared.path,
             numerics=base.numerics,
+            scenario_hash=base.scenario_hash,
+            seed=base.seed,
+            identity=base.identity,
+            config=base.config,
         ),
         b=RunRef(
             label="this code",
@@ -318,8 +380,14 @@ def check(
             code_version=__version__,
             where="memory",
             numerics=numerics.of(numerics.profile(prepared.scenario)),
+            scenario_hash=prepared.scenario_hash,
+            seed=prepared.scenario.seed,
+            identity=identity if base.identity else "",
+            config=config,
+            scenario_text=prepared.scenario_text,
         ),
         tolerances=tol,
         cycles=cycles,
+        first_divergence=divergence,
     )
     return BaselineCheck(prepared.path, base, report, tuple(problems))

@@ -12,8 +12,15 @@ Contract of ``compare_runs(a, b, tol)``:
   (``schema_match``). A pair agrees when its means and covariances agree elementwise
   under the global rtol/atol and its point counts are equal; an unpaired schema differs.
 * **Events.** When the run digests differ (or either is missing), the stored rows are
-  compared in sequence order, in chunks, and the first differing sequence number is
-  reported (a length difference counts).
+  compared in sequence order, in chunks, and the first divergent event is reported with
+  a field-level expected (A) / actual (B) diff of its payload and the later cycles and
+  metrics it reached (``divergence.Divergence``; a length difference counts). A
+  difference in the run's metadata alone (``run_started``'s scenario hash and resolved
+  configuration) is passed over: across code versions the first *behavioural* event is
+  the one that matters.
+* **Identity.** Two runs are of the same scenario when the user's scenario files (their
+  fields and data) and the seeds are equal (``scenario_identity``); the defaults each
+  code version filled in may differ, and ``config_changes`` names each that did.
 
 The report is data only (frozen dataclasses); nothing here prints or opens a store.
 """
@@ -21,16 +28,29 @@ The report is data only (frozen dataclasses); nothing here prints or opens a sto
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from janus_sim import numerics
+from janus_sim.app.divergence import (
+    Divergence,
+    FieldDiff,
+    Reach,
+    divergence_at,
+    first_divergence_in,
+    length_divergence,
+)
+from janus_sim.app.scenario_identity import (
+    ConfigChange,
+    config_changes,
+    file_identity,
+    resolved_config,
+)
 from janus_sim.app.schema_match import SchemaComparison, compare_schemas
 from janus_sim.app.timetravel import SCHEMA_KINDS, Moment, state_at
 from janus_sim.core import events as ev
 from janus_sim.core.codec import decode
 from janus_sim.errors import ConfigError
-from janus_sim.eventlog import EventBatch, first_difference
 from janus_sim.ports import EventQuery, EventStore
 
 COUNT_METRICS = frozenset(
@@ -178,14 +198,16 @@ class RunRef:
     seed: int | None = None
     numerics: dict[str, str] = field(default_factory=dict)
     """The numerics profile it ran under (``janus_sim.numerics.of``); empty if unknown."""
+    identity: str = ""
+    """``scenario_identity.file_identity`` of its scenario file; empty if unknown."""
+    config: str = field(default="", repr=False)
+    """The resolved configuration its ``run_started`` records; empty if unknown."""
+    scenario_text: str = field(default="", repr=False)
 
-
-@dataclass(frozen=True)
-class Divergence:
-    seq: int
-    field: str
-    """One of ``eventlog.ROW_FIELDS``, or "length" when one log ends first."""
-    detail: str
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready, without the bulky configuration and scenario text."""
+        skip = {"config", "scenario_text"}
+        return {k: v for k, v in self.__dict__.items() if k not in skip}
 
 
 @dataclass(frozen=True)
@@ -198,11 +220,21 @@ class CompareReport:
 
     @property
     def same_scenario(self) -> bool:
-        """False when both sides know their scenario and seed and these differ."""
+        """False when both sides know their scenario file (or, failing that, its hash) and
+        seed, and these differ. Defaults that changed between code versions do not count."""
         a, b = self.a, self.b
+        if a.identity and b.identity:
+            return (a.identity, a.seed) == (b.identity, b.seed)
         if not (a.scenario_hash and b.scenario_hash):
             return True
         return (a.scenario_hash, a.seed) == (b.scenario_hash, b.seed)
+
+    @property
+    def config_changes(self) -> tuple[ConfigChange, ...]:
+        """The resolved settings that differ (defaults, for the same scenario file)."""
+        if self.a.scenario_hash == self.b.scenario_hash:
+            return ()
+        return config_changes(self.a.config, self.b.config, self.b.scenario_text)
 
     @property
     def digests_equal(self) -> bool:
@@ -285,18 +317,6 @@ def compare_cycles(
     return tuple(out)
 
 
-def _first_row_difference(a: EventBatch, b: EventBatch) -> Divergence | None:
-    """The first differing row of two batches covering the same sequence numbers."""
-    hit = first_difference(a, b)
-    if hit is None:
-        return None
-    i, name = hit
-    where = (
-        f"{a.kind[i]} of cycle {int(a.cycle[i])} in A, {b.kind[i]} of cycle {int(b.cycle[i])} in B"
-    )
-    return Divergence(int(a.seq[i]), name, f"{name} differs ({where})")
-
-
 def first_divergence(
     store_a: EventStore,
     run_a: str,
@@ -305,24 +325,51 @@ def first_divergence(
     *,
     chunk: int = 50_000,
     progress: Callable[[int, int], None] | None = None,
+    skip_metadata: bool = True,
 ) -> Divergence | None:
-    """The first sequence number at which the two stored logs differ, or None.
+    """The first behavioural event at which the two stored logs differ, or None.
 
-    Reads both logs in ``chunk``-sized sequence ranges, so memory stays bounded.
+    Reads both logs in ``chunk``-sized sequence ranges, so memory stays bounded. A
+    difference in ``run_started``'s metadata alone is passed over (and recorded in the
+    result's ``metadata``); when nothing else differs, it is itself the divergence.
     """
     na, nb = store_a.last_seq(run_a) + 1, store_b.last_seq(run_b) + 1
     common = min(na, nb)
+    metadata: tuple[FieldDiff, ...] = ()
     for lo in range(0, common, chunk):
         query = EventQuery(seq_min=lo, seq_max=min(lo + chunk, common) - 1)
-        hit = _first_row_difference(store_a.read(run_a, query), store_b.read(run_b, query))
+        hit, metadata = first_divergence_in(
+            store_a.read(run_a, query),
+            store_b.read(run_b, query),
+            metadata,
+            skip_metadata=skip_metadata,
+        )
         if hit is not None:
             return hit
         if progress is not None:
             progress(min(lo + chunk, common), common)
     if na != nb:
-        shorter = "A" if na < nb else "B"
-        return Divergence(common, "length", f"run {shorter} ends after event {common - 1}")
+        shorter, longer = ("A", (store_b, run_b)) if na < nb else ("B", (store_a, run_a))
+        rest = longer[0].read(longer[1], EventQuery(seq_min=common, seq_max=common))
+        return length_divergence(common, shorter, rest, metadata)
+    if metadata:
+        first = store_a.read(run_a, EventQuery(seq_min=0, seq_max=0))
+        other = store_b.read(run_b, EventQuery(seq_min=0, seq_max=0))
+        return divergence_at(first, 0, other, 0)
     return None
+
+
+def reach_of(cycles: Sequence[CycleComparison], divergence: Divergence) -> tuple[Reach, ...]:
+    """The cycles at or after the divergence's whose comparison fails, with the metrics
+    beyond tolerance in each (``schemas`` when the schema states differ)."""
+    start = divergence.cycle or 0
+    out = []
+    for c in cycles:
+        if c.cycle < start or c.ok:
+            continue
+        names = [m.name for m in c.beyond] + ([] if c.schemas_ok else ["schemas"])
+        out.append(Reach(c.cycle, tuple(names)))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -337,6 +384,7 @@ class RunSource:
 
 def run_ref(src: RunSource) -> RunRef:
     info = src.store.get_run(src.run_id)  # NotFoundError for an unknown run
+    config = resolved_config(src.store, src.run_id)
     return RunRef(
         label=src.label or src.run_id,
         run_id=src.run_id,
@@ -347,6 +395,9 @@ def run_ref(src: RunSource) -> RunRef:
         scenario_hash=info.scenario_hash,
         seed=info.seed,
         numerics=numerics.of(info.versions),
+        identity=file_identity(info.scenario_text, config),
+        config=config,
+        scenario_text=info.scenario_text,
     )
 
 
@@ -381,7 +432,10 @@ def compare_runs(
             b.run_id,
             chunk=chunk,
             progress=lambda done, total: say(f"comparing events {done:,}/{total:,}"),
+            skip_metadata=ref_a.scenario_hash != ref_b.scenario_hash,
         )
+        if divergence is not None:
+            divergence = divergence.with_reach(reach_of(cycles, divergence))
     return CompareReport(ref_a, ref_b, tol, cycles, divergence)
 
 

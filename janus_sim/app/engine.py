@@ -40,6 +40,12 @@ from threadpoolctl import threadpool_limits
 from janus_sim import __version__, numerics
 from janus_sim.app.log_sink import LogSink
 from janus_sim.app.run_inputs import initial_event, library_versions, run_generators
+from janus_sim.app.scenario_identity import (
+    ConfigChange,
+    config_changes,
+    file_identity,
+    resolved_config,
+)
 from janus_sim.app.vector_sync import collection_name, sync_schemas
 from janus_sim.config import Scenario
 from janus_sim.core import checkpoint
@@ -179,16 +185,26 @@ class Engine:
         except StoreError as e:
             self.vector_error = str(e)
 
-    def _check_resumable(self) -> tuple[RunInfo, int]:
-        """The stored run (it must be of this scenario and seed) and its number of events."""
+    def _check_resumable(self) -> tuple[RunInfo, int, tuple[ConfigChange, ...] | None]:
+        """The stored run (it must be of this scenario file and seed), its number of
+        events, and, when this code resolves that file to another configuration (a
+        default changed), the settings that differ (else None)."""
         info = self.store.get_run(self.run_id)
-        if info.scenario_hash != self.scenario.scenario_hash() or info.seed != self.scenario.seed:
+        sc = self.scenario
+        stored_config = resolved_config(self.store, self.run_id)
+        same_file = file_identity(info.scenario_text, stored_config) == file_identity(
+            self._text, sc.canonical_json()
+        )
+        if info.seed != sc.seed or not (same_file or info.scenario_hash == sc.scenario_hash()):
             raise StoreError(
-                f"run {self.run_id!r} was started from another scenario or seed "
+                f"run {self.run_id!r} was started from another scenario file or seed "
                 f"(scenario hash {info.scenario_hash[:12]}, seed {info.seed}); "
                 "resume it with the same scenario file and --seed"
             )
-        return info, self.store.last_seq(self.run_id) + 1
+        changes = None
+        if info.scenario_hash != sc.scenario_hash():
+            changes = config_changes(stored_config, sc.canonical_json(), self._text)
+        return info, self.store.last_seq(self.run_id) + 1, changes
 
     def resume(self, *, from_checkpoint: bool = False) -> RunResult:
         """Finish a run that stopped early; its digest equals an uninterrupted run's.
@@ -197,10 +213,20 @@ class Engine:
         this code still writes the stored log. ``from_checkpoint`` restores the last
         nightly checkpoint instead: faster on long runs, but the nights before it are
         trusted, not re-checked (``verify --replay`` checks them).
+
+        When this code resolves the run's scenario file to another configuration (a
+        default changed), nothing is appended: the stored nights are re-simulated to name
+        the first behavioural divergence, and ``ConfigChanged`` reports it with the
+        settings that differ.
         """
-        info, stored = self._check_resumable()
+        info, stored, changes = self._check_resumable()
         if info.status == "finished":
             raise StoreError(f"run {self.run_id!r} already finished; nothing to resume")
+        if changes is not None:
+            self._log = LogSink.checking(self.store, self.run_id, stored, changes)
+            with threadpool_limits(limits=1):
+                self._simulate(from_checkpoint=False)
+            self._log.conclude()
         self._log = LogSink.resuming(self.store, self.run_id, stored)
         self.store.finish_run(self.run_id, "running", None, f"resumed at event {stored}")
         return self._execute(from_checkpoint=from_checkpoint)
@@ -208,10 +234,11 @@ class Engine:
     def replay_check(self) -> RunResult:
         """Re-simulate a stored run and check every stored event; appends nothing.
 
-        Raises ReplayMismatch naming the first event that differs or is missing/extra.
+        Raises ReplayMismatch naming the first event that differs or is missing/extra
+        (``ConfigChanged`` when this code resolves the run's scenario differently).
         """
-        _, stored = self._check_resumable()
-        sink = self._log = LogSink.checking(self.store, self.run_id, stored)
+        _, stored, changes = self._check_resumable()
+        sink = self._log = LogSink.checking(self.store, self.run_id, stored, changes)
         with threadpool_limits(limits=1):
             result = self._simulate(from_checkpoint=False)
         sink.finish(self._next_seq)
@@ -247,6 +274,7 @@ class Engine:
         try:
             with threadpool_limits(limits=1):
                 result = self._simulate(from_checkpoint=from_checkpoint)
+            self._sink().conclude()
         except RunInterrupted as e:
             self.store.finish_run(self.run_id, "interrupted", None, f"{e}; resume with --resume")
             raise

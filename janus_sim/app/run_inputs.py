@@ -92,6 +92,7 @@ def initial_event(sc: Scenario, world: World) -> ev.RunStarted:
         policy_params=ev.as_matrix(params),
         sep_weights=ev.as_matrix(sep_w),
         sep_bias=tuple(sep_b.tolist()),
+        config=sc.canonical_json(),
     )
 
 

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from janus_sim.app.divergence import Divergence
 from janus_sim.app.engine import Engine
 from janus_sim.app.log_sink import ReplayMismatch
 from janus_sim.app.run_inputs import ScenarioInput
+from janus_sim.app.scenario_identity import ConfigChange
 from janus_sim.core.codec import CodecError, decode
 from janus_sim.core.state import SimState, apply
 from janus_sim.eventlog import digest_of, first_broken_link
@@ -35,6 +37,10 @@ class VerifyReport:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     first_bad_seq: int | None = None
+    divergence: Divergence | None = None
+    """With ``--replay``: the first divergent event (field diff, cycles reached)."""
+    config_changes: tuple[ConfigChange, ...] = ()
+    """With ``--replay``: settings this code resolves differently from the stored run."""
 
     @property
     def ok(self) -> bool:
@@ -96,10 +102,18 @@ def verify_run(
 
     if replay is not None:
         # A changed bars file fails the engine's scenario-hash check (its sha256 is in it).
-        engine = Engine(replay.scenario, store, run_id=run_id, market_data=replay.bars)
+        engine = Engine(
+            replay.scenario,
+            store,
+            run_id=run_id,
+            scenario_text=replay.text,
+            market_data=replay.bars,
+        )
         report.replayed = True
         try:
             engine.replay_check()
         except ReplayMismatch as e:
             report.fail(e.seq, e.problem)
+            report.divergence = e.divergence
+            report.config_changes = e.changes
     return report

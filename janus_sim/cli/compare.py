@@ -32,6 +32,7 @@ from janus_sim.app.compare import (
 )
 from janus_sim.app.engine import Observer
 from janus_sim.cli.common import open_stores, stdout, store_option
+from janus_sim.cli.divergence_view import config_lines, divergence_lines
 from janus_sim.cli.run_ref import parse_run_ref
 from janus_sim.errors import ConfigError
 
@@ -189,16 +190,18 @@ def _lines(report: CompareReport, with_numerics: bool = True) -> list[str]:
     ]
     if not report.same_scenario:
         out.append(
-            f"A and B ran different scenarios or seeds (scenario {a.scenario_hash[:12]}, seed "
-            f"{a.seed} vs {b.scenario_hash[:12]}, seed {b.seed})"
+            f"A and B ran different scenario files or seeds (scenario {a.scenario_hash[:12]}, "
+            f"seed {a.seed} vs {b.scenario_hash[:12]}, seed {b.seed})"
         )
+    else:
+        out += config_lines(report.config_changes)
     if report.digests_equal:
         out.append(f"digests equal ({(a.digest or '')[:16]}): the event logs are identical")
     else:
         out.append(f"digests differ: A {(a.digest or '-')[:16]}, B {(b.digest or '-')[:16]}")
         d = report.first_divergence
         if d is not None:
-            out.append(f"first diverging event: seq {d.seq}: {d.detail}")
+            out += divergence_lines(d)
     flagged = report.flagged_cycles
     if flagged:
         out.append(
@@ -259,7 +262,7 @@ def render(
     for p in problems:
         out.print(f"[red]FAIL[/] {p}")
     for line in _lines(report, with_numerics=False):
-        out.print(line)
+        out.print(escape(line))
     out.print("[green]ok[/]: " + verdict if ok else f"[red]{verdict}[/]")
 
 
@@ -269,11 +272,13 @@ def report_dict(report: CompareReport) -> dict[str, object]:
     tol = report.tolerances
     return {
         "ok": report.ok,
-        "a": report.a.__dict__,
-        "b": report.b.__dict__,
+        "a": report.a.as_dict(),
+        "b": report.b.as_dict(),
+        "same_scenario": report.same_scenario,
+        "config_changes": [c.as_dict() for c in report.config_changes],
         "digests_equal": report.digests_equal,
         "numerics_difference": report.numerics_line,
-        "first_divergence": None if d is None else d.__dict__,
+        "first_divergence": None if d is None else d.as_dict(),
         "tolerances": {
             "rtol": tol.rtol,
             "atol": tol.atol,

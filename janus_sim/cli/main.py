@@ -25,6 +25,7 @@ from janus_sim.adapters.stop_signals import StopFlag
 from janus_sim.app.anomaly_lead import crash_lead_of_run
 from janus_sim.app.anomaly_responses import responses_of_run
 from janus_sim.app.engine import RunInterrupted, default_run_id
+from janus_sim.app.log_sink import ReplayMismatch
 from janus_sim.app.novelty import novelty_of_run
 from janus_sim.app.verify import verify_run
 from janus_sim.cli.baseline import baseline
@@ -38,6 +39,7 @@ from janus_sim.cli.common import (
     store_option,
 )
 from janus_sim.cli.compare import compare
+from janus_sim.cli.divergence_view import config_lines, divergence_lines, verify_dict
 from janus_sim.cli.export import export
 from janus_sim.cli.memory import at, diff, rebuild, search
 from janus_sim.cli.render import (
@@ -211,10 +213,15 @@ def _run_to_resume(sc: Scenario) -> Callable[[DuckDBEventStore], str]:
     help="Also re-simulate the run from its stored scenario and check every event "
     "(needs the janus-sim version that wrote it).",
 )
-def verify(store_path: Path, run_id: str | None, replay: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON.")
+def verify(store_path: Path, run_id: str | None, replay: bool, as_json: bool) -> None:
     """Check a run's log: gap-free sequence, the hash chain, every event decodes and
     folds (each nightly checkpoint is compared with the state the events before it
     build), and the recorded digest.
+
+    With --replay, a difference is reported as the first divergent event: its seq, kind,
+    entity, cycle and time, a field-level log/replay diff of its payload, and the later
+    cycles it reached; a default this code resolves differently is named.
 
     Exit 0 when everything holds; exit 1 naming the first bad sequence number otherwise.
     """
@@ -225,9 +232,14 @@ def verify(store_path: Path, run_id: str | None, replay: bool) -> None:
         report = verify_run(store, rid, replay=inputs)
     finally:
         store.close()
+    if as_json:
+        click.echo(json.dumps(verify_dict(report), indent=2))
+        if not report.ok:
+            sys.exit(1)
+        return
     out = stdout()
     for note in report.notes:
-        out.print(f"[yellow]note[/] run {rid}: {note}")
+        out.print(f"[yellow]note[/] run {escape(rid)}: {escape(note)}")
     if report.ok:
         chain = "" if report.notes else "hash chain, "
         checks = f"sequence, {chain}fold, checkpoints, digest" + (
@@ -237,7 +249,12 @@ def verify(store_path: Path, run_id: str | None, replay: bool) -> None:
         out.print(f"digest  {report.recomputed_digest}")
         return
     for problem in report.problems:
-        out.print(f"[red]FAIL[/] run {rid}: {problem}")
+        out.print(f"[red]FAIL[/] run {escape(rid)}: {escape(problem)}")
+    for line in config_lines(report.config_changes):
+        out.print(escape(line))
+    if report.divergence is not None:
+        for line in divergence_lines(report.divergence, expected="log", actual="replay"):
+            out.print(escape(line))
     if report.first_bad_seq is not None:
         out.print(f"first bad sequence number: {report.first_bad_seq}")
     sys.exit(1)
@@ -352,6 +369,14 @@ def main(argv: list[str] | None = None) -> Any:
         e.show()
         sys.exit(e.exit_code)
     except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except ReplayMismatch as e:  # run --resume: the one line, then the divergence report
+        click.echo(f"janus-sim: error: {e}", err=True)
+        for line in config_lines(e.changes):
+            click.echo(line, err=True)
+        if e.divergence is not None:
+            for line in divergence_lines(e.divergence, expected="log", actual="replay"):
+                click.echo(line, err=True)
         sys.exit(e.exit_code)
     except JanusError as e:
         click.echo(f"janus-sim: error: {e}", err=True)

@@ -3,10 +3,12 @@ bars and transitions, the anomaly monitor's flags and the responses they trigger
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import ClassVar
 
-from janus_sim.core.event_base import Event, Matrix, Vector
+from janus_sim.core.event_base import Event, Matrix, Payload, Upcaster, Vector
 
 # --- run lifecycle -----------------------------------------------------------------
 
@@ -26,6 +28,19 @@ class RunStarted(Event):
     policy_params: Matrix
     sep_weights: Matrix
     sep_bias: Vector
+    config: str = ""
+    """The resolved scenario as canonical JSON (v2): every field, defaults filled in, so a
+    comparison across code versions can name each default that changed. Run metadata,
+    like ``scenario_name`` and ``scenario_hash``; "" when unknown (v1)."""
+
+    VERSION: ClassVar[int] = 2
+
+    @staticmethod
+    def upcast_v1(payload: Payload) -> Payload:
+        """v1 -> v2: the resolved configuration was not recorded."""
+        return {**payload, "config": ""}
+
+    UPCASTS: ClassVar[Mapping[int, Upcaster]] = MappingProxyType({1: upcast_v1})
 
 
 @dataclass(frozen=True, slots=True)

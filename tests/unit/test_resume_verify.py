@@ -79,7 +79,7 @@ def test_resume_refuses_finished_runs_and_other_scenarios(tiny_scenario: Scenari
     Engine(tiny_scenario, store, run_id="r").run()
     with pytest.raises(StoreError, match="already finished; nothing to resume"):
         Engine(tiny_scenario, store, run_id="r").resume()
-    with pytest.raises(StoreError, match="started from another scenario or seed"):
+    with pytest.raises(StoreError, match="started from another scenario file or seed"):
         Engine(tiny_scenario.with_seed(99), store, run_id="r").resume()
 
 

@@ -67,3 +67,33 @@ def tiny_file(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(TINY, sort_keys=False))
     return path
+
+
+# --- the hostile-case tally (benchmarks/bench_hostile.py) ------------------------------
+# With JANUS_HOSTILE_LOG set, every test marked ``hostile(command, kind=...)`` appends one
+# JSON line {nodeid, command, kind, outcome} to that file: the reliability figure counts
+# cases held (passed) and broken (failed) by command from it.
+
+
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+    import json
+    import os
+
+    path = os.environ.get("JANUS_HOSTILE_LOG")
+    mark = item.get_closest_marker("hostile")
+    if not path or mark is None:
+        return
+    failed = call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception)
+    skipped = call.excinfo is not None and call.excinfo.errisinstance(pytest.skip.Exception)
+    if call.when != "call" and not failed and not skipped:
+        return  # setup and teardown that went fine: the call decides
+    outcome = "broken" if failed else "skipped" if skipped else "held"
+    line = {
+        "nodeid": item.nodeid,
+        "command": mark.args[0] if mark.args else "?",
+        "kind": mark.kwargs.get("kind", "input"),
+        "when": call.when,
+        "outcome": outcome,
+    }
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(line) + "\n")

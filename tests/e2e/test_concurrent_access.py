@@ -27,6 +27,7 @@ def long_file(tiny_dict: dict[str, Any], tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.hostile("run", kind="concurrent")
 def test_readers_see_committed_events_while_a_run_writes(long_file: Path, tmp_path: Path) -> None:
     store = tmp_path / "s"
     writer = _start(long_file, store, "--run-id", "w")
@@ -67,6 +68,7 @@ def test_readers_see_committed_events_while_a_run_writes(long_file: Path, tmp_pa
     assert jsim("verify", "--store", store, "--run", "w").returncode == 0
 
 
+@pytest.mark.hostile("run", kind="concurrent")
 def test_a_second_writer_of_the_same_run_is_refused(long_file: Path, tmp_path: Path) -> None:
     store = tmp_path / "s"
     writer = _start(long_file, store, "--run-id", "w", "--no-qdrant")
@@ -99,6 +101,7 @@ def test_a_second_writer_of_the_same_run_is_refused(long_file: Path, tmp_path: P
     assert [(r["run_id"], r["status"]) for r in runs] == [("w", "finished")]
 
 
+@pytest.mark.hostile("run", kind="concurrent")
 def test_two_runs_share_a_store(long_file: Path, tmp_path: Path) -> None:
     """A second run (another id) on the same store proceeds; both logs are whole."""
     store = tmp_path / "s"

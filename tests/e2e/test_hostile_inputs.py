@@ -335,6 +335,7 @@ def _one_error_line(err: str) -> str:
     return lines[0]
 
 
+@pytest.mark.hostile("run")
 @pytest.mark.parametrize("name", list(CASES))
 def test_hostile_scenario_or_data(
     name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
@@ -357,6 +358,7 @@ def test_hostile_scenario_or_data(
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
+@pytest.mark.hostile("run")
 def test_unreadable_data_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     scenario = _real(None, prepare=_unreadable)(tmp_path)
     with pytest.raises(SystemExit) as exited:
@@ -368,6 +370,7 @@ def test_unreadable_data_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert not (tmp_path / "store").exists()
 
 
+@pytest.mark.hostile("run")
 def test_object_tag_in_a_separate_process(tmp_path: Path) -> None:
     """The same refusal through the installed entry point, in its own process."""
     sentinel = tmp_path / "PWNED"
@@ -513,7 +516,9 @@ STORE_CASES: dict[str, tuple[list[str], Callable[[Path], None] | None, tuple[str
 }
 
 
-@pytest.mark.parametrize("name", list(STORE_CASES))
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.hostile(STORE_CASES[n][0][0])) for n in STORE_CASES]
+)
 def test_hostile_store_input(
     name: str,
     stored: Path,
@@ -559,6 +564,7 @@ def _immutable(folder: Path) -> bool:
     return done.returncode == 0
 
 
+@pytest.mark.hostile("run")
 def test_read_only_store_folder(
     stored: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

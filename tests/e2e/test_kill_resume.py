@@ -50,6 +50,7 @@ def _start(scenario: Path, store: Path, *extra: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.hostile("run", kind="kill")
 def test_sigkill_at_several_points_then_resume(long_file: Path, tmp_path: Path) -> None:
     whole = jsim("run", long_file, "--store", tmp_path / "whole", "--quiet")
     assert whole.returncode == 0, whole.stderr
@@ -81,6 +82,7 @@ def test_sigkill_at_several_points_then_resume(long_file: Path, tmp_path: Path) 
     assert expected in verify.stdout
 
 
+@pytest.mark.hostile("run", kind="kill")
 def test_sigterm_stops_at_a_batch_boundary(long_file: Path, tmp_path: Path) -> None:
     store = tmp_path / "s"
     proc = _start(long_file, store)
@@ -147,6 +149,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return scenario, digest_line(whole.stdout)
 
 
+@pytest.mark.hostile("run", kind="kill")
 @pytest.mark.parametrize(("point", "n"), KILL_POINTS, ids=[f"{p}-{n}" for p, n in KILL_POINTS])
 def test_sigkill_at_an_exact_point_then_resume(
     uninterrupted: tuple[Path, str], tmp_path: Path, point: str, n: int
@@ -191,6 +194,7 @@ def uninterrupted_with_map(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pa
 @pytest.mark.parametrize(
     ("point", "n"), MAP_KILL_POINTS, ids=[f"{p}-{n}" for p, n in MAP_KILL_POINTS]
 )
+@pytest.mark.hostile("run", kind="kill")
 def test_sigkill_with_the_map_on_then_resume_from_the_checkpoint(
     uninterrupted_with_map: tuple[Path, str], tmp_path: Path, point: str, n: int
 ) -> None:

@@ -243,6 +243,7 @@ _TAMPERING = {
 }
 
 
+@pytest.mark.hostile("verify", kind="tamper")
 @pytest.mark.parametrize("how", list(_TAMPERING))
 def test_verify_names_the_first_tampered_event_without_replay(stored_run: Path, how: str) -> None:
     """The hash chain alone finds every kind of tampering, at its exact sequence number."""

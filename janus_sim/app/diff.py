@@ -3,6 +3,8 @@ pruned and updated (by how much), and the deltas of the latest cycle metrics.
 
 Schemas are matched by id; ids are deterministic (``schema-<cycle>-<n>``), so across two
 runs of different code an id names "the n-th schema born that night", not the same memory.
+Between two moments of one run the diff also says which transitions joined each created
+or updated schema (``app.membership``); across runs, or backwards in time, it cannot.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from janus_sim.app.membership import Joined, joined_between
 from janus_sim.app.timetravel import Moment
 from janus_sim.core.state import SimState
 from janus_sim.errors import ConfigError
+from janus_sim.ports import EventStore
 from janus_sim.timefmt import parse_moment
 
 
@@ -35,6 +39,11 @@ class StateDiff:
     updated: list[SchemaChange] = field(default_factory=list)
     metrics: dict[str, tuple[float, float]] = field(default_factory=dict)
     """name -> (value at A, value at B) for metrics that differ."""
+    points: dict[str, int] = field(default_factory=dict)
+    """Points of each created schema (at B) and each pruned one (at A)."""
+    joined: dict[str, Joined] | None = None
+    """Created or updated schema -> what joined it from A to B (``with_membership``);
+    None when not computed (A and B not in one run, or B before A)."""
 
     @property
     def empty(self) -> bool:
@@ -49,6 +58,8 @@ def diff_states(a: SimState, b: SimState) -> StateDiff:
     out = StateDiff()
     out.created = [sid for sid in b.schemas if sid not in a.schemas]
     out.pruned = [sid for sid in a.schemas if sid not in b.schemas]
+    out.points = {sid: b.schemas[sid].n_points for sid in out.created}
+    out.points.update({sid: a.schemas[sid].n_points for sid in out.pruned})
     for sid, before in a.schemas.items():
         after = b.schemas.get(sid)
         if after is None:
@@ -74,6 +85,20 @@ def diff_states(a: SimState, b: SimState) -> StateDiff:
         if va != vb:
             out.metrics[name] = (va, vb)
     return out
+
+
+def with_membership(
+    d: StateDiff, store: EventStore, run_id: str, seq_a: int, seq_b: int
+) -> StateDiff:
+    """``d`` (a diff from event ``seq_a`` to ``seq_b`` of run ``run_id``, B not before A)
+    with ``joined`` set: what joined each schema created or updated between them (a
+    schema created and pruned in between is in neither list, so it is left out)."""
+    if seq_b < seq_a:
+        raise ValueError(f"membership runs forwards: B (event {seq_b}) precedes A ({seq_a})")
+    shown = set(d.created) | {u.schema_id for u in d.updated}
+    joined = joined_between(store, run_id, seq_a, seq_b)
+    d.joined = {sid: j for sid, j in joined.items() if sid in shown}
+    return d
 
 
 def parse_when(when: str) -> Moment:

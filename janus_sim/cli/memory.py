@@ -10,7 +10,7 @@ import numpy as np
 from rich.table import Table
 
 from janus_sim.adapters.qdrant_store import open_vector_store
-from janus_sim.app.diff import diff_states
+from janus_sim.app.diff import diff_states, with_membership
 from janus_sim.app.timetravel import SCHEMA_KINDS, Moment, schema_rows, state_at
 from janus_sim.app.vector_sync import (
     collection_name,
@@ -26,7 +26,8 @@ from janus_sim.cli.common import (
     store_dir,
     store_option,
 )
-from janus_sim.cli.render import diff_tables, schemas_table
+from janus_sim.cli.render import schemas_table
+from janus_sim.cli.render_diff import diff_tables
 from janus_sim.cli.run_ref import RunRef, parse_run_ref
 from janus_sim.errors import ConfigError, NotFoundError
 from janus_sim.ports import EventQuery
@@ -108,7 +109,9 @@ def at(
 @click.option("--json", "as_json", is_flag=True, help="The difference as JSON.")
 def diff(a: str, b: str, store_path: Path, run_id: str | None, as_json: bool) -> None:
     """What changed from moment A to moment B: schemas created, pruned, updated (mean
-    shift, covariance change, point delta) and the latest cycle metrics' deltas.
+    shift, covariance change, point delta) and the latest cycle metrics' deltas. Within
+    one run (B not before A), also which transitions joined each created or updated
+    schema, with their true regimes ("?" who: the log is older than that record).
 
     A and B are each [STORE:]RUN@WHEN, or a bare WHEN for the --run run (default: the
     latest) in --store; A and B may name different runs and stores. WHEN is a date (its
@@ -132,9 +135,12 @@ def diff(a: str, b: str, store_path: Path, run_id: str | None, as_json: bool) ->
         ra, rb = (
             r.run or run_id or latest_run(store) for r, store in zip(refs, stores, strict=True)
         )
-        state_a, _ = state_at(stores[0], ra, moment_a, kinds=SCHEMA_KINDS)
-        state_b, _ = state_at(stores[1], rb, moment_b, kinds=SCHEMA_KINDS)
-    d = diff_states(state_a, state_b)
+        state_a, seq_a = state_at(stores[0], ra, moment_a, kinds=SCHEMA_KINDS)
+        state_b, seq_b = state_at(stores[1], rb, moment_b, kinds=SCHEMA_KINDS)
+        d = diff_states(state_a, state_b)
+        # Who joined is a fact of one run's history between the moments: not across runs.
+        if stores[0] is stores[1] and ra == rb and seq_a <= seq_b:  # one store: one session
+            with_membership(d, stores[1], rb, seq_a, seq_b)
     # A store is shown only where the ref named one: the common case stays as it was.
     name_a, name_b = (ra if r.store is None else f"{r.store}:{ra}" for r in refs)
     if as_json:
@@ -146,6 +152,10 @@ def diff(a: str, b: str, store_path: Path, run_id: str | None, as_json: bool) ->
                     "created": d.created,
                     "pruned": d.pruned,
                     "updated": [u.__dict__ for u in d.updated],
+                    "points": d.points,
+                    "joined": None
+                    if d.joined is None
+                    else {sid: j.as_json() for sid, j in d.joined.items()},
                     "metrics": {k: {"a": va, "b": vb} for k, (va, vb) in d.metrics.items()},
                 },
                 indent=2,

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -20,7 +20,6 @@ from rich.table import Table
 
 from janus_sim.app.anomaly_lead import CrashLead
 from janus_sim.app.anomaly_responses import AnomalyResponses
-from janus_sim.app.diff import StateDiff
 from janus_sim.app.engine import Observer, RunResult
 from janus_sim.app.novelty import NoveltyScore
 from janus_sim.eventlog import EventBatch
@@ -318,34 +317,3 @@ def schemas_table(rows: list[dict[str, Any]], title: str) -> Table:
             else "-",
         )
     return table
-
-
-def diff_tables(d: StateDiff, a: str, b: str) -> Group:
-    """The schema changes and metric deltas of a diff, or one line when nothing changed."""
-    if d.empty:
-        return Group(f"no difference between {a} and {b}")
-    schemas = Table(title=f"Schemas: {a} -> {b}", title_justify="left")
-    for name in ["change", "schema", "points", "mean shift", "cov change"]:
-        schemas.add_column(name, justify="left" if name in {"change", "schema"} else "right")
-    for sid in d.created:
-        schemas.add_row("[green]created[/]", sid, "", "", "")
-    for sid in d.pruned:
-        schemas.add_row("[red]pruned[/]", sid, "", "", "")
-    for u in d.updated:
-        schemas.add_row(
-            "updated",
-            u.schema_id,
-            f"{u.points_before} -> {u.points_after} ({u.points_after - u.points_before:+d})",
-            f"{u.mean_shift:.4f}",
-            f"{u.cov_change:.4f}",
-        )
-    metrics = Table(title="Latest cycle metrics", title_justify="left")
-    for name in ["metric", "A", "B", "delta"]:
-        metrics.add_column(name, justify="left" if name == "metric" else "right")
-    for name, (va, vb) in d.metrics.items():
-        metrics.add_row(name, f"{va:.6g}", f"{vb:.6g}", f"{vb - va:+.6g}")
-    summary = (
-        f"{len(d.created)} created, {len(d.pruned)} pruned, {len(d.updated)} updated, "
-        f"{len(d.metrics)} metrics changed"
-    )
-    return Group(schemas, metrics, summary)

@@ -156,14 +156,17 @@ def consolidation_phase(
     log_tau = default_log_tau(states.shape[1], cfg.eps, cfg.tau_quantile)
     index = SchemaIndex(list(state.schemas.values()), states.shape[1])
     regimes = {k: dict(v) for k, v in state.schema_regimes.items()}
-    added: dict[str, int] = {}
+    # Per schema updated tonight: who joined, in order, and each one's squared distance
+    # to the schema just before it joined (the distance ``assign_scored`` chose it by).
+    joined: dict[str, list[int]] = {}
+    distances: dict[str, list[float]] = {}
     before: dict[str, np.ndarray] = {}
     created = 0
     for i in chosen:
         s, slot = states[i], slots[i]
         reward = float(buf.rewards[slot])
         regime = state.regime_names[buf.regimes[slot]]
-        k = index.assign(s, log_tau)
+        k, maha_sq = index.assign_scored(s, log_tau)
         if k is None:
             sid = schema_id(cycle, created)
             created += 1
@@ -186,11 +189,12 @@ def consolidation_phase(
         target = index.schemas[k]
         before.setdefault(target.id, target.mean)
         index.put(k, consolidate(target, s, reward, t_ns, cfg.eta))
-        added[target.id] = added.get(target.id, 0) + 1
+        joined.setdefault(target.id, []).append(int(ids[i]))
+        distances.setdefault(target.id, []).append(maha_sq)
         regimes[target.id][regime] = regimes[target.id].get(regime, 0) + 1
 
     for sch in index.schemas:  # creation order: deterministic
-        if sch.id not in added:
+        if sch.id not in joined:
             continue
         sid = sch.id
         rec.emit(
@@ -203,9 +207,11 @@ def consolidation_phase(
                 cov=ev.as_matrix(sch.cov),
                 n_points=sch.n_points,
                 avg_reward=sch.avg_reward,
-                points_added=added[sid],
+                points_added=len(joined[sid]),
                 mean_shift=dm.norm(sch.mean - before[sid]),
                 regime_counts=tuple(sorted(regimes[sid].items())),
+                joined=tuple(joined[sid]),
+                joined_mahalanobis_sq=tuple(distances[sid]),
             )
         )
 
@@ -234,6 +240,6 @@ def consolidation_phase(
         logic_gate=mean_logic,
         consolidated=len(chosen),
         created=created,
-        updated=len(added),
+        updated=len(joined),
         pruned=pruned,
     )

@@ -144,9 +144,25 @@ class SchemaCreated(Event):
 
 @dataclass(frozen=True, slots=True)
 class SchemaUpdated(Event):
-    """A schema after the night's consolidation steps (eq. 21-22), in full."""
+    """A schema after the night's consolidation steps (eq. 21-22), in full, and who joined.
+
+    ``joined`` are the transitions the schema absorbed tonight, in the order they joined
+    (its founder, if it was created tonight, is in ``schema_created`` instead);
+    ``joined_mahalanobis_sq[i]`` is the squared Mahalanobis distance of ``joined[i]`` to
+    the schema as it was just before that transition joined, under its regularized
+    covariance: ||L^-1 (s - mu)||^2 with L L^T = Sigma + eps I, the distance its
+    maximum-likelihood assignment was decided on (``neocortex.SchemaIndex.assign_scored``).
+    ``points_added == len(joined)`` and ``n_points`` is the schema's count before tonight
+    plus ``points_added``.
+
+    v1 logs recorded only the final moments and the count: their membership is unknown,
+    which v2 says with ``joined = joined_mahalanobis_sq = None`` (``membership_known`` is
+    False) while ``points_added`` keeps the v1 count. An empty tuple means a known empty
+    set, never "unknown".
+    """
 
     KIND: ClassVar[str] = "schema_updated"
+    VERSION: ClassVar[int] = 2
     schema_id: str
     mean: Vector
     cov: Matrix
@@ -156,6 +172,23 @@ class SchemaUpdated(Event):
     mean_shift: float
     regime_counts: tuple[tuple[str, int], ...]
     """Cumulative true regimes of the member transitions, sorted by regime name."""
+    joined: tuple[int, ...] | None
+    """Transition ids that joined tonight, in joining order (v2; None: unknown, v1)."""
+    joined_mahalanobis_sq: Vector | None
+    """Per ``joined``, its squared distance to the schema just before it joined (v2)."""
+
+    @property
+    def membership_known(self) -> bool:
+        """Whether ``joined`` says who joined (False for an upcast v1 payload)."""
+        return self.joined is not None
+
+    @staticmethod
+    def upcast_v1(payload: Payload) -> Payload:
+        """v1 -> v2: v1 did not record which transitions joined nor their distances, so
+        both are None (unknown, not empty); ``points_added`` keeps the count it did record."""
+        return {**payload, "joined": None, "joined_mahalanobis_sq": None}
+
+    UPCASTS: ClassVar[Mapping[int, Upcaster]] = MappingProxyType({1: upcast_v1})
 
 
 @dataclass(frozen=True, slots=True)

@@ -387,14 +387,21 @@ class SchemaIndex:
         self._write(k, sc)
 
     def assign(self, state: np.ndarray, log_tau: float) -> int | None:
+        return self.assign_scored(state, log_tau)[0]
+
+    def assign_scored(self, state: np.ndarray, log_tau: float) -> tuple[int | None, float]:
+        """(``assign``'s answer, the squared Mahalanobis distance of ``state`` to that
+        schema under its regularized covariance, ||L^-1 (s - mu)||^2 with L L^T = Sigma +
+        eps I, as ``log_likelihoods`` computes it); the distance is NaN when no schema is
+        chosen. The distance is the one the choice was made from, not a recomputation."""
         n = len(self.schemas)
         if n == 0:
-            return None
+            return None, math.nan
         x = _check_state(state, self._means_t.shape[0])
         maha = _mahalanobis_sq_one(x, self._chols_t, self._means_t, self._mean_max, n)
         ll = -0.5 * maha - self._half[:n]
         best = int(np.argmax(ll))
-        return None if ll[best] < log_tau else best
+        return (None, math.nan) if ll[best] < log_tau else (best, float(maha[best]))
 
 
 def default_log_tau(d: int, eps: float, q: float) -> float:

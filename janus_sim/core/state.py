@@ -239,12 +239,33 @@ def _(event: ev.SchemaCreated, state: SimState) -> None:
     state.schema_regimes[event.schema_id] = {event.regime: 1}
 
 
+def _check_joined(event: ev.SchemaUpdated, n_before: int) -> None:
+    """The update's count agrees with the schema before it and with its own joiners:
+    n_points = n_before + points_added, and when membership is known (v2),
+    points_added = len(joined) = len(joined_mahalanobis_sq)."""
+    where = f"schema_updated of {event.schema_id} (cycle {event.cycle})"
+    if event.n_points != n_before + event.points_added:
+        raise ValueError(
+            f"{where}: n_points {event.n_points} is not {n_before} before + "
+            f"{event.points_added} added"
+        )
+    if event.joined is None:
+        return
+    n_dist = -1 if event.joined_mahalanobis_sq is None else len(event.joined_mahalanobis_sq)
+    if not len(event.joined) == event.points_added == n_dist:
+        raise ValueError(
+            f"{where}: {len(event.joined)} joined and {n_dist} distances for "
+            f"{event.points_added} points added (expected all equal)"
+        )
+
+
 @apply.register
 def _(event: ev.SchemaUpdated, state: SimState) -> None:
     _advance(event, state)
     old = state.schemas.get(event.schema_id)
     if old is None:
         raise ValueError(f"update of unknown schema {event.schema_id}")
+    _check_joined(event, old.n_points)
     state.schemas[event.schema_id] = Schema(
         event.schema_id,
         np.array(event.mean),

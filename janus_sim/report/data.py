@@ -20,6 +20,7 @@ import numpy as np
 
 from janus_sim.app.anomaly_lead import crash_lead
 from janus_sim.app.anomaly_responses import responses_of_run
+from janus_sim.app.membership import MEMBERSHIP_KINDS, joined_by_night, with_regimes
 from janus_sim.app.novelty import NoveltyScore, novelty_of_run
 from janus_sim.app.timetravel import SCHEMA_KINDS, Moment, schema_rows, state_at
 from janus_sim.core import events as ev
@@ -119,7 +120,7 @@ def build_report(store: EventStore, run_id: str, progress: Progress | None = Non
     say("projections")
     fits = {e.cycle: e for e in _read(store, run_id, "projection_fitted")}
     say("schemas")
-    schemas = _schema_section(store, run_id, nights, night_dates)
+    schemas = _schema_section(store, run_id, nights, night_dates, regime_of)
     say("priorities")
     priorities = _priority_section(store, run_id, nights, night_dates)
     lead = _lead([*trans, *anomalies], bar_of)
@@ -155,12 +156,18 @@ def build_report(store: EventStore, run_id: str, progress: Progress | None = Non
 
 
 def _schema_section(
-    store: EventStore, run_id: str, nights: list[int], night_dates: list[str]
+    store: EventStore,
+    run_id: str,
+    nights: list[int],
+    night_dates: list[str],
+    regime_of: dict[int, str],
 ) -> SchemaSection:
     rows = [
         schema_rows(state_at(store, run_id, Moment(cycle=c), kinds=SCHEMA_KINDS)[0]) for c in nights
     ]
-    return SchemaSection(nights, night_dates, rows, None if nights else NO_NIGHTS)
+    by_night = joined_by_night(_read(store, run_id, *MEMBERSHIP_KINDS))
+    joined = [with_regimes(by_night.get(c, {}), regime_of) for c in nights]
+    return SchemaSection(nights, night_dates, rows, joined, None if nights else NO_NIGHTS)
 
 
 def _timeline_section(

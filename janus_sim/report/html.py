@@ -86,9 +86,10 @@ def jsonable(value: Any) -> Any:
 
 
 def figure_data(data: ReportData) -> dict[str, Any]:
-    """What ``report.js`` reads: every section but the schema tables (already HTML)."""
+    """What ``report.js`` reads: every section but the schema tables and their joiners
+    (already HTML)."""
     plain = dataclasses.asdict(
-        dataclasses.replace(data, schemas=dataclasses.replace(data.schemas, rows=[]))
+        dataclasses.replace(data, schemas=dataclasses.replace(data.schemas, rows=[], joined=[]))
     )
     plain["colors"] = colors(data)
     return {k: jsonable(v) for k, v in plain.items()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from janus_sim.app.membership import Joined
 from janus_sim.ports import RunStatus
 
 
@@ -145,11 +146,14 @@ class PriceSection:
 
 @dataclass(frozen=True)
 class SchemaSection:
-    """``rows[c]``: ``timetravel.schema_rows`` of the state after night ``cycles[c]``."""
+    """``rows[c]``: ``timetravel.schema_rows`` of the state after night ``cycles[c]``;
+    ``joined[c]``: schema id -> what joined it that night (``app.membership``, with the
+    joiners' true regimes), for the schemas created or updated that night."""
 
     cycles: list[int]
     dates: list[str]
     rows: list[list[dict[str, object]]]
+    joined: list[dict[str, Joined]]
     note: str | None = None
 
 

@@ -7,33 +7,14 @@ data is missing shows its ``note`` (from ``report_data``) and no figure ``div``.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from janus_sim.report.markup import esc, num, section
 from janus_sim.report.model import Header, ReportData
+from janus_sim.report.schema_browser import schemas_html
 
 Builder = Callable[[ReportData, dict[str, Any]], str]
-
-
-def esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def num(value: object, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}"
-    return str(value)
-
-
-def section(sid: str, title: str, help_text: str, body: str, note: str | None) -> str:
-    note_html = f'<p class="note">{esc(note)}</p>' if note else ""
-    return (
-        f'<section id="{sid}">\n<h2>{esc(title)}</h2>\n<p class="help">{help_text}</p>\n'
-        f"{note_html}\n{body}\n</section>"
-    )
 
 
 def header_html(h: Header) -> str:
@@ -278,66 +259,6 @@ def _anomalies(data: ReportData, colors: dict[str, Any]) -> str:
     )
 
 
-SCHEMA_COLUMNS = (
-    ("id", "schema", True),
-    ("points", "points", False),
-    ("avg_reward", "average reward", False),
-    ("created", "created", True),
-    ("updated", "updated", True),
-    ("mean_norm", "mean norm", False),
-    ("cov_trace", "covariance trace", False),
-    ("dominant_regime", "dominant regime", True),
-    ("dominant_share", "share", False),
-)
-
-
-def _schema_table(rows: Sequence[dict[str, object]]) -> str:
-    head = "".join(
-        f'<th class="{"text" if text else ""}">{esc(label)}</th>'
-        for _, label, text in SCHEMA_COLUMNS
-    )
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="{"text" if text else ""}" data-v="{esc(r[key])}">{esc(num(r[key]))}</td>'
-            for key, _, text in SCHEMA_COLUMNS
-        )
-        + "</tr>"
-        for r in rows
-    )
-    return f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def _schemas(data: ReportData, colors: dict[str, Any]) -> str:
-    s = data.schemas
-    body = ""
-    if s.cycles:
-        last = s.cycles[-1]
-        options = "".join(
-            f'<option value="{c}"{" selected" if c == last else ""}>'
-            f"after night {c} ({esc(d)}): {len(rows)} schemas</option>"
-            for c, d, rows in zip(s.cycles, s.dates, s.rows, strict=True)
-        )
-        tables = "".join(
-            f'<div class="tablewrap" data-cycle="{c}"{"" if c == last else " hidden"}>'
-            f"{_schema_table(rows)}</div>"
-            for c, rows in zip(s.cycles, s.rows, strict=True)
-        )
-        body = (
-            f'<div class="controls"><label for="schemas-cycle">state</label>'
-            f'<select id="schemas-cycle">{options}</select> (click a column to sort)</div>{tables}'
-        )
-    return section(
-        "schemas",
-        "Schema browser",
-        "Every live schema after a night, rebuilt from the log (as <code>janus-sim at "
-        "--cycle N</code> shows it): size, average reward, creation and last update, the norm "
-        "of its mean, the trace of its covariance and its dominant true regime.",
-        body,
-        s.note,
-    )
-
-
 def _metrics(data: ReportData, colors: dict[str, Any]) -> str:
     m = data.metrics
     body = f'<p class="lead" id="anomaly-lead">Anomaly lead: {esc(m.lead_note)}</p>'
@@ -380,7 +301,7 @@ SECTIONS: tuple[tuple[str, str, Builder], ...] = (
     ("constraints", "Constraints", _constraints),
     ("price", "Price path", _price),
     ("anomalies", "Anomalies", _anomalies),
-    ("schemas", "Schema browser", _schemas),
+    ("schemas", "Schema browser", schemas_html),
     ("metrics", "Metrics", _metrics),
 )
 """(id, navigation label, builder) of every section, in page order."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from janus_sim.report.sections import esc, num, section
+from janus_sim.report.markup import esc, num, section
 from janus_sim.sweep.report_model import STATUSES, SweepHeader, SweepReport, Trial
 
 Builder = Callable[[SweepReport], str]

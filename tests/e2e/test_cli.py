@@ -199,7 +199,7 @@ def test_time_travel_and_verify(tiny_file: Path, tmp_path: Path) -> None:
     same = jsim("diff", "end", "end", "--store", tmp_path)
     assert same.returncode == 0 and "no difference" in same.stdout
     d = json.loads(jsim("diff", "cycle:1", "end", "--store", tmp_path, "--json").stdout)
-    assert set(d) == {"a", "b", "created", "pruned", "updated", "metrics"}
+    assert set(d) == {"a", "b", "created", "pruned", "updated", "metrics", "points", "joined"}
     assert "cycle:N" in _one_line_error(jsim("diff", "cycle:x", "end", "--store", tmp_path))
     ok = jsim("verify", "--store", tmp_path, "--replay")
     assert ok.returncode == 0 and ok.stdout.startswith("ok")

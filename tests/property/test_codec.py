@@ -25,6 +25,7 @@ from janus_sim.core.events import (
     Event,
     ProjectionFitted,
     SchemaRow,
+    SchemaUpdated,
     StateCheckpoint,
     TransitionEvicted,
 )
@@ -260,6 +261,40 @@ def test_projection_fitted_v1_reads_with_no_members_stability_or_trust() -> None
     for name in ("members", "stability", "trust"):
         del v1[name]
     assert decode(_encoded(want, 1, v1)) == want
+
+
+def _schema_updated(**changes: Any) -> SchemaUpdated:
+    fields: dict[str, Any] = dict(
+        cycle=2, t_ns=20, entity="schema:schema-1-0", schema_id="schema-1-0", mean=(0.5, -1.0),
+        cov=((0.6, 0.0), (0.0, 0.6)), n_points=5, avg_reward=0.25, points_added=2,
+        mean_shift=0.1, regime_counts=(("calm", 5),), joined=(7, 9),
+        joined_mahalanobis_sq=(1.5, 2.25),
+    )  # fmt: skip
+    return SchemaUpdated(**(fields | changes))
+
+
+def test_schema_updated_v1_reads_with_membership_unknown() -> None:
+    """A v1 update did not record who joined: v2 says unknown (None), not nobody (())."""
+    v2 = _schema_updated()
+    v1 = json.loads(encode(v2).payload)
+    del v1["joined"], v1["joined_mahalanobis_sq"]
+    assert SchemaUpdated.upcast_v1(dict(v1)) == v1 | {"joined": None, "joined_mahalanobis_sq": None}
+    back = decode(_encoded(v2, 1, v1))
+    assert back == _schema_updated(joined=None, joined_mahalanobis_sq=None)
+    assert isinstance(back, SchemaUpdated) and not back.membership_known
+    assert back.points_added == 2  # the count v1 did record survives
+    assert decode(encode(v2)) == v2 and v2.membership_known
+    # A known empty membership is not the unknown one.
+    empty = _schema_updated(points_added=0, joined=(), joined_mahalanobis_sq=())
+    back = decode(encode(empty))
+    assert isinstance(back, SchemaUpdated) and back.membership_known and back.joined == ()
+
+
+def test_schema_updated_v1_with_a_broken_payload_is_a_codec_error() -> None:
+    v1 = json.loads(encode(_schema_updated()).payload)
+    del v1["joined"], v1["joined_mahalanobis_sq"], v1["n_points"]
+    with pytest.raises(CodecError, match=r"^schema_updated v1: payload does not fit"):
+        decode(_encoded(_schema_updated(), 1, v1))
 
 
 # --- errors ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from janus_sim.app.diff import diff_states, parse_spec
+from janus_sim.app.diff import StateDiff, diff_states, parse_spec, with_membership
 from janus_sim.app.engine import Engine
 from janus_sim.app.timetravel import Moment, state_at
 from janus_sim.config import Scenario
@@ -90,3 +90,81 @@ def test_the_schema_view_equals_the_full_fold(store: MemoryEventStore, data: st.
     assert diff_states(full, view).empty
     if full.metrics:  # the view holds the metrics since its checkpoint: the latest agree
         assert view.metrics[max(view.metrics)] == full.metrics[max(full.metrics)]
+
+
+def _regimes(store: MemoryEventStore) -> dict[int, str]:
+    batch = store.read("r")
+    return {
+        int(batch.entity[i].split(":")[1]): json.loads(batch.payload[i])["regime"]
+        for i in range(len(batch))
+        if batch.kind[i] == "transition_recorded"
+    }
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_diff_membership_accounts_for_every_point(
+    store: MemoryEventStore, data: st.DataObject
+) -> None:
+    """Between two moments, what joined a schema is its point delta (a created schema:
+    all its points), each transition once, named with its true regime; a created schema's
+    points are listed."""
+    n = len(store.read("r"))
+    a = data.draw(st.integers(0, n - 1))
+    b = data.draw(st.integers(a, n - 1))
+    sa, _ = state_at(store, "r", Moment(seq=a))
+    sb, _ = state_at(store, "r", Moment(seq=b))
+    d = with_membership(diff_states(sa, sb), store, "r", a, b)
+    assert d.joined is not None
+    assert set(d.joined) == set(d.created) | {u.schema_id for u in d.updated}
+    for sid in d.created:
+        assert d.points[sid] == sb.schemas[sid].n_points == d.joined[sid].count
+        assert d.joined[sid].joiners[0].mahalanobis_sq is None  # its founder
+    for sid in d.pruned:
+        assert d.points[sid] == sa.schemas[sid].n_points
+    for u in d.updated:
+        assert d.joined[u.schema_id].count == u.points_after - u.points_before
+    regimes = _regimes(store)
+    ids = [x.transition_id for j in d.joined.values() for x in j.joiners]
+    assert len(ids) == len(set(ids))
+    for j in d.joined.values():
+        assert j.known and len(j.joiners) == j.count
+        assert all(x.regime == regimes[x.transition_id] for x in j.joiners)
+
+
+def test_diff_membership_runs_forwards_only(store: MemoryEventStore) -> None:
+    sa, _ = state_at(store, "r", Moment(seq=5))
+    with pytest.raises(ValueError, match=r"membership runs forwards: B \(event 3\) precedes A"):
+        with_membership(diff_states(sa, sa), store, "r", 5, 3)
+    assert with_membership(diff_states(sa, sa), store, "r", 5, 5).joined == {}
+
+
+def test_diff_table_shows_points_and_joiners(store: MemoryEventStore) -> None:
+    """The table gives a created schema its points and each schema who joined it; without
+    membership (across runs) it has no joined columns."""
+    from rich.console import Console
+
+    from janus_sim.cli.render_diff import diff_tables
+
+    n = len(store.read("r"))
+    sa, _ = state_at(store, "r", Moment(cycle=0))
+    sb, _ = state_at(store, "r", Moment(seq=n - 1))
+    plain = diff_states(sa, sb)
+    d = with_membership(diff_states(sa, sb), store, "r", 0, n - 1)
+
+    def text(diff: StateDiff) -> str:
+        console = Console(width=250, record=True)
+        console.print(diff_tables(diff, "A", "B"))
+        return console.export_text()
+
+    assert d.created and d.joined is not None
+    sid = d.created[0]
+    j = d.joined[sid]
+    line = next(x for x in text(d).splitlines() if sid in x and "created" in x)
+    cells = [c.strip() for c in line.split("│")]
+    regimes = ", ".join(f"{r} {k}" for r, k in j.regime_counts())
+    assert cells[3] == str(d.points[sid]) == str(j.count)
+    assert cells[6] == f"{j.count}: {regimes}"
+    assert cells[7].split()[:3] == [str(x.transition_id) for x in j.joiners[:3]]
+    assert f"{sum(x.count for x in d.joined.values())} transitions joined" in text(d)
+    assert "joined" not in text(plain) and str(plain.points[sid]) in text(plain)

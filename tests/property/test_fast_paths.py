@@ -3,7 +3,8 @@
 * ``hippocampus.top_k_mask`` (partition + tie count) == the stable descending sort;
 * ``SchemaIndex.assign`` (schema-innermost kernel) == the module-level ``assign`` and its
   squared Mahalanobis distances == ``_mahalanobis_sq``'s, over moderate and extreme
-  magnitudes (the power-of-two scaling path);
+  magnitudes (the power-of-two scaling path); ``assign_scored`` returns that choice and
+  the chosen schema's distance;
 * ``consolidate`` (which builds its result without re-checking it) == ``Schema(...)`` of
   the same fields.
 """
@@ -76,7 +77,11 @@ def test_schema_index_equals_assign(
     for x in rng.normal(0, scale, (5, d)) * rng.choice([1.0, 1e-3, 1e3], (5, d)):
         one = _mahalanobis_sq_one(x, index._chols_t, index._means_t, index._mean_max, n)
         assert np.array_equal(one, _mahalanobis_sq(x[None, :], chols, means)[0])
-        assert index.assign(x, log_tau) == assign(schemas, x, log_tau)
+        best = assign(schemas, x, log_tau)
+        assert index.assign(x, log_tau) == best
+        # The distance logged for a joiner is the chosen schema's, exactly (NaN: none).
+        got, dist = index.assign_scored(x, log_tau)
+        assert got == best and (np.isnan(dist) if best is None else dist == float(one[best]))
 
 
 @settings(max_examples=100, deadline=None)

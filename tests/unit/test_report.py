@@ -27,7 +27,7 @@ from janus_sim.eventlog import EventBatch
 from janus_sim.memory_store import MemoryEventStore
 from janus_sim.ports import RunInfo
 from janus_sim.report.data import NO_ALERTS, NO_LABELS, NO_PROJECTION, NO_SPANS, build_report
-from janus_sim.report.html import render_report, section_ids, write_report
+from janus_sim.report.html import figure_data, render_report, section_ids, write_report
 from tests.cli_inprocess import cli
 from tests.conftest import TINY
 from tests.report_fixtures import N_ANOMALIES, copy_with_projection, copy_without_projection
@@ -116,6 +116,43 @@ def test_the_run_as_the_engine_writes_it(store_path: Path) -> None:
         assert all(r in {"calm", "crash", ""} for r in s.regime)
         assert len(s.cluster) == len(s.x)
     assert all(0 <= a.bar < data.price.n_bars for a in data.price.anomalies)
+
+
+def test_schema_browser_lists_each_nights_joiners(store_path: Path) -> None:
+    """Per night, the browser lists who joined each schema, in order, with its regime and
+    its squared distance, exactly as the schema events and the transitions record them."""
+    store = open_store(store_path, read_only=True)
+    try:
+        data = build_report(store, "real")
+        events = [decode(r.record) for r in store.read("real").records()]
+    finally:
+        store.close()
+    regime_of = {e.transition_id: e.regime for e in events if isinstance(e, ev.TransitionRecorded)}
+    s = data.schemas
+    assert len(s.joined) == len(s.cycles) and any(s.joined)
+    for c, joined in zip(s.cycles, s.joined, strict=True):
+        tonight = [e for e in events if e.cycle == c]
+        updates = {e.schema_id: e for e in tonight if isinstance(e, ev.SchemaUpdated)}
+        founders = {e.schema_id: e for e in tonight if isinstance(e, ev.SchemaCreated)}
+        assert set(joined) == set(updates) | set(founders)
+        for sid, j in joined.items():
+            u = updates.get(sid)
+            ids = ([founders[sid].transition_id] if sid in founders else []) + list(
+                u.joined or () if u else ()
+            )
+            assert [x.transition_id for x in j.joiners] == ids and j.count == len(ids) and j.known
+            assert [x.regime for x in j.joiners] == [regime_of[t] for t in ids]
+            dists = [x.mahalanobis_sq for x in j.joiners if x.mahalanobis_sq is not None]
+            assert dists == list(u.joined_mahalanobis_sq or ()) if u else dists == []
+    page = _section(render_report(data), "schemas")
+    c, joined = next((c, j) for c, j in zip(s.cycles, s.joined, strict=True) if j)
+    sid, j = next(iter(joined.items()))
+    last = j.joiners[-1]
+    assert f'<td class="joined" data-v="{j.count}"><details><summary>{j.count} (' in page
+    d2 = f"d²={last.mahalanobis_sq:.4g}" if last.mahalanobis_sq is not None else "(founder)"
+    assert f"<li>{last.transition_id} {last.regime} {d2}</li>" in page
+    assert "joined tonight" in page
+    assert figure_data(data)["schemas"]["joined"] == []  # in the HTML only, not twice
 
 
 def test_run_without_projection_renders_every_section_with_a_note(

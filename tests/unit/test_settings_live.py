@@ -12,9 +12,11 @@ a live field must change its ``EXPECTED`` entries; an inert one nothing but the 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 
+from janus_sim.adapters.scenario_file import load_scenario
 from janus_sim.config import Scenario
 from janus_sim.config.liveness import INERT, numeric_fields
 from tests.settings_catalog import (
@@ -72,6 +74,35 @@ def test_perturbation_is_valid_and_changes_the_value(name: str) -> None:
             p == "*" or p == q for p, q in zip(pattern, parts, strict=True)
         ), f"{path} does not name an element of {name}"
         assert get(perturbed, path) != get(base, path), f"{path}: the value is BASE's"
+
+
+SLEEP_SECTIONS = ("hippocampus", "replay", "neocortex", "projection", "responses")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_baselines_set_every_sleep_setting_off_its_default() -> None:
+    """The committed baselines of ``scenarios/baselines/`` would not see code that ignores
+    a setting they leave at its default (issue 16): together they move every one."""
+    scenarios = [load_scenario(p)[0] for p in sorted((ROOT / "scenarios/baselines").glob("*.yaml"))]
+    assert scenarios, "no scenarios/baselines/*.yaml"
+    shipped = {p.stem for p in (ROOT / "baselines").glob("*.json")}
+    assert {sc.name for sc in scenarios} <= shipped, "a baseline scenario has no baseline"
+    at_default = []
+    for name in numeric_fields():
+        section, _, field = name.partition(".")
+        if section not in SLEEP_SECTIONS or name in INERT:
+            continue
+        default = getattr(Scenario.model_fields[section].default, field)
+        # The map's and the responses' settings act only where the map is on.
+        moved = [
+            sc
+            for sc in scenarios
+            if getattr(getattr(sc, section), field) != default
+            and (sc.projection.enabled or section not in ("projection", "responses"))
+        ]
+        if not moved:
+            at_default.append(name)
+    assert not at_default, f"{at_default} are at their defaults in every baseline scenario"
 
 
 # --- every live setting acts, every inert one does not -------------------------------

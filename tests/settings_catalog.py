@@ -249,6 +249,7 @@ number of records) entries it must change: what it acts on first, not all it rea
 ECHO = frozenset(
     {
         "run_started.scenario_hash",
+        "run_started.config",  # the resolved configuration itself (run metadata)
         "projection_fitted.params",
         "anomaly_flagged.threshold",
         "risk_raised.position_limit",

@@ -38,6 +38,7 @@ from janus_sim.cli.common import (
     store_option,
 )
 from janus_sim.cli.compare import compare
+from janus_sim.cli.doctor import doctor
 from janus_sim.cli.export import export
 from janus_sim.cli.memory import at, diff, rebuild, search
 from janus_sim.cli.render import (
@@ -339,6 +340,7 @@ for _command in (compare, baseline):
 cli.add_command(report)
 cli.add_command(export)
 cli.add_command(sweep)
+cli.add_command(doctor)
 
 
 def main(argv: list[str] | None = None) -> Any:

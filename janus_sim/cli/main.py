@@ -28,6 +28,7 @@ from janus_sim.app.engine import RunInterrupted, default_run_id
 from janus_sim.app.novelty import novelty_of_run
 from janus_sim.app.verify import verify_run
 from janus_sim.cli.baseline import baseline
+from janus_sim.cli.bisect import bisect
 from janus_sim.cli.common import (
     latest_run,
     lock_timeout,
@@ -341,6 +342,7 @@ cli.add_command(report)
 cli.add_command(export)
 cli.add_command(sweep)
 cli.add_command(doctor)
+cli.add_command(bisect)
 
 
 def main(argv: list[str] | None = None) -> Any:

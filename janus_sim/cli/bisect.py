@@ -314,7 +314,8 @@ def _report(
     out.print(table)
     if result.skipped:
         names = ", ".join(line[i].short for i in result.candidates)
-        out.print(f"[yellow]the first bad commit is one of[/] {names} (the others could not run)")
+        skipped = ", ".join(line[i].short for i in result.skipped)
+        out.print(f"[yellow]the first bad commit is one of[/] {names} ({skipped} could not run)")
     out.print(f"first bad commit: [bold]{first.sha}[/] {escape(first.subject)}")
     out.print(f"  why: {escape(why)}")
     out.print(f"  last good commit: {last_good.sha} {escape(last_good.subject)}")

@@ -177,6 +177,7 @@ def _fake_check(seed_of: dict[str, int]) -> Callable[..., list[pc.Outcome]]:
     return check
 
 
+@pytest.mark.slow  # six in-process runs with projection on
 def test_doctor_reports_a_difference_with_its_first_divergent_event(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -69,6 +69,26 @@ def tiny_file(tmp_path: Path) -> Path:
     return path
 
 
+SMALL_PROJECTION: dict[str, Any] = {
+    "enabled": True,
+    "sample_size": 40,
+    "n_epochs": 60,
+    "projector_max_iter": 20,
+    "tau_anomaly": 0.5,
+}
+"""Phase 3 with every part computing (the map on more points than the PCA fallback, the
+clusters, the projector and the awake anomaly monitor reading it), for a few seconds."""
+
+
+def write_tiny(path: Path, **changes: Any) -> Path:
+    """TINY with top-level ``changes`` (e.g. ``projection=SMALL_PROJECTION``), as YAML."""
+    import copy
+
+    doc = {**copy.deepcopy(TINY), **changes}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
 # --- the hostile-case tally (benchmarks/bench_hostile.py) ------------------------------
 # With JANUS_HOSTILE_LOG set, every test marked ``hostile(command, kind=...)`` appends one
 # JSON line {nodeid, command, kind, outcome} to that file: the reliability figure counts

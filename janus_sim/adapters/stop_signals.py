@@ -8,8 +8,9 @@ come of it) and the sweep between trials and while it waits for workers. Leaving
 
 from __future__ import annotations
 
+import contextlib
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -53,3 +54,19 @@ class StopFlag:
 def never() -> str | None:
     """A stop flag that is never raised (work that runs without a terminal)."""
     return None
+
+
+@contextlib.contextmanager
+def term_interrupts() -> Iterator[None]:
+    """Inside the block SIGTERM raises KeyboardInterrupt as Ctrl-C does, so that the
+    ``with`` blocks of a command that only waits (on child processes, say) clean up their
+    temporary folders and children on either; the previous handler comes back after."""
+
+    def _raise(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    saved = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, saved)

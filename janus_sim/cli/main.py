@@ -29,6 +29,7 @@ from janus_sim.app.log_sink import ReplayMismatch
 from janus_sim.app.novelty import novelty_of_run
 from janus_sim.app.verify import verify_run
 from janus_sim.cli.baseline import baseline
+from janus_sim.cli.bisect import bisect
 from janus_sim.cli.common import (
     latest_run,
     lock_timeout,
@@ -40,6 +41,7 @@ from janus_sim.cli.common import (
 )
 from janus_sim.cli.compare import compare
 from janus_sim.cli.divergence_view import config_lines, divergence_lines, verify_dict
+from janus_sim.cli.doctor import doctor
 from janus_sim.cli.export import export
 from janus_sim.cli.memory import at, diff, rebuild, search
 from janus_sim.cli.render import (
@@ -356,6 +358,8 @@ for _command in (compare, baseline):
 cli.add_command(report)
 cli.add_command(export)
 cli.add_command(sweep)
+cli.add_command(doctor)
+cli.add_command(bisect)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import SMALL_PROJECTION, write_tiny
+
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -146,36 +148,29 @@ def test_unknown_kind_and_bad_time_are_exit_2(tiny_file: Path, tmp_path: Path) -
     )
 
 
-def test_digest_does_not_depend_on_thread_counts(tiny_file: Path, tmp_path: Path) -> None:
-    digests = []
-    for threads in ("1", "2"):
-        env = {
-            **os.environ,
-            "OPENBLAS_NUM_THREADS": threads,
-            "OMP_NUM_THREADS": threads,
-            "MKL_NUM_THREADS": threads,
-            "NUMBA_NUM_THREADS": threads,
-        }
-        p = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "janus_sim",
-                "run",
-                str(tiny_file),
-                "--quiet",
-                "--store",
-                str(tmp_path / threads),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env=env,
-            timeout=300,
-        )
-        assert p.returncode == 0, p.stderr
-        digests.append(digest_line(p.stdout))
-    assert digests[0] == digests[1]
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["portable", "umap-learn"])
+def test_digest_does_not_depend_on_thread_counts(tmp_path: Path, backend: str) -> None:
+    """Every thread pool (BLAS/OpenMP/MKL and numba: ``portable_check.thread_settings``) at
+    1 and at 2 threads, each run in a fresh process, with projection on: the map, clusters
+    and projector are where numba kernels and thread pools run; umap-learn's map has
+    numba-parallel kernels of its own. ``janus-sim doctor`` varies the pools one by one."""
+    from janus_sim import portable_check as pc
+
+    projection = {**SMALL_PROJECTION, "map_backend": backend}
+    path = write_tiny(tmp_path / "t.yaml", projection=projection)
+    pools = pc.thread_settings(many=2)
+    chosen = [
+        pc.Setting(f"{n} threads", {k: v for s in pools for k, v in s.env.items() if v == n})
+        for n in ("1", "2")
+    ]
+    assert all(len(s.env) == len(pc.BLAS_THREADS) + 1 for s in chosen)
+    outcomes = pc.check(path, chosen)
+    table = "\n".join(f"{o.name:24} {o.digest[:16] or o.error} {o.n_events}" for o in outcomes)
+    assert all(not o.error for o in outcomes), table
+    assert len({(o.digest, o.n_events) for o in outcomes}) == 1, table
+    # Phase 3 ran: its events (projection_fitted, ...) are on top of the 430 without it.
+    assert outcomes[0].n_events > 450, table
 
 
 def test_time_travel_and_verify(tiny_file: Path, tmp_path: Path) -> None:

@@ -3,33 +3,19 @@ numerics setting this CPU allows (``janus_sim.portable_check``), digests equal."
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import pytest
-import yaml
 
 from janus_sim import portable_check as pc
-from tests.conftest import TINY
+from tests.conftest import SMALL_PROJECTION, write_tiny
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def _scenario(tmp_path: Path) -> Path:
-    doc = copy.deepcopy(TINY)
-    doc["name"] = "portable"
-    # Every phase that computes: the map (more points than the PCA fallback), clusters, the
-    # projector and the awake anomaly monitor reading it.
-    doc["projection"] = {
-        "enabled": True,
-        "sample_size": 40,
-        "n_epochs": 60,
-        "projector_max_iter": 20,
-        "tau_anomaly": 0.5,
-    }
-    path = tmp_path / "portable.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return path
+    # Every phase that computes: the map, clusters, the projector, the anomaly monitor.
+    return write_tiny(tmp_path / "portable.yaml", name="portable", projection=SMALL_PROJECTION)
 
 
 def test_settings_cover_each_kind_of_numerics() -> None:

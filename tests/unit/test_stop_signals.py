@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from janus_sim.adapters.stop_signals import StopFlag, never
+from janus_sim.adapters.stop_signals import StopFlag, never, term_interrupts
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -29,3 +29,11 @@ def test_the_first_signal_names_the_stop() -> None:
 
 def test_never_is_never_raised() -> None:
     assert never() is None
+
+
+def test_term_interrupts_turns_sigterm_into_keyboard_interrupt_then_restores() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"), term_interrupts():
+        os.kill(os.getpid(), signal.SIGTERM)
+        signal.pause()  # the handler raises before this would wait
+    assert signal.getsignal(signal.SIGTERM) == before

@@ -31,11 +31,12 @@ from janus_sim.adapters.revision_env import RevisionEnvs, RevisionError
 from janus_sim.adapters.stop_signals import term_interrupts
 from janus_sim.app import baseline as bl
 from janus_sim.app.bisect import BisectError, Criterion, Probe, SearchResult, search
-from janus_sim.app.compare import check_tolerance_names, first_divergence
+from janus_sim.app.compare import RunSource, check_tolerance_names, first_divergence, run_ref
 from janus_sim.app.divergence import Divergence
+from janus_sim.app.scenario_identity import ConfigChange, config_changes
 from janus_sim.cli.common import stdout
 from janus_sim.cli.compare import tolerances_of
-from janus_sim.cli.divergence_view import divergence_json, divergence_lines
+from janus_sim.cli.divergence_view import config_lines, divergence_json, divergence_lines
 from janus_sim.errors import ConfigError, StoreError
 
 RUN_ID = "bisect"
@@ -160,12 +161,20 @@ def _ends(
     return crit
 
 
-def _divergence(runs: _Runs, a: git.Commit, b: git.Commit) -> Divergence | None:
+def _divergence(
+    runs: _Runs, a: git.Commit, b: git.Commit
+) -> tuple[Divergence | None, tuple[ConfigChange, ...]]:
+    """The first behavioural divergence of b's run against a's, and the settings the two
+    revisions resolved differently (named when both recorded their configuration)."""
     store_a = open_store(runs.store(a), read_only=True)
     try:
         store_b = open_store(runs.store(b), read_only=True)
         try:
-            return first_divergence(store_a, RUN_ID, store_b, RUN_ID)
+            ra, rb = run_ref(RunSource(store_a, RUN_ID)), run_ref(RunSource(store_b, RUN_ID))
+            changes = config_changes(ra.config, rb.config, rb.scenario_text)
+            skip = ra.scenario_hash != rb.scenario_hash
+            found = first_divergence(store_a, RUN_ID, store_b, RUN_ID, skip_metadata=skip)
+            return found, changes
         finally:
             store_b.close()
     finally:
@@ -264,8 +273,8 @@ def bisect(
                 err.print(f"testing {c.short} ({left} left, ~{steps} steps): {escape(c.subject)}")
 
             result = search(len(line), test, announce)
-            divergence = _divergence(runs, line[result.last_good], line[result.first_bad])
-    _report(line, runs.probes, result, divergence, crit, as_json)
+            divergence, changes = _divergence(runs, line[result.last_good], line[result.first_bad])
+    _report(line, runs.probes, result, divergence, crit, as_json, changes)
     if result.skipped:
         sys.exit(1)
 
@@ -281,6 +290,7 @@ def _report(
     divergence: Divergence | None,
     crit: Criterion,
     as_json: bool,
+    changes: tuple[ConfigChange, ...] = (),
 ) -> None:
     first, last_good = line[result.first_bad], line[result.last_good]
     why = probes[first.sha].reason
@@ -294,7 +304,8 @@ def _report(
             "candidates": [_commit_json(line[i]) for i in result.candidates],
             "last_good": _commit_json(last_good),
             "reason": why,
-            "divergence": None if divergence is None else divergence_json(divergence),
+            "divergence": divergence_json(divergence, changes),
+            "config_changes": [c.as_dict() for c in changes],
             "tested": [
                 {**_commit_json(c), "verdict": p.verdict, "digest": p.digest, "reason": p.reason}
                 for c in line
@@ -321,5 +332,8 @@ def _report(
     out.print(f"  why: {escape(why)}")
     out.print(f"  last good commit: {last_good.sha} {escape(last_good.subject)}")
     if divergence is not None:
+        out.print(f"  A = {last_good.short} (last good), B = {first.short} (first bad):")
+        for text in config_lines(changes):
+            out.print(f"  {escape(text)}")
         for text in divergence_lines(divergence):
-            out.print(f"  {escape(text)} ({last_good.short} against {first.short})")
+            out.print(f"  {escape(text)}")

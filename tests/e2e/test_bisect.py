@@ -85,8 +85,10 @@ def test_bisect_names_the_commit_that_changed_a_default(
     assert doc["first_bad"] == {"sha": repo["eta"], "subject": "neocortex eta 0.012"}
     assert doc["last_good"]["sha"] == repo["base"] and doc["exact"]
     assert doc["criterion"] == "digest" and doc["reason"].startswith("digest ")
-    # The default is part of the scenario's hash, which the first event carries.
-    assert doc["divergence"]["seq"] == 0 and "run_started" in doc["divergence"]["detail"]
+    # The changed default is named, and the first divergence is behavioural (the run's
+    # metadata, which carries the resolved configuration, is passed over).
+    assert [c["line"] for c in doc["config_changes"]] == ["`neocortex.eta` default 0.01 → 0.012"]
+    assert doc["divergence"]["seq"] > 0 and doc["divergence"]["kind"] != "run_started"
     assert [t["verdict"] for t in doc["tested"]] == ["good", "bad", "bad"]
     assert "testing " + str(repo["eta"])[:7] + " (1 left, ~1 steps)" in err
     assert f"bisecting 3 commits from {str(repo['base'])[:7]}" in err

@@ -11,7 +11,7 @@ import pytest
 from janus_sim.adapters.git_repo import Commit, Worktree
 from janus_sim.adapters.revision_env import RevisionEnvs, RevisionError
 from janus_sim.app.bisect import Criterion, Probe, SearchResult
-from janus_sim.app.compare import Divergence
+from janus_sim.app.divergence import Divergence, FieldDiff
 from janus_sim.cli import bisect as cb
 
 
@@ -52,14 +52,24 @@ def test_skips_between_the_last_good_and_the_first_bad_are_all_candidates(
         line[3].sha: Probe("bad", "d1", "digest d1, good d0"),
     }
     result = SearchResult(last_good=0, first_bad=2, skipped=(1,))
-    div = Divergence(5, "payload", "payload differs (x)")
+    div = Divergence(
+        5,
+        "payload",
+        "payload differs (x)",
+        kind="schema_updated",
+        entity="schema:c1-0",
+        cycle=1,
+        fields=(FieldDiff("n_points", "3", "4"),),
+        n_fields=1,
+    )
     cb._report(line, probes, result, div, Criterion(digest="d0"), as_json=True)
     doc = json.loads(capsys.readouterr().out)
     assert doc["exact"] is False and [c["sha"] for c in doc["candidates"]] == [
         line[1].sha,
         line[2].sha,
     ]
-    assert doc["divergence"] == {"seq": 5, "field": "payload", "detail": "payload differs (x)"}
+    assert doc["divergence"]["seq"] == 5 and doc["divergence"]["field"] == "payload"
+    assert doc["divergence"]["detail"] == "payload differs (x)"
     assert doc["tested"][1] == {
         "sha": line[1].sha,
         "subject": "commit b",
@@ -70,4 +80,6 @@ def test_skips_between_the_last_good_and_the_first_bad_are_all_candidates(
     cb._report(line, probes, result, div, Criterion(digest="d0"), as_json=False)
     out = capsys.readouterr().out
     assert "the first bad commit is one of bbbbbbb, ccccccc (bbbbbbb could not run)" in out
-    assert "first divergent event: seq 5: payload differs (x) (aaaaaaa against ccccccc)" in out
+    assert "A = aaaaaaa (last good), B = ccccccc (first bad):" in out
+    assert "first divergent event: seq 5: schema_updated schema:c1-0, cycle 1" in out
+    assert "n_points: A 3, B 4" in out

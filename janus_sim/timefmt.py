@@ -70,15 +70,22 @@ def parse_moment(text: str, *, end_of_day: bool) -> int:
     clock nanoseconds, by ``to_utc_ns``'s rule.
 
     A bare date means its first nanosecond, or its last when ``end_of_day``.
-    Raises ValueError with the accepted forms.
+    Raises ValueError with the accepted forms, or when the moment is outside what an
+    event's time can be (a signed 64-bit count of nanoseconds: 1677 to 2262).
     """
     try:
-        return to_utc_ns(text, end_of_day=end_of_day)
+        ns = to_utc_ns(text, end_of_day=end_of_day)
     except ValueError as e:
         raise ValueError(
             f"{text!r} is not a date or timestamp "
             "(expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM])"
         ) from e
+    if not -(2**63) <= ns < 2**63:
+        raise ValueError(
+            f"{text!r} is outside the times an event can have "
+            "(expected a moment from 1677-09-22 to 2262-04-11)"
+        )
+    return ns
 
 
 def _date_ns(day: dt.date, *, end_of_day: bool) -> int:

@@ -17,6 +17,7 @@ from rich.console import Console
 from janus_sim.adapters.parquet_export import export_events, partition_dir
 from janus_sim.cli.common import latest_run, open_existing, store_option
 from janus_sim.cli.compare import status_line
+from janus_sim.cli.safe_text import inert
 from janus_sim.errors import ConfigError, NotFoundError
 
 
@@ -103,4 +104,4 @@ def export(
             f"{time.monotonic() - started:.1f} s",
             highlight=False,
         )
-    click.echo(str(output))
+    click.echo(inert(output))

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console, Group
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -23,6 +22,7 @@ from janus_sim.app.anomaly_responses import AnomalyResponses
 from janus_sim.app.diff import StateDiff
 from janus_sim.app.engine import Observer, RunResult
 from janus_sim.app.novelty import NoveltyScore
+from janus_sim.cli.safe_text import safe
 from janus_sim.eventlog import EventBatch
 from janus_sim.ports import RunInfo
 from janus_sim.timefmt import format_ns
@@ -70,7 +70,7 @@ class ProgressObserver(Observer):
 def cycle_table(result: RunResult, closes: Mapping[str, float] | None = None) -> Table:
     """One row per sleep cycle; with ``closes`` (date -> the day's real close, for a
     market of real bars) also the close and its change from the previous day."""
-    table = Table(title=f"Sleep cycles of {escape(result.run_id)}", title_justify="left")
+    table = Table(title=f"Sleep cycles of {safe(result.run_id)}", title_justify="left")
     for name, justify in [
         ("cycle", "right"),
         ("date", "left"),
@@ -100,7 +100,7 @@ def cycle_table(result: RunResult, closes: Mapping[str, float] | None = None) ->
             previous = close
         table.add_row(
             str(cycle),
-            result.dates[cycle],
+            safe(result.dates[cycle]),
             f"{m['transitions']:.0f}",
             f"{m['buffer_size']:.0f}",
             f"{m.get('mean_abs_td_before', float('nan')):.4f}",
@@ -198,9 +198,9 @@ def novelty_lines(novelty: NoveltyScore | None, *, labelled: bool = True) -> lis
     for o in n.onsets:
         text = onset_text(o.lead)
         lines.append(
-            f"        {escape(o.regime)}: "
+            f"        {safe(o.regime)}: "
             + (f"[yellow]{text}[/]" if o.lead is None else text)
-            + f" ({escape(o.date)}, {o.n_bars} novel bar{'s' if o.n_bars != 1 else ''})"
+            + f" ({safe(o.date)}, {o.n_bars} novel bar{'s' if o.n_bars != 1 else ''})"
         )
     return lines
 
@@ -239,13 +239,13 @@ def runs_table(runs: list[RunInfo]) -> Table:
     style = {"finished": "green", "failed": "red", "running": "yellow"}
     for r in runs:
         table.add_row(
-            r.run_id,
-            r.scenario_name,
+            safe(r.run_id),
+            safe(r.scenario_name),
             str(r.seed),
-            f"[{style.get(r.status, '')}]{r.status}[/]",
+            f"[{style.get(r.status, '')}]{safe(r.status)}[/]",
             str(r.n_events),
-            (r.digest or "-")[:16],
-            r.started_at,
+            safe((r.digest or "-")[:16]),
+            safe(r.started_at),
         )
     return table
 
@@ -255,13 +255,18 @@ def _preview(payload: str, width: int = 90) -> str:
 
 
 def events_table(batch: EventBatch) -> Table:
-    table = Table(title=f"Events of {batch.run_id}", title_justify="left")
+    table = Table(title=f"Events of {safe(batch.run_id)}", title_justify="left")
     for name in ["seq", "cycle", "sim time", "kind", "entity", "payload"]:
         table.add_column(name, overflow="fold" if name == "payload" else "ellipsis")
     for e in batch.records():
         r = e.record
         table.add_row(
-            str(e.seq), str(r.cycle), format_ns(r.t_ns), r.kind, r.entity, _preview(r.payload)
+            str(e.seq),
+            str(r.cycle),
+            format_ns(r.t_ns),
+            safe(r.kind),
+            safe(r.entity),
+            safe(_preview(r.payload)),
         )
     return table
 
@@ -306,14 +311,14 @@ def schemas_table(rows: list[dict[str, Any]], title: str) -> Table:
         )
     for r in rows:
         table.add_row(
-            str(r["id"]),
+            safe(r["id"]),
             str(r["points"]),
             f"{r['avg_reward']:+.4f}",
-            str(r["created"]),
-            str(r["updated"]),
+            safe(r["created"]),
+            safe(r["updated"]),
             f"{r['mean_norm']:.3f}",
             f"{r['cov_trace']:.4f}",
-            f"{r['dominant_regime']} ({100 * r['dominant_share']:.0f}%)"
+            f"{safe(r['dominant_regime'])} ({100 * r['dominant_share']:.0f}%)"
             if r["dominant_regime"]
             else "-",
         )
@@ -323,18 +328,18 @@ def schemas_table(rows: list[dict[str, Any]], title: str) -> Table:
 def diff_tables(d: StateDiff, a: str, b: str) -> Group:
     """The schema changes and metric deltas of a diff, or one line when nothing changed."""
     if d.empty:
-        return Group(f"no difference between {a} and {b}")
-    schemas = Table(title=f"Schemas: {a} -> {b}", title_justify="left")
+        return Group(f"no difference between {safe(a)} and {safe(b)}")
+    schemas = Table(title=f"Schemas: {safe(a)} -> {safe(b)}", title_justify="left")
     for name in ["change", "schema", "points", "mean shift", "cov change"]:
         schemas.add_column(name, justify="left" if name in {"change", "schema"} else "right")
     for sid in d.created:
-        schemas.add_row("[green]created[/]", sid, "", "", "")
+        schemas.add_row("[green]created[/]", safe(sid), "", "", "")
     for sid in d.pruned:
-        schemas.add_row("[red]pruned[/]", sid, "", "", "")
+        schemas.add_row("[red]pruned[/]", safe(sid), "", "", "")
     for u in d.updated:
         schemas.add_row(
             "updated",
-            u.schema_id,
+            safe(u.schema_id),
             f"{u.points_before} -> {u.points_after} ({u.points_after - u.points_before:+d})",
             f"{u.mean_shift:.4f}",
             f"{u.cov_change:.4f}",
@@ -343,7 +348,7 @@ def diff_tables(d: StateDiff, a: str, b: str) -> Group:
     for name in ["metric", "A", "B", "delta"]:
         metrics.add_column(name, justify="left" if name == "metric" else "right")
     for name, (va, vb) in d.metrics.items():
-        metrics.add_row(name, f"{va:.6g}", f"{vb:.6g}", f"{vb - va:+.6g}")
+        metrics.add_row(safe(name), f"{va:.6g}", f"{vb:.6g}", f"{vb - va:+.6g}")
     summary = (
         f"{len(d.created)} created, {len(d.pruned)} pruned, {len(d.updated)} updated, "
         f"{len(d.metrics)} metrics changed"

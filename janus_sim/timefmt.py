@@ -65,23 +65,33 @@ def to_utc_ns(value: str | dt.datetime | dt.date, *, end_of_day: bool = False) -
     return _datetime_ns(stamp) + _sub_microsecond_ns(text, aware=stamp.utcoffset() is not None)
 
 
+class MomentOutOfRange(ValueError):
+    """A well-formed date or timestamp that no event's time can reach."""
+
+
 def parse_moment(text: str, *, end_of_day: bool) -> int:
     """A date (``2025-12-20``) or timestamp (``2025-12-20T10:30``, ``...T10:30-05:00``) as
     clock nanoseconds, by ``to_utc_ns``'s rule.
 
     A bare date means its first nanosecond, or its last when ``end_of_day``.
-    Raises ValueError with the accepted forms, or when the moment is outside what an
-    event's time can be (a signed 64-bit count of nanoseconds: 1677 to 2262).
+    Raises ValueError with the accepted forms.
     """
     try:
-        ns = to_utc_ns(text, end_of_day=end_of_day)
+        return to_utc_ns(text, end_of_day=end_of_day)
     except ValueError as e:
         raise ValueError(
             f"{text!r} is not a date or timestamp "
             "(expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM])"
         ) from e
+
+
+def parse_event_time(text: str, *, end_of_day: bool) -> int:
+    """``parse_moment`` for a bound on events' times: MomentOutOfRange (a ValueError) when
+    no event's time can be there (``t_ns`` is a signed 64-bit count of nanoseconds: 1677
+    to 2262), so a query never hands the store a number its column cannot hold."""
+    ns = parse_moment(text, end_of_day=end_of_day)
     if not -(2**63) <= ns < 2**63:
-        raise ValueError(
+        raise MomentOutOfRange(
             f"{text!r} is outside the times an event can have "
             "(expected a moment from 1677-09-22 to 2262-04-11)"
         )

@@ -50,15 +50,11 @@ COMMIT;
 
 RUN_FIELDS = tuple(f.name for f in fields(RunInfo))  # the runs columns, bar created_order
 RUN_COLUMNS = ", ".join(RUN_FIELDS)
-RUN_SELECT = ", ".join(
-    "CASE WHEN status = 'finished' THEN n_events "
-    "ELSE (SELECT count(*) FROM events e WHERE e.run_id = runs.run_id) END AS n_events"
-    if name == "n_events"
-    else name
-    for name in RUN_FIELDS
+COUNT_EVENTS = (
+    "SELECT run_id, count(*) FROM events WHERE run_id IN (SELECT unnest(?)) GROUP BY run_id"
 )
-"""``RUN_COLUMNS`` as read: a run not finished has its stored events counted, because
-its row's ``n_events`` is written only when the run ends (a killed run never wrote it,
+"""The stored events of the runs in a list: how ``n_events`` reads for a run not
+finished, whose row's count is written only when it ends (a killed run never wrote it,
 and a resumed one holds the count of its earlier stop)."""
 EVENT_COLUMNS = "seq, cycle, t_ns, kind, entity, version, payload, chain"
 APPEND_VIEW = "_janus_append_batch"

@@ -98,7 +98,7 @@ def export(
             for run_id in summary.runs
             for f in partition_dir(output, run_id).rglob("*.parquet")
         )
-        Console(stderr=True).print(
+        Console(stderr=True, emoji=False).print(
             f"exported {len(summary.runs)} run(s), {summary.n_events:,} events in "
             f"{summary.n_files} files ({size / 1e6:.1f} MB) in "
             f"{time.monotonic() - started:.1f} s",

@@ -57,7 +57,7 @@ from janus_sim.config import Scenario, json_schema
 from janus_sim.config.names import check_run_id
 from janus_sim.errors import ConfigError, JanusError, NotFoundError, StoreError
 from janus_sim.ports import EventQuery
-from janus_sim.timefmt import parse_moment
+from janus_sim.timefmt import parse_event_time
 from janus_sim.wiring import load_scenario, open_run, stored_scenario
 
 
@@ -325,8 +325,8 @@ def events(
         if k not in EVENT_KINDS:
             raise ConfigError("--kind", "", f"unknown kind {k!r}; known: {', '.join(EVENT_KINDS)}")
     try:
-        t_min = parse_moment(since, end_of_day=False) if since else None
-        t_max = parse_moment(until, end_of_day=True) if until else None
+        t_min = parse_event_time(since, end_of_day=False) if since else None
+        t_max = parse_event_time(until, end_of_day=True) if until else None
     except ValueError as e:
         raise ConfigError("--since/--until", "", str(e)) from e
     store = open_existing(store_path)

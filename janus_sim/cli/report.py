@@ -63,7 +63,7 @@ def report(store_path: Path, run_id: str | None, output: Path, quiet: bool) -> N
         text = render_report(data)
         write_report(output, text)
     if not quiet:
-        Console(stderr=True).print(
+        Console(stderr=True, emoji=False).print(
             safe(
                 f"wrote {output} ({len(text.encode()) / 1e6:.1f} MB) for run {rid} "
                 f"in {time.monotonic() - started:.1f} s"

@@ -21,9 +21,8 @@ which no escape can reach.
 
 from __future__ import annotations
 
+import re
 import unicodedata
-
-from rich.markup import escape
 
 _LIVE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 
@@ -49,6 +48,33 @@ def inert(text: object) -> str:
     return "".join(_visible(ch) for ch in s)
 
 
+# A run of backslashes, then a '[' (and whether a tag, as rich's parser sees one, starts
+# there), or the end of the text.
+_BRACKET = re.compile(r"(\\*)(?:(\[(?=[a-z#/@][^[]*?\]))|(\[)|$)")
+
+
+def _escaped(m: re.Match[str]) -> str:
+    slashes = m.group(1)
+    if m.group(2):  # a tag: rich prints n backslashes of 2n, and 2n+1 make the tag text
+        return slashes * 2 + "\\["
+    if m.group(3):  # any other '[': rich turns a "\\[" in plain text into "["
+        return slashes + "\\["
+    if not slashes:
+        return ""
+    # Trailing backslashes would escape a tag that follows (``[bold]{safe(x)}[/]``): doubled,
+    # they print as themselves before one, and an empty span ends them so that whatever
+    # follows (a tag, text, or nothing) still reads them as they are.
+    return slashes * 2 + "[bold][/bold]"
+
+
 def safe(text: object) -> str:
-    """``inert(text)`` escaped for rich markup: a console prints exactly ``inert(text)``."""
-    return escape(inert(text))
+    """``inert(text)`` escaped for rich markup: a console prints exactly ``inert(text)``,
+    whatever markup comes before or after it.
+
+    Rich's own ``escape`` is not enough: it leaves a backslash before a '[' that does not
+    start a tag, which rich's parser then drops (``\\[`` prints ``[``), and two trailing
+    backslashes still escape a following tag."""
+    s = inert(text)
+    if "[" not in s and "\\" not in s:
+        return s
+    return _BRACKET.sub(_escaped, s)

@@ -68,7 +68,7 @@ def report(out: Path, output: Path | None, quiet: bool) -> None:
         write_report(target, text)
     if not quiet:
         counts = ", ".join(f"{n} {s}" for s, n in zip(STATUSES, data.header.counts, strict=True))
-        Console(stderr=True).print(
+        Console(stderr=True, emoji=False).print(
             safe(
                 f"wrote {target} ({len(text.encode()) / 1e6:.1f} MB) for sweep "
                 f"{data.header.name} ({counts}) in {time.monotonic() - started:.1f} s"

@@ -377,7 +377,12 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo("janus-sim: interrupted", err=True)
         sys.exit(130)
     except click.ClickException as e:
-        e.show()
+        # Usage errors too are one inert line: click's message quotes what was typed.
+        hint = ""
+        if isinstance(e, click.UsageError):
+            path = e.ctx.command_path if e.ctx is not None else "janus-sim"
+            hint = f" (see `{path} --help`)"
+        click.echo(inert(f"janus-sim: error: {e.format_message()}{hint}"), err=True)
         sys.exit(e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)

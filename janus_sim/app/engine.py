@@ -314,7 +314,10 @@ class Engine:
             reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
             self.store.finish_run(self.run_id, "failed", None, reason)
             raise
-        self.store.finish_run(self.run_id, "finished", result.digest)
+        try:
+            self.store.finish_run(self.run_id, "finished", result.digest)
+        except StoreLocked as e:  # every event is stored; --resume records the end
+            raise RunStalled(self.run_id, e, self._next_seq, marked=False) from e
         return result
 
     def _start(self, world: World) -> Recorder:

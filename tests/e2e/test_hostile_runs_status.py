@@ -69,11 +69,12 @@ def test_runs_counts_what_is_stored(
 
 
 class _Locked:
-    """Makes the store look locked by another process from the ``at``-th append on (and,
-    with ``hold_marking``, also when the run is marked interrupted)."""
+    """Makes the store look locked by another process: from the ``at``-th append on, when
+    the run marks itself ``interrupted`` (``hold_marking``), and when it records its end
+    (``hold_end``)."""
 
-    def __init__(self, at: int, hold_marking: bool) -> None:
-        self.at, self.hold_marking, self.calls = at, hold_marking, 0
+    def __init__(self, at: int, hold_marking: bool, hold_end: bool) -> None:
+        self.at, self.hold_marking, self.hold_end, self.calls = at, hold_marking, hold_end, 0
         self.append, self.finish = DuckDBEventStore.append, DuckDBEventStore.finish_run
 
     def patched_append(self, store: DuckDBEventStore, batch: Any) -> None:
@@ -83,25 +84,31 @@ class _Locked:
         self.append(store, batch)
 
     def patched_finish(self, store: DuckDBEventStore, run_id: str, status: Any, *a: Any) -> None:
-        if self.hold_marking and status == "interrupted":
+        held = {"interrupted": self.hold_marking, "finished": self.hold_end}.get(status, False)
+        if held:
             raise StoreLocked(str(store.path), "process 4242", 0.1)
         self.finish(store, run_id, status, *a)
 
 
+# (append that finds the store locked, the marking locked too, the end locked too)
+LOCKED_CASES = {
+    "2nd-batch-marked": (2, False, False),
+    "4th-batch-marked": (4, False, False),
+    "2nd-batch-still-locked": (2, True, False),
+    "4th-batch-still-locked": (4, True, False),
+    "at-the-end": (10**9, False, True),
+}
+
+
 @pytest.mark.hostile("run", kind="concurrent")
-@pytest.mark.parametrize("hold_marking", [False, True], ids=["marked", "still-locked"])
-@pytest.mark.parametrize("at", [2, 4])
+@pytest.mark.parametrize("name", list(LOCKED_CASES))
 def test_lock_timeout_mid_run_says_resume(
-    at: int,
-    hold_marking: bool,
-    stored: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    name: str, stored: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    at, hold_marking, hold_end = LOCKED_CASES[name]
     store = tmp_path / "store"
     scenario = _tiny_file(tmp_path)
-    locked = _Locked(at, hold_marking)
+    locked = _Locked(at, hold_marking, hold_end)
     with (
         mock.patch.object(DuckDBEventStore, "append", lambda s, b: locked.patched_append(s, b)),
         mock.patch.object(
@@ -112,11 +119,11 @@ def test_lock_timeout_mid_run_says_resume(
     assert f"event store {store}/janus.duckdb stayed locked by process 4242" in line, line
     assert "of run 'tiny-s7'" in line and "try again" not in line, line
     assert f"--store {store} --run-id tiny-s7 --resume" in line, line
-    marked = "still locked" not in line
-    assert marked is not hold_marking, line
+    still_locked = hold_marking or hold_end
+    assert ("still locked" in line) is still_locked, line
     with open_store(store, read_only=True) as s:
         info = s.get_run("tiny-s7")
-    assert info.status == ("running" if hold_marking else "interrupted")
+    assert info.status == ("running" if still_locked else "interrupted")
     code, out, err = cli(
         capsys, "run", scenario, "--store", store, "--run-id", "tiny-s7", "--resume", "--quiet"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -55,8 +56,8 @@ class WholeNumber(click.ParamType[int]):
             number = value
         else:
             text = str(value).strip()
-            # isascii: str.isdigit() also accepts digits such as '²' that int() refuses.
-            if not (text.lstrip("+-").isascii() and text.lstrip("+-").isdigit()):
+            # ASCII digits only: str.isdigit() also accepts '²', which int() refuses.
+            if re.fullmatch(r"[+-]?[0-9]+", text) is None:
                 raise ConfigError(where, repr(value), f"is not a whole number ({expected})")
             if len(text) > 40:  # far out of range; int() of a huge text is slow
                 raise ConfigError(where, repr(value)[:40] + "...", f"is out of range ({expected})")

@@ -62,6 +62,9 @@ MOMENTS: dict[str, tuple[list[str], tuple[str, ...]]] = {
     ),
     "events --limit zero": (["events", "--limit", "0"], ("--limit: '0': is out of range",)),
     "events --limit negative": (["events", "--limit=-5"], ("--limit: '-5': is out of range",)),
+    # Found by the property test: a doubled sign once reached int() and raised.
+    "events --limit doubled sign": (["events", "--limit=--0"], ("'--0': is not a whole",)),
+    "at --seq mixed signs": (["at", "--seq=+-1"], ("--seq: '+-1': is not a whole number",)),
     "events --limit float": (["events", "--limit", "1e3"], ("--limit: '1e3': is not a whole",)),
     "events --cycle huge": (
         ["events", "--cycle", "99999999999999999999"],

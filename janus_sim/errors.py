@@ -31,6 +31,17 @@ class StoreError(JanusError):
     """The event store cannot be opened, written or read as asked."""
 
 
+class StoreLocked(StoreError):
+    """Another process held the store's file for longer than the wait allowed."""
+
+    def __init__(self, path: str, holder: str, timeout: float) -> None:
+        self.path, self.holder, self.timeout = path, holder, timeout
+        super().__init__(
+            f"event store {path} stayed locked by {holder} for {timeout:g} s; "
+            "try again when it is done (JANUS_STORE_WAIT sets the wait in seconds)"
+        )
+
+
 class EmptyStoreError(StoreError):
     """The store's file is a database with no tables: its creation was cut off."""
 

@@ -113,13 +113,17 @@ class MemoryEventStore:
         )
 
     def get_run(self, run_id: str) -> RunInfo:
-        info = self._info(run_id)
-        return replace(info, versions=dict(info.versions))
+        return self._as_read(self._info(run_id))
 
     def list_runs(self) -> list[RunInfo]:
-        """All runs, oldest first."""
+        """All runs, oldest first; a run not finished with its stored events counted
+        (as the DuckDB store reads them)."""
         self._open()
-        return [replace(i, versions=dict(i.versions)) for i in self._runs.values()]
+        return [self._as_read(i) for i in self._runs.values()]
+
+    def _as_read(self, info: RunInfo) -> RunInfo:
+        n = info.n_events if info.status == "finished" else self._last_seq[info.run_id] + 1
+        return replace(info, versions=dict(info.versions), n_events=n)
 
     def last_seq(self, run_id: str) -> int:
         """The highest sequence number of the run, or -1 when it has no events."""

@@ -61,11 +61,16 @@ def check_status(status: str, where: str) -> None:
 
 
 def check_query(query: EventQuery, where: str) -> None:
-    """Reject queries that cannot mean anything (a bare string as ``kinds``, limit < 0)."""
+    """Reject queries that cannot mean anything (a bare string as ``kinds``, limit < 0, a
+    bound no BIGINT column can hold)."""
     if isinstance(query.kinds, str):
         raise StoreError(f"{where}: EventQuery.kinds must be a sequence of kinds, not a string")
     if query.limit is not None and query.limit < 0:
         raise StoreError(f"{where}: EventQuery.limit must be >= 0, got {query.limit}")
+    for name in ("cycle_min", "cycle_max", "t_min", "t_max", "seq_min", "seq_max", "limit"):
+        value = getattr(query, name)
+        if value is not None and not -(2**63) <= value < 2**63:  # the columns are BIGINT
+            raise StoreError(f"{where}: EventQuery.{name} {value} is outside 64-bit integers")
 
 
 def unknown_run(run_id: str, where: str, known: list[str]) -> NotFoundError:

@@ -65,6 +65,10 @@ def to_utc_ns(value: str | dt.datetime | dt.date, *, end_of_day: bool = False) -
     return _datetime_ns(stamp) + _sub_microsecond_ns(text, aware=stamp.utcoffset() is not None)
 
 
+class MomentOutOfRange(ValueError):
+    """A well-formed date or timestamp that no event's time can reach."""
+
+
 def parse_moment(text: str, *, end_of_day: bool) -> int:
     """A date (``2025-12-20``) or timestamp (``2025-12-20T10:30``, ``...T10:30-05:00``) as
     clock nanoseconds, by ``to_utc_ns``'s rule.
@@ -79,6 +83,19 @@ def parse_moment(text: str, *, end_of_day: bool) -> int:
             f"{text!r} is not a date or timestamp "
             "(expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM])"
         ) from e
+
+
+def parse_event_time(text: str, *, end_of_day: bool) -> int:
+    """``parse_moment`` for a bound on events' times: MomentOutOfRange (a ValueError) when
+    no event's time can be there (``t_ns`` is a signed 64-bit count of nanoseconds: 1677
+    to 2262), so a query never hands the store a number its column cannot hold."""
+    ns = parse_moment(text, end_of_day=end_of_day)
+    if not -(2**63) <= ns < 2**63:
+        raise MomentOutOfRange(
+            f"{text!r} is outside the times an event can have "
+            "(expected a moment from 1677-09-22 to 2262-04-11)"
+        )
+    return ns
 
 
 def _date_ns(day: dt.date, *, end_of_day: bool) -> int:

@@ -105,6 +105,7 @@ def open_run(
         store = stack.enter_context(
             contextlib.closing(open_store(store_path, lock_timeout=lock_timeout, on_wait=on_wait))
         )
+        store.check_intact()  # never add a run to a damaged file (verify would fail it)
         rid = run_id if isinstance(run_id, str) else run_id(store)
         stack.enter_context(RunLock(folder, rid))
         engine = Engine(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from janus_sim.errors import StoreError
+from janus_sim.errors import StoreError, StoreLocked
 
 ALIAS = "janus"  # the attached database's name inside the private DuckDB instance
 ROW_GROUP_SIZE = 32_768  # a multiple of DuckDB's vector size (2048); see duckdb_store
@@ -75,9 +75,6 @@ def connect_waiting(
                 if on_wait is not None and timeout > 0:
                     on_wait(f"{path} is in use by {holder}; waiting up to {timeout:g} s for it")
             if now >= deadline:
-                raise StoreError(
-                    f"event store {path} stayed locked by {holder} for {timeout:g} s; "
-                    "try again when it is done (JANUS_STORE_WAIT sets the wait in seconds)"
-                ) from e
+                raise StoreLocked(str(path), holder, timeout) from e
             time.sleep(min(pause, max(0.0, deadline - now)))
             pause = min(pause * 2, 0.5)

@@ -50,6 +50,12 @@ COMMIT;
 
 RUN_FIELDS = tuple(f.name for f in fields(RunInfo))  # the runs columns, bar created_order
 RUN_COLUMNS = ", ".join(RUN_FIELDS)
+COUNT_EVENTS = (
+    "SELECT run_id, count(*) FROM events WHERE run_id IN (SELECT unnest(?)) GROUP BY run_id"
+)
+"""The stored events of the runs in a list: how ``n_events`` reads for a run not
+finished, whose row's count is written only when it ends (a killed run never wrote it,
+and a resumed one holds the count of its earlier stop)."""
 EVENT_COLUMNS = "seq, cycle, t_ns, kind, entity, version, payload, chain"
 APPEND_VIEW = "_janus_append_batch"
 INSERT_BATCH = (

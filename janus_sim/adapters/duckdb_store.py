@@ -42,6 +42,7 @@ import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -60,6 +61,7 @@ from janus_sim.adapters.duckdb_connect import (
 )
 from janus_sim.adapters.duckdb_sql import (
     APPEND_VIEW,
+    COUNT_EVENTS,
     INSERT_BATCH,
     RUN_COLUMNS,
     RUN_FIELDS,
@@ -304,19 +306,46 @@ class DuckDBEventStore:
                     [status, digest, message, now_utc(), run_id, run_id],
                 )
 
+    def check_intact(self) -> None:
+        """Read every stored block once, so DuckDB checks each one's checksum; StoreError
+        naming the damage if one fails. A writer calls it before adding a run: a file
+        damaged where no append reads (old events) would otherwise take new runs without
+        a word, and only `verify` would find it later. Costs one scan of the file."""
+        with self.session():
+            for table in ("runs", "events"):
+                try:
+                    self.con.execute(f"SELECT bit_xor(hash(t)) FROM {table} t").fetchall()
+                except duckdb.Error as e:
+                    raise StoreError(
+                        f"event store {self.path} is damaged, so no run is written into it: "
+                        f"{first_line(e)}"
+                    ) from e
+
     def get_run(self, run_id: str) -> RunInfo:
         sql = f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?"
         with self.session():
             rows = self._rows(f"read run {run_id!r}", sql, [run_id])
             if not rows:
                 raise unknown_run(run_id, str(self.path), self._known_runs())
-        return run_info_of(rows[0])
+            return self._counted([run_info_of(rows[0])])[0]
 
     def list_runs(self) -> list[RunInfo]:
-        """All runs, oldest first."""
+        """All runs, oldest first; a run not finished with its stored events counted."""
         sql = f"SELECT {RUN_COLUMNS} FROM runs ORDER BY created_order"
         with self.session():
-            return [run_info_of(r) for r in self._rows("list runs", sql)]
+            return self._counted([run_info_of(r) for r in self._rows("list runs", sql)])
+
+    def _counted(self, infos: list[RunInfo]) -> list[RunInfo]:
+        """``infos`` with each unfinished run's ``n_events`` counted from its events (a
+        finished run's row holds the count; only the others cost a scan)."""
+        open_runs = [r.run_id for r in infos if r.status != "finished"]
+        if not open_runs:
+            return infos
+        counts = dict(self._rows("count the events of unfinished runs", COUNT_EVENTS, [open_runs]))
+        return [
+            r if r.status == "finished" else replace(r, n_events=int(counts.get(r.run_id, 0)))
+            for r in infos
+        ]
 
     def last_seq(self, run_id: str) -> int:
         """The highest sequence number of the run, or -1 when it has no events."""

@@ -18,7 +18,7 @@ from janus_sim.app.timetravel import Moment
 from janus_sim.core.state import SimState
 from janus_sim.errors import ConfigError
 from janus_sim.ports import EventStore
-from janus_sim.timefmt import parse_moment
+from janus_sim.timefmt import MomentOutOfRange, parse_event_time
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,9 @@ def parse_when(when: str) -> Moment:
             else Moment(seq=n, label=f"event {n}")
         )
     try:
-        return Moment(t_ns=parse_moment(when, end_of_day=True), label=when)
+        return Moment(t_ns=parse_event_time(when, end_of_day=True), label=when)
+    except MomentOutOfRange:
+        raise  # a date, but out of range: the other forms are beside the point
     except ValueError as e:
         raise ValueError(f"{e}, cycle:N, seq:N or end") from e
 

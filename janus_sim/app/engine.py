@@ -48,6 +48,7 @@ from janus_sim.app.scenario_identity import (
 )
 from janus_sim.app.vector_sync import collection_name, sync_schemas
 from janus_sim.config import Scenario
+from janus_sim.config.names import check_run_id
 from janus_sim.core import checkpoint
 from janus_sim.core import events as ev
 from janus_sim.core.awake import run_day
@@ -58,7 +59,7 @@ from janus_sim.core.neocortex import Schema
 from janus_sim.core.sleep import sleep_cycle
 from janus_sim.core.state import Recorder, SimState
 from janus_sim.core.world import World
-from janus_sim.errors import NotFoundError, StoreError
+from janus_sim.errors import NotFoundError, StoreError, StoreLocked
 from janus_sim.eventlog import EventBatch, RunDigest
 from janus_sim.ports import EventQuery, EventStore, RunInfo, VectorStore
 
@@ -73,6 +74,24 @@ class RunInterrupted(Exception):
         self.signal_name = signal_name
         self.next_seq = next_seq
         super().__init__(f"interrupted by {signal_name} after event {next_seq - 1}")
+
+
+class RunStalled(StoreError):
+    """A running run could not write its next batch: the store stayed locked by another
+    process (``locked``) past the wait. The run is marked interrupted when the store lets
+    go in time for that (``marked``); either way ``--resume`` finishes it."""
+
+    def __init__(self, run_id: str, locked: StoreLocked, next_seq: int, marked: bool) -> None:
+        self.run_id, self.locked, self.next_seq, self.marked = run_id, locked, next_seq, marked
+        state = (
+            "the run is marked interrupted"
+            if marked
+            else "the run could not be marked interrupted (the store is still locked)"
+        )
+        super().__init__(
+            f"event store {locked.path} stayed locked by {locked.holder} for "
+            f"{locked.timeout:g} s after event {next_seq - 1} of run {run_id!r}; {state}"
+        )
 
 
 class Observer:
@@ -245,7 +264,11 @@ class Engine:
         return result
 
     def run(self) -> RunResult:
+        """Simulate a new run into the store. ConfigError (nothing written) when the run
+        id breaks ``config.names`` (every new run is checked here: ``--run-id``, default
+        ids, sweep trials, baselines); StoreError when the id is taken."""
         sc = self.scenario
+        check_run_id(self.run_id, "run id")
         try:
             self.store.get_run(self.run_id)
         except NotFoundError:
@@ -278,11 +301,23 @@ class Engine:
         except RunInterrupted as e:
             self.store.finish_run(self.run_id, "interrupted", None, f"{e}; resume with --resume")
             raise
+        except StoreLocked as e:
+            # Not a failure of the run: it stopped at a batch boundary like an interrupt,
+            # and its status must say so (not 'running', as if a writer were still on it).
+            stalled = RunStalled(self.run_id, e, self._next_seq, marked=False)
+            try:
+                self.store.finish_run(self.run_id, "interrupted", None, f"{stalled}; --resume")
+            except StoreError:
+                raise stalled from e
+            raise RunStalled(self.run_id, e, self._next_seq, marked=True) from e
         except BaseException as e:
             reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
             self.store.finish_run(self.run_id, "failed", None, reason)
             raise
-        self.store.finish_run(self.run_id, "finished", result.digest)
+        try:
+            self.store.finish_run(self.run_id, "finished", result.digest)
+        except StoreLocked as e:  # every event is stored; --resume records the end
+            raise RunStalled(self.run_id, e, self._next_seq, marked=False) from e
         return result
 
     def _start(self, world: World) -> Recorder:

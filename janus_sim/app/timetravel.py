@@ -48,21 +48,34 @@ def state_at(
     store: EventStore, run_id: str, moment: Moment, *, kinds: tuple[str, ...] | None = None
 ) -> tuple[SimState, int]:
     """(state, seq of the last event up to the moment). With ``kinds``, only those events
-    are folded (see SCHEMA_KINDS). NotFoundError when the moment precedes the run."""
+    are folded (see SCHEMA_KINDS).
+
+    NotFoundError when the run has no events yet, when the moment precedes the run, and
+    when it lies beyond the run's end (so far): a time after its last day, a cycle after
+    its last cycle, a seq after its last event. A moment out of range is never read as
+    the nearest end.
+    """
+    end = store.read(run_id, EventQuery(limit=1, tail=True))
+    if len(end) == 0:
+        raise NotFoundError(
+            f"run {run_id!r} has no events yet, so it has no state as of {moment.label}"
+        )
+    last_t, last_cycle, last_seq = int(end.t_ns[0]), int(end.cycle[0]), int(end.seq[0])
+    ends = f"is after run {run_id!r} ends"
+    if moment.seq is not None and moment.seq > last_seq:
+        raise NotFoundError(f"{moment.label} {ends} (its last event is {last_seq})")
+    if moment.cycle is not None and moment.cycle > last_cycle:
+        raise NotFoundError(f"{moment.label} {ends} (its last cycle is {last_cycle})")
+    if moment.t_ns is not None:
+        last_day_end = last_t - last_t % NS_PER_DAY + NS_PER_DAY - 1
+        if moment.t_ns > last_day_end:  # past the run's last day
+            raise NotFoundError(f"{moment.label} {ends} ({format_ns(last_t)})")
     bound = EventQuery(t_max=moment.t_ns, cycle_max=moment.cycle, seq_max=moment.seq)
     last = store.read(run_id, replace(bound, limit=1, tail=True))
     if len(last) == 0:
         first = store.read(run_id, EventQuery(limit=1))
-        start = format_ns(int(first.t_ns[0])) if len(first) else "(no events)"
+        start = format_ns(int(first.t_ns[0]))
         raise NotFoundError(f"{moment.label} is before run {run_id!r} starts ({start})")
-    if moment.t_ns is not None:
-        end = store.read(run_id, EventQuery(limit=1, tail=True))
-        last_t = int(end.t_ns[0])
-        last_day_end = last_t - last_t % NS_PER_DAY + NS_PER_DAY - 1
-        if moment.t_ns > last_day_end:  # past the run's last day
-            raise NotFoundError(
-                f"{moment.label} is after run {run_id!r} ends ({format_ns(last_t)})"
-            )
     state = SimState()
     query = replace(bound, kinds=kinds)
     if kinds is not None and set(CHECKPOINT_KINDS) <= set(kinds):

@@ -25,6 +25,7 @@ from janus_sim.cli.compare import (
     status_line,
     tolerances_of,
 )
+from janus_sim.cli.safe_text import safe
 from janus_sim.errors import ConfigError, NotFoundError
 from janus_sim.wiring import load_scenario
 
@@ -59,8 +60,10 @@ def save(scenario: Path, output: Path, seed: int | None, quiet: bool) -> None:
     except OSError as e:
         raise ConfigError(str(output), "", f"cannot write the baseline ({e.strerror})") from e
     stdout().print(
-        f"saved {output}: {len(base.cycles)} cycles, {base.n_events} events, "
-        f"digest {base.digest[:16]}"
+        safe(
+            f"saved {output}: {len(base.cycles)} cycles, {base.n_events} events, "
+            f"digest {base.digest[:16]}"
+        )
     )
 
 

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 import janus_sim
@@ -37,6 +36,7 @@ from janus_sim.app.scenario_identity import ConfigChange, config_changes
 from janus_sim.cli.common import stdout
 from janus_sim.cli.compare import tolerances_of
 from janus_sim.cli.divergence_view import config_lines, divergence_json, divergence_lines
+from janus_sim.cli.safe_text import safe
 from janus_sim.errors import ConfigError, StoreError
 
 RUN_ID = "bisect"
@@ -126,16 +126,16 @@ def _say_probe(err: Console, commit: git.Commit, p: Probe) -> None:
     if p.verdict == "good":
         err.print(f"  {commit.short}: good (digest {p.digest[:16]})")
     elif p.verdict == "bad":
-        err.print(f"  {commit.short}: [red]bad[/]: {escape(p.reason)}")
+        err.print(f"  {commit.short}: [red]bad[/]: {safe(p.reason)}")
     else:
-        err.print(f"  {commit.short}: [yellow]skipped[/]: {escape(p.reason)}")
+        err.print(f"  {commit.short}: [yellow]skipped[/]: {safe(p.reason)}")
 
 
 def _ends(
     runs: _Runs, good: git.Commit, bad: git.Commit, crit: Criterion, err: Console
 ) -> Criterion:
     """Tests both ends; the criterion with the good digest filled in (scenario mode)."""
-    err.print(f"testing {good.short} (the good end): {escape(good.subject)}")
+    err.print(f"testing {good.short} (the good end): {safe(good.subject)}")
     p = runs.probe(good, crit)
     if p.verdict == "skip":
         raise BisectError(f"--good {good.short}: the scenario cannot run there: {p.reason}")
@@ -148,7 +148,7 @@ def _ends(
             "commit that passes it"
         )
     _say_probe(err, good, p)
-    err.print(f"testing {bad.short} (the bad end): {escape(bad.subject)}")
+    err.print(f"testing {bad.short} (the bad end): {safe(bad.subject)}")
     p = runs.probe(bad, crit)
     _say_probe(err, bad, p)
     if p.verdict == "skip":
@@ -254,7 +254,7 @@ def bisect(
     err = Console(stderr=True, quiet=quiet)
     err.print(
         f"bisecting {len(line) - 1} commits from {good_c.short} to {bad_c.short} "
-        f"by {crit.name} ({escape(str(target))})"
+        f"by {crit.name} ({safe(str(target))})"
     )
     with term_interrupts(), tempfile.TemporaryDirectory(prefix="janus-bisect-") as tmp:
         folder = Path(tmp)
@@ -270,7 +270,7 @@ def bisect(
 
             def announce(i: int, left: int, steps: int) -> None:
                 c = line[i]
-                err.print(f"testing {c.short} ({left} left, ~{steps} steps): {escape(c.subject)}")
+                err.print(f"testing {c.short} ({left} left, ~{steps} steps): {safe(c.subject)}")
 
             result = search(len(line), test, announce)
             divergence, changes = _divergence(runs, line[result.last_good], line[result.first_bad])
@@ -322,18 +322,18 @@ def _report(
         p = probes.get(c.sha)
         if p is not None:
             verdict = {"bad": "[red]bad[/]", "skip": "[yellow]skipped[/]"}.get(p.verdict, "good")
-            table.add_row(c.short, escape(c.subject), verdict, p.digest[:16], escape(p.reason))
+            table.add_row(c.short, safe(c.subject), verdict, p.digest[:16], safe(p.reason))
     out.print(table)
     if result.skipped:
         names = ", ".join(line[i].short for i in result.candidates)
         skipped = ", ".join(line[i].short for i in result.skipped)
         out.print(f"[yellow]the first bad commit is one of[/] {names} ({skipped} could not run)")
-    out.print(f"first bad commit: [bold]{first.sha}[/] {escape(first.subject)}")
-    out.print(f"  why: {escape(why)}")
-    out.print(f"  last good commit: {last_good.sha} {escape(last_good.subject)}")
+    out.print(f"first bad commit: [bold]{first.sha}[/] {safe(first.subject)}")
+    out.print(f"  why: {safe(why)}")
+    out.print(f"  last good commit: {last_good.sha} {safe(last_good.subject)}")
     if divergence is not None:
         out.print(f"  A = {last_good.short} (last good), B = {first.short} (first bad):")
         for text in config_lines(changes):
-            out.print(f"  {escape(text)}")
+            out.print(f"  {safe(text)}")
         for text in divergence_lines(divergence):
-            out.print(f"  {escape(text)}")
+            out.print(f"  {safe(text)}")

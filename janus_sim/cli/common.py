@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from janus_sim.adapters.duckdb_store import (
     open_store,
     store_file,
 )
+from janus_sim.cli.safe_text import safe
 from janus_sim.errors import ConfigError, NotFoundError
 from janus_sim.timefmt import S_PER_DAY
 
@@ -33,10 +35,49 @@ store_option = click.option(
 )
 
 
+INT64_MAX = 2**63 - 1
+"""The largest count, cycle or sequence number a store's BIGINT columns can hold."""
+
+
+class WholeNumber(click.ParamType[int]):
+    """An option's whole number from ``low`` to ``high``; anything else is a one-line
+    ConfigError naming the option, the value and the range (not click's usage text, and
+    never a number the store cannot hold, such as ``--limit 99999999999999999999``)."""
+
+    name = "integer"
+
+    def __init__(self, low: int, high: int = INT64_MAX) -> None:
+        self.low, self.high = low, high
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: object) -> int:
+        where = param.opts[0] if param is not None and param.opts else "value"
+        expected = f"expected a whole number from {self.low} to {self.high}"
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            text = str(value).strip()
+            # ASCII digits only: str.isdigit() also accepts '²', which int() refuses.
+            if re.fullmatch(r"[+-]?[0-9]+", text) is None:
+                raise ConfigError(where, repr(value), f"is not a whole number ({expected})")
+            if len(text) > 40:  # far out of range; int() of a huge text is slow
+                raise ConfigError(where, repr(value)[:40] + "...", f"is out of range ({expected})")
+            number = int(text)
+        if not self.low <= number <= self.high:
+            raise ConfigError(where, repr(value), f"is out of range ({expected})")
+        return number
+
+
 def stdout() -> Console:
-    """Tables on stdout; piped output gets a wide console instead of rich's 80 columns."""
-    console = Console()
-    return console if console.is_terminal else Console(width=160)
+    """Tables on stdout; piped output gets a wide console instead of rich's 80 columns.
+
+    Emoji codes are off: a ``:name:`` in user text must print as written (``safe_text``)."""
+    console = Console(emoji=False)
+    return console if console.is_terminal else Console(width=160, emoji=False)
+
+
+def stderr() -> Console:
+    """Rich output on stderr (progress, warnings), emoji codes off like ``stdout``."""
+    return Console(stderr=True, emoji=False)
 
 
 def store_dir(path: Path) -> Path:
@@ -61,7 +102,7 @@ def lock_timeout() -> float:
 
 
 def say_waiting(message: str) -> None:
-    Console(stderr=True).print(f"[yellow]waiting:[/] {message}")
+    stderr().print(f"[yellow]waiting:[/] {safe(message)}")
 
 
 def open_existing(path: Path) -> DuckDBEventStore:

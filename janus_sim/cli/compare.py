@@ -17,7 +17,6 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from janus_sim.app.compare import (
@@ -34,6 +33,7 @@ from janus_sim.app.engine import Observer
 from janus_sim.cli.common import open_stores, stdout, store_option
 from janus_sim.cli.divergence_view import config_lines, divergence_lines
 from janus_sim.cli.run_ref import parse_run_ref
+from janus_sim.cli.safe_text import inert, safe
 from janus_sim.errors import ConfigError
 
 Rows = tuple[list[str], list[list[str]]]
@@ -87,8 +87,8 @@ def status_line(quiet: bool, text: str) -> Iterator[Callable[[str], None]]:
     if quiet:
         yield lambda _: None
         return
-    with Console(stderr=True).status(text) as status:
-        yield lambda msg: status.update(f"{text}: {msg}")
+    with Console(stderr=True, emoji=False).status(safe(text)) as status:
+        yield lambda msg: status.update(safe(f"{text}: {msg}"))
 
 
 class StatusObserver(Observer):
@@ -214,13 +214,13 @@ def _lines(report: CompareReport, with_numerics: bool = True) -> list[str]:
 
 
 def _rich(title: str, rows: Rows) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=safe(title), title_justify="left")
     head, body = rows
     for h in head:
         left = h in {"date", "metric", "status", "largest diff. (rel.)"}
         table.add_column(h, justify="left" if left else "right")
     for r in body:
-        table.add_row(*(f"[red]{x}[/]" if x == "DIFF" else x for x in r))
+        table.add_row(*(f"[red]{x}[/]" if x == "DIFF" else safe(x) for x in r))
     return table
 
 
@@ -251,18 +251,18 @@ def render(
         lines += _md(_summary(report))
         if details[1]:
             lines += ["", "<details><summary>metrics</summary>", "", *_md(details), "</details>"]
-        click.echo("\n".join(lines) + "\n")
+        click.echo("\n".join(inert(x) for x in lines) + "\n")
         return
     out = stdout()
     if report.numerics_line is not None:  # before any table: the first thing to rule out
-        out.print(escape(report.numerics_line))
+        out.print(safe(report.numerics_line))
     out.print(_rich(f"{title} — per cycle", _summary(report)))
     if details[1]:
         out.print(_rich("Metrics" if all_metrics else "Metrics beyond tolerance", details))
     for p in problems:
-        out.print(f"[red]FAIL[/] {p}")
+        out.print(f"[red]FAIL[/] {safe(p)}")
     for line in _lines(report, with_numerics=False):
-        out.print(escape(line))
+        out.print(safe(line))
     out.print("[green]ok[/]: " + verdict if ok else f"[red]{verdict}[/]")
 
 

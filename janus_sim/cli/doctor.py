@@ -22,7 +22,6 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from janus_sim import portable_check as pc
@@ -31,6 +30,7 @@ from janus_sim.adapters.stop_signals import term_interrupts
 from janus_sim.app.doctor import DoctorReport, DoctorRow, diagnose
 from janus_sim.cli.common import stdout
 from janus_sim.cli.divergence_view import divergence_json, divergence_lines
+from janus_sim.cli.safe_text import safe
 from janus_sim.ports import EventStore
 
 
@@ -80,7 +80,7 @@ def doctor(
     chosen = pc.doctor_settings()
     err = Console(stderr=True, quiet=quiet)
     err.print(
-        f"doctor: {len(chosen)} runs of {escape(str(scenario))} (seed {inputs.scenario.seed}), "
+        f"doctor: {len(chosen)} runs of {safe(str(scenario))} (seed {inputs.scenario.seed}), "
         f"{workers} fresh processes at a time"
     )
     started = time.monotonic()
@@ -91,7 +91,7 @@ def doctor(
         done += 1
         what = outcome.error or f"{outcome.digest[:16]} ({outcome.n_events} events)"
         elapsed = time.monotonic() - started
-        err.print(f"  [{done}/{len(chosen)}] {outcome.name}: {escape(what)} ({elapsed:.0f} s)")
+        err.print(f"  [{done}/{len(chosen)}] {outcome.name}: {safe(what)} ({elapsed:.0f} s)")
 
     with term_interrupts(), tempfile.TemporaryDirectory(prefix="janus-doctor-") as tmp:
         reference = pc.in_process(inputs, Path(tmp) / "reference")
@@ -147,14 +147,14 @@ def _print(report: DoctorReport) -> None:
     for note in report.notes:
         out.print(f"note: {note}")
     table = Table(
-        title=f"janus-sim doctor {escape(report.scenario)} (seed {report.seed})",
+        title=f"janus-sim doctor {safe(report.scenario)} (seed {report.seed})",
         title_justify="left",
     )
     for head in ("perturbation", "environment", "digest", "events", "same?"):
         table.add_column(head, justify="right" if head == "events" else "left")
     for r in report.rows:
         env = " ".join(f"{k}={v}" for k, v in sorted(r.env.items())) or "-"
-        digest = r.digest[:16] if not r.error else escape(r.error)
+        digest = r.digest[:16] if not r.error else safe(r.error)
         table.add_row(r.name, env, digest, str(r.n_events), _same_cell(r))
     out.print(table)
     ref = report.rows[0]
@@ -166,9 +166,9 @@ def _print(report: DoctorReport) -> None:
         return
     for r in report.differing:
         if r.error:
-            out.print(f"[red]{escape(r.name)}[/]: the run failed: {escape(r.error)}")
+            out.print(f"[red]{safe(r.name)}[/]: the run failed: {safe(r.error)}")
         elif r.divergence is not None:
             for line in divergence_lines(r.divergence):
-                out.print(f"[red]{escape(r.name)}[/]: {escape(line)}")
+                out.print(f"[red]{safe(r.name)}[/]: {safe(line)}")
     n = len(report.differing)
     out.print(f"[red]DIFFERENT[/]: {n} of {len(report.rows)} runs differ from the {ref.name} run")

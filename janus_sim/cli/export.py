@@ -17,6 +17,7 @@ from rich.console import Console
 from janus_sim.adapters.parquet_export import export_events, partition_dir
 from janus_sim.cli.common import latest_run, open_existing, store_option
 from janus_sim.cli.compare import status_line
+from janus_sim.cli.safe_text import inert
 from janus_sim.errors import ConfigError, NotFoundError
 
 
@@ -97,10 +98,10 @@ def export(
             for run_id in summary.runs
             for f in partition_dir(output, run_id).rglob("*.parquet")
         )
-        Console(stderr=True).print(
+        Console(stderr=True, emoji=False).print(
             f"exported {len(summary.runs)} run(s), {summary.n_events:,} events in "
             f"{summary.n_files} files ({size / 1e6:.1f} MB) in "
             f"{time.monotonic() - started:.1f} s",
             highlight=False,
         )
-    click.echo(str(output))
+    click.echo(inert(output))

@@ -16,25 +16,25 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from janus_sim import __version__
 from janus_sim.adapters.duckdb_store import DuckDBEventStore
 from janus_sim.adapters.stop_signals import StopFlag
 from janus_sim.app.anomaly_lead import crash_lead_of_run
 from janus_sim.app.anomaly_responses import responses_of_run
-from janus_sim.app.engine import RunInterrupted, default_run_id
+from janus_sim.app.engine import RunInterrupted, RunStalled, default_run_id
 from janus_sim.app.log_sink import ReplayMismatch
 from janus_sim.app.novelty import novelty_of_run
 from janus_sim.app.verify import verify_run
 from janus_sim.cli.baseline import baseline
 from janus_sim.cli.bisect import bisect
 from janus_sim.cli.common import (
+    WholeNumber,
     latest_run,
     lock_timeout,
     open_existing,
     say_waiting,
+    stderr,
     stdout,
     stopped_exit_code,
     store_option,
@@ -53,11 +53,13 @@ from janus_sim.cli.render import (
     runs_table,
 )
 from janus_sim.cli.report import report
+from janus_sim.cli.safe_text import inert, safe
 from janus_sim.cli.sweep import sweep
 from janus_sim.config import Scenario, json_schema
-from janus_sim.errors import ConfigError, JanusError, NotFoundError
+from janus_sim.config.names import check_run_id
+from janus_sim.errors import ConfigError, JanusError, NotFoundError, StoreError
 from janus_sim.ports import EventQuery
-from janus_sim.timefmt import parse_moment
+from janus_sim.timefmt import parse_event_time
 from janus_sim.wiring import load_scenario, open_run, stored_scenario
 
 
@@ -129,9 +131,11 @@ def run(
     """
     if run_id is not None and not run_id.strip():
         raise ConfigError("--run-id", "", "must not be empty")
+    if run_id is not None and not resume:  # a new run; --resume names a stored one
+        check_run_id(run_id)
     if from_checkpoint and not resume:
         raise ConfigError("--from-checkpoint", "", "only applies with --resume")
-    err = Console(stderr=True)
+    err = stderr()
     out = stdout()
     # From here on a SIGINT/SIGTERM only asks the engine to stop at its next batch
     # boundary (setup included), so no half-written state can come of it.
@@ -159,11 +163,18 @@ def run(
                     )
             except RunInterrupted as e:
                 click.echo(
-                    f"janus-sim: {e}; run {rid!r} is marked interrupted. Finish it with: "
-                    f"janus-sim run {scenario} --store {store_path} --run-id {rid} --resume",
+                    inert(
+                        f"janus-sim: {e}; run {rid!r} is marked interrupted. Finish it with: "
+                        f"janus-sim run {scenario} --store {store_path} --run-id {rid} --resume"
+                    ),
                     err=True,
                 )
                 sys.exit(stopped_exit_code(e.signal_name))
+            except RunStalled as e:  # the store stayed locked mid-run: resume, not retry
+                raise StoreError(
+                    f"{e}. Finish it with: janus-sim run {scenario} --store {store_path} "
+                    f"--run-id {rid} --resume"
+                ) from e
             lead = novelty = responses = None
             if sc.projection.enabled:
                 lead = crash_lead_of_run(opened.store, rid)
@@ -173,11 +184,11 @@ def run(
     out.print(cycle_table(result, closes=None if bars is None else bars.daily_closes()))
     for line in projection_lines(result, lead, novelty, responses, labelled=bars is None):
         out.print(line)
-    run_text, store_text = escape(result.run_id), escape(str(store_path))
+    run_text, store_text = safe(result.run_id), safe(store_path)
     if engine.vector_error is not None:
         err.print(
             f"[yellow]warning:[/] the schema collection was not kept in sync "
-            f"({escape(str(engine.vector_error))}); the events are complete: recreate it with "
+            f"({safe(engine.vector_error)}); the events are complete: recreate it with "
             f"`janus-sim rebuild --qdrant --run {run_text}`"
         )
     out.print(f"run id  [bold]{run_text}[/]")
@@ -241,22 +252,22 @@ def verify(store_path: Path, run_id: str | None, replay: bool, as_json: bool) ->
         return
     out = stdout()
     for note in report.notes:
-        out.print(f"[yellow]note[/] run {escape(rid)}: {escape(note)}")
+        out.print(f"[yellow]note[/] run {safe(rid)}: {safe(note)}")
     if report.ok:
         chain = "" if report.notes else "hash chain, "
         checks = f"sequence, {chain}fold, checkpoints, digest" + (
             ", replay" if report.replayed else ""
         )
-        out.print(f"[green]ok[/]  run {rid}: {report.n_events} events; {checks} verified")
+        out.print(f"[green]ok[/]  run {safe(rid)}: {report.n_events} events; {checks} verified")
         out.print(f"digest  {report.recomputed_digest}")
         return
     for problem in report.problems:
-        out.print(f"[red]FAIL[/] run {escape(rid)}: {escape(problem)}")
+        out.print(f"[red]FAIL[/] run {safe(rid)}: {safe(problem)}")
     for line in config_lines(report.config_changes):
-        out.print(escape(line))
+        out.print(safe(line))
     if report.divergence is not None:
         for line in divergence_lines(report.divergence, expected="log", actual="replay"):
-            out.print(escape(line))
+            out.print(safe(line))
     if report.first_bad_seq is not None:
         out.print(f"first bad sequence number: {report.first_bad_seq}")
     sys.exit(1)
@@ -283,11 +294,11 @@ def runs(store_path: Path, as_json: bool) -> None:
 @store_option
 @click.option("--run", "run_id", help="Run id (default: the latest run).")
 @click.option("--kind", "kinds", multiple=True, help="Only this event kind (repeatable).")
-@click.option("--cycle", type=int, help="Only this cycle (trading day number, 1-based).")
+@click.option("--cycle", type=WholeNumber(0), help="Only this cycle (trading day number, 1-based).")
 @click.option("--since", help="From this simulated date or timestamp (inclusive).")
 @click.option("--until", help="Up to this simulated date (end of day) or timestamp.")
 @click.option("--entity", help="Only this entity, e.g. transition:42 or policy.")
-@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--limit", type=WholeNumber(1), default=20, show_default=True)
 @click.option("--tail", is_flag=True, help="The last LIMIT matches instead of the first.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines with decoded payloads.")
 def events(
@@ -316,8 +327,8 @@ def events(
         if k not in EVENT_KINDS:
             raise ConfigError("--kind", "", f"unknown kind {k!r}; known: {', '.join(EVENT_KINDS)}")
     try:
-        t_min = parse_moment(since, end_of_day=False) if since else None
-        t_max = parse_moment(until, end_of_day=True) if until else None
+        t_min = parse_event_time(since, end_of_day=False) if since else None
+        t_max = parse_event_time(until, end_of_day=True) if until else None
     except ValueError as e:
         raise ConfigError("--since/--until", "", str(e)) from e
     store = open_existing(store_path)
@@ -370,20 +381,27 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo("janus-sim: interrupted", err=True)
         sys.exit(130)
     except click.ClickException as e:
-        e.show()
+        # Usage errors too are one inert line: click's message quotes what was typed.
+        hint = ""
+        if isinstance(e, click.UsageError):
+            path = e.ctx.command_path if e.ctx is not None else "janus-sim"
+            hint = f" (see `{path} --help`)"
+        click.echo(inert(f"janus-sim: error: {e.format_message()}{hint}"), err=True)
         sys.exit(e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except ReplayMismatch as e:  # run --resume: the one line, then the divergence report
-        click.echo(f"janus-sim: error: {e}", err=True)
+        click.echo(inert(f"janus-sim: error: {e}"), err=True)
         for line in config_lines(e.changes):
-            click.echo(line, err=True)
+            click.echo(inert(line), err=True)
         if e.divergence is not None:
             for line in divergence_lines(e.divergence, expected="log", actual="replay"):
-                click.echo(line, err=True)
+                click.echo(inert(line), err=True)
         sys.exit(e.exit_code)
     except JanusError as e:
-        click.echo(f"janus-sim: error: {e}", err=True)
+        # One line whatever the message quotes: a newline or an ANSI escape in user text
+        # would forge or hide output (safe_text).
+        click.echo(inert(f"janus-sim: error: {e}"), err=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("janus-sim: interrupted; the run is marked failed in the store", err=True)

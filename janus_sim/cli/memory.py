@@ -19,6 +19,7 @@ from janus_sim.app.vector_sync import (
     search_schemas,
 )
 from janus_sim.cli.common import (
+    WholeNumber,
     latest_run,
     open_existing,
     open_stores,
@@ -29,6 +30,7 @@ from janus_sim.cli.common import (
 from janus_sim.cli.render import schemas_table
 from janus_sim.cli.render_diff import diff_tables
 from janus_sim.cli.run_ref import RunRef, parse_run_ref
+from janus_sim.cli.safe_text import safe
 from janus_sim.errors import ConfigError, NotFoundError
 from janus_sim.ports import EventQuery
 
@@ -37,8 +39,8 @@ from janus_sim.ports import EventQuery
 @click.argument("ref", required=False, metavar="[REF]")
 @store_option
 @click.option("--run", "run_id", help="Run, when REF names none (default: the latest run).")
-@click.option("--cycle", type=click.IntRange(0), help="After the night of this cycle.")
-@click.option("--seq", type=click.IntRange(0), help="After this event sequence number.")
+@click.option("--cycle", type=WholeNumber(0), help="After the night of this cycle.")
+@click.option("--seq", type=WholeNumber(0), help="After this event sequence number.")
 @click.option("--json", "as_json", is_flag=True, help="The schemas as JSON.")
 def at(
     ref: str | None,
@@ -96,7 +98,8 @@ def at(
         return
     stdout().print(
         schemas_table(
-            rows, f"Schemas of {rid} as of {moment.label} (cycle {state.cycle}, event {last})"
+            rows,
+            safe(f"Schemas of {rid} as of {moment.label} (cycle {state.cycle}, event {last})"),
         )
     )
 
@@ -182,7 +185,7 @@ def rebuild(store_path: Path, run_id: str | None, qdrant: bool, qdrant_url: str 
             n = rebuild_collection(store, vectors, rid)
     finally:
         store.close()
-    stdout().print(f"rebuilt collection {collection_name(rid)}: {n} schemas of run {rid}")
+    stdout().print(safe(f"rebuilt collection {collection_name(rid)}: {n} schemas of run {rid}"))
 
 
 @click.command()
@@ -244,9 +247,11 @@ def search(
         for sid, score in hits:
             click.echo(json.dumps({"schema_id": sid, "score": score}))
         return
-    table = Table(title=f"Top {k} schemas of {rid} by cosine similarity", title_justify="left")
+    table = Table(
+        title=safe(f"Top {k} schemas of {rid} by cosine similarity"), title_justify="left"
+    )
     table.add_column("schema")
     table.add_column("cosine", justify="right")
     for sid, score in hits:
-        table.add_row(sid, f"{score:.6f}")
+        table.add_row(safe(sid), f"{score:.6f}")
     stdout().print(table)

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -22,6 +21,7 @@ from janus_sim.app.anomaly_lead import CrashLead
 from janus_sim.app.anomaly_responses import AnomalyResponses
 from janus_sim.app.engine import Observer, RunResult
 from janus_sim.app.novelty import NoveltyScore
+from janus_sim.cli.safe_text import safe
 from janus_sim.eventlog import EventBatch
 from janus_sim.ports import RunInfo
 from janus_sim.timefmt import format_ns
@@ -69,7 +69,7 @@ class ProgressObserver(Observer):
 def cycle_table(result: RunResult, closes: Mapping[str, float] | None = None) -> Table:
     """One row per sleep cycle; with ``closes`` (date -> the day's real close, for a
     market of real bars) also the close and its change from the previous day."""
-    table = Table(title=f"Sleep cycles of {escape(result.run_id)}", title_justify="left")
+    table = Table(title=f"Sleep cycles of {safe(result.run_id)}", title_justify="left")
     for name, justify in [
         ("cycle", "right"),
         ("date", "left"),
@@ -99,7 +99,7 @@ def cycle_table(result: RunResult, closes: Mapping[str, float] | None = None) ->
             previous = close
         table.add_row(
             str(cycle),
-            result.dates[cycle],
+            safe(result.dates[cycle]),
             f"{m['transitions']:.0f}",
             f"{m['buffer_size']:.0f}",
             f"{m.get('mean_abs_td_before', float('nan')):.4f}",
@@ -197,9 +197,9 @@ def novelty_lines(novelty: NoveltyScore | None, *, labelled: bool = True) -> lis
     for o in n.onsets:
         text = onset_text(o.lead)
         lines.append(
-            f"        {escape(o.regime)}: "
+            f"        {safe(o.regime)}: "
             + (f"[yellow]{text}[/]" if o.lead is None else text)
-            + f" ({escape(o.date)}, {o.n_bars} novel bar{'s' if o.n_bars != 1 else ''})"
+            + f" ({safe(o.date)}, {o.n_bars} novel bar{'s' if o.n_bars != 1 else ''})"
         )
     return lines
 
@@ -238,13 +238,13 @@ def runs_table(runs: list[RunInfo]) -> Table:
     style = {"finished": "green", "failed": "red", "running": "yellow"}
     for r in runs:
         table.add_row(
-            r.run_id,
-            r.scenario_name,
+            safe(r.run_id),
+            safe(r.scenario_name),
             str(r.seed),
-            f"[{style.get(r.status, '')}]{r.status}[/]",
+            f"[{style.get(r.status, '')}]{safe(r.status)}[/]",
             str(r.n_events),
-            (r.digest or "-")[:16],
-            r.started_at,
+            safe((r.digest or "-")[:16]),
+            safe(r.started_at),
         )
     return table
 
@@ -254,13 +254,18 @@ def _preview(payload: str, width: int = 90) -> str:
 
 
 def events_table(batch: EventBatch) -> Table:
-    table = Table(title=f"Events of {batch.run_id}", title_justify="left")
+    table = Table(title=f"Events of {safe(batch.run_id)}", title_justify="left")
     for name in ["seq", "cycle", "sim time", "kind", "entity", "payload"]:
         table.add_column(name, overflow="fold" if name == "payload" else "ellipsis")
     for e in batch.records():
         r = e.record
         table.add_row(
-            str(e.seq), str(r.cycle), format_ns(r.t_ns), r.kind, r.entity, _preview(r.payload)
+            str(e.seq),
+            str(r.cycle),
+            format_ns(r.t_ns),
+            safe(r.kind),
+            safe(r.entity),
+            safe(_preview(r.payload)),
         )
     return table
 
@@ -305,14 +310,14 @@ def schemas_table(rows: list[dict[str, Any]], title: str) -> Table:
         )
     for r in rows:
         table.add_row(
-            str(r["id"]),
+            safe(r["id"]),
             str(r["points"]),
             f"{r['avg_reward']:+.4f}",
-            str(r["created"]),
-            str(r["updated"]),
+            safe(r["created"]),
+            safe(r["updated"]),
             f"{r['mean_norm']:.3f}",
             f"{r['cov_trace']:.4f}",
-            f"{r['dominant_regime']} ({100 * r['dominant_share']:.0f}%)"
+            f"{safe(r['dominant_regime'])} ({100 * r['dominant_share']:.0f}%)"
             if r["dominant_regime"]
             else "-",
         )

@@ -4,11 +4,11 @@ metric deltas."""
 from __future__ import annotations
 
 from rich.console import Group
-from rich.markup import escape
 from rich.table import Table
 
 from janus_sim.app.diff import StateDiff
 from janus_sim.app.membership import Joined
+from janus_sim.cli.safe_text import safe
 
 SHOWN_JOINERS = 8
 """Transition ids listed per schema in the table (``--json`` lists them all)."""
@@ -22,14 +22,14 @@ def joined_cells(j: Joined | None) -> tuple[str, str]:
     """
     if j is None:
         return "", ""
-    regimes = ", ".join(f"{r} {n}" for r, n in j.regime_counts())
+    regimes = ", ".join(f"{r} {n}" for r, n in j.regime_counts())  # escaped below
     count = f"{j.count}" + (f": {regimes}" if regimes else "")
     if not j.known:
         unnamed = j.count - len(j.joiners)
         count += f" ({unnamed} not recorded)" if j.joiners else " (who: not recorded)"
     ids = [str(x.transition_id) for x in j.joiners[:SHOWN_JOINERS]]
     more = len(j.joiners) - SHOWN_JOINERS
-    return escape(count), " ".join(ids) + (f" … +{more}" if more > 0 else "")
+    return safe(count), " ".join(ids) + (f" … +{more}" if more > 0 else "")
 
 
 def diff_tables(d: StateDiff, a: str, b: str) -> Group:
@@ -39,8 +39,8 @@ def diff_tables(d: StateDiff, a: str, b: str) -> Group:
     column (how many transitions joined each created or updated schema, by true regime)
     and a "transitions" column (the first ``SHOWN_JOINERS`` of their ids, in order)."""
     if d.empty:
-        return Group(f"no difference between {a} and {b}")
-    schemas = Table(title=f"Schemas: {a} -> {b}", title_justify="left")
+        return Group(f"no difference between {safe(a)} and {safe(b)}")
+    schemas = Table(title=f"Schemas: {safe(a)} -> {safe(b)}", title_justify="left")
     names = ["change", "schema", "points", "mean shift", "cov change"]
     if d.joined is not None:
         names += ["joined", "transitions"]
@@ -50,7 +50,7 @@ def diff_tables(d: StateDiff, a: str, b: str) -> Group:
 
     def row(change: str, sid: str, *cells: str) -> None:
         extra = () if d.joined is None else joined_cells(d.joined.get(sid))
-        schemas.add_row(change, sid, *cells, *extra)
+        schemas.add_row(change, safe(sid), *cells, *extra)
 
     for sid in d.created:
         row("[green]created[/]", sid, str(d.points[sid]), "", "")
@@ -68,7 +68,7 @@ def diff_tables(d: StateDiff, a: str, b: str) -> Group:
     for name in ["metric", "A", "B", "delta"]:
         metrics.add_column(name, justify="left" if name == "metric" else "right")
     for name, (va, vb) in d.metrics.items():
-        metrics.add_row(name, f"{va:.6g}", f"{vb:.6g}", f"{vb - va:+.6g}")
+        metrics.add_row(safe(name), f"{va:.6g}", f"{vb:.6g}", f"{vb - va:+.6g}")
     summary = (
         f"{len(d.created)} created, {len(d.pruned)} pruned, {len(d.updated)} updated, "
         f"{len(d.metrics)} metrics changed"

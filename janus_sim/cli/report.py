@@ -16,6 +16,7 @@ from rich.console import Console
 
 from janus_sim.cli.common import latest_run, open_existing, store_option
 from janus_sim.cli.compare import status_line
+from janus_sim.cli.safe_text import inert, safe
 from janus_sim.report.data import build_report
 from janus_sim.report.html import check_output, render_report, write_report
 
@@ -62,8 +63,10 @@ def report(store_path: Path, run_id: str | None, output: Path, quiet: bool) -> N
         text = render_report(data)
         write_report(output, text)
     if not quiet:
-        Console(stderr=True).print(
-            f"wrote {output} ({len(text.encode()) / 1e6:.1f} MB) for run {rid} "
-            f"in {time.monotonic() - started:.1f} s"
+        Console(stderr=True, emoji=False).print(
+            safe(
+                f"wrote {output} ({len(text.encode()) / 1e6:.1f} MB) for run {rid} "
+                f"in {time.monotonic() - started:.1f} s"
+            )
         )
-    click.echo(str(output))
+    click.echo(inert(output))

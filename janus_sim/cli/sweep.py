@@ -21,6 +21,7 @@ from rich.table import Table
 
 from janus_sim.adapters.stop_signals import StopFlag
 from janus_sim.cli.common import stdout, stopped_exit_code
+from janus_sim.cli.safe_text import inert, safe
 from janus_sim.cli.sweep_report import report as sweep_report
 from janus_sim.errors import ConfigError, NotFoundError
 from janus_sim.sweep.columns import TRIALS_FILE
@@ -106,24 +107,27 @@ class _Progress:
         if record.status == "finished" and out is not None:
             self.done += 1
             self.failing.discard(record.trial.trial_id)
-            line = f"[green]done[/]   {record.trial.trial_id}  {(out.digest or '')[:16]}"
+            digest = safe((out.digest or "")[:16])
+            line = f"[green]done[/]   {safe(record.trial.trial_id)}  {digest}"
             if out.elapsed_s is not None:
                 line += f"  {out.elapsed_s:.1f} s"
         else:
             self.failing.add(record.trial.trial_id)
             then = "will retry" if will_retry else "gave up"
-            line = f"[red]failed[/] {record.trial.trial_id}  {record.error}  ({then})"
+            line = f"[red]failed[/] {safe(record.trial.trial_id)}  {safe(record.error)}  ({then})"
         if not self.quiet:
             self.console.print(line)
         self._refresh()
 
 
 def _trial_table(plan: SweepPlan) -> Table:
-    table = Table(title=f"Trials of sweep {plan.name}", title_justify="left")
+    table = Table(title=f"Trials of sweep {safe(plan.name)}", title_justify="left")
     for col in ("#", "trial", "scenario", "seed", "setting"):
         table.add_column(col, justify="right" if col in ("#", "seed") else "left")
     for t in plan.trials:
-        table.add_row(str(t.index), t.trial_id, t.scenario_path, str(t.seed), t.label)
+        table.add_row(
+            str(t.index), safe(t.trial_id), safe(t.scenario_path), str(t.seed), safe(t.label)
+        )
     return table
 
 
@@ -201,7 +205,8 @@ def run_cmd(
         return
     folder = SweepFolder(out or Path("sweeps") / plan.name)
     ex = make_executor(executor, workers=workers, address=address)
-    err = Console(stderr=True, soft_wrap=True)  # a trial's line stays one line in a log
+    # soft_wrap: a trial's line stays one line in a log
+    err = Console(stderr=True, soft_wrap=True, emoji=False)
     try:
         with StopFlag() as stop, _Progress(err, quiet) as progress:
             result = run_sweep(
@@ -215,8 +220,10 @@ def run_cmd(
             )
     except SweepInterrupted as stopped:
         click.echo(
-            f"janus-sim: sweep stopped; {folder.root} keeps every finished trial. "
-            f"Resume with: janus-sim sweep {sweep_file} --out {folder.root}",
+            inert(
+                f"janus-sim: sweep stopped; {folder.root} keeps every finished trial. "
+                f"Resume with: janus-sim sweep {sweep_file} --out {folder.root}"
+            ),
             err=True,
         )
         sys.exit(stopped_exit_code(stopped.signal_name))
@@ -225,9 +232,14 @@ def run_cmd(
     o.print(f"{n} trials: {done} finished ({result.reused} were already), {failed} failed")
     for rec in result.records:
         if rec.status == "failed":
-            o.print(f"  [red]failed[/] {rec.trial.trial_id} after {rec.attempts}: {rec.error}")
-    o.print(f"results  {folder.root / TRIALS_FILE}  (and cycles.parquet, events/, sweep.duckdb)")
-    o.print(f"[dim]next: janus-sim sweep report {folder.root}[/]")
+            o.print(
+                f"  [red]failed[/] {safe(rec.trial.trial_id)} after {rec.attempts}: "
+                f"{safe(rec.error)}"
+            )
+    o.print(
+        f"results  {safe(folder.root / TRIALS_FILE)}  (and cycles.parquet, events/, sweep.duckdb)"
+    )
+    o.print(f"[dim]next: janus-sim sweep report {safe(folder.root)}[/]")
     if failed:
         sys.exit(1)
 
@@ -268,18 +280,19 @@ def sql_cmd(folder: Path, query: str, as_json: bool) -> None:
         return
     table = Table()
     for name in names:
-        table.add_column(name)
+        table.add_column(safe(name))
     for row in rows:
         table.add_row(*(_cell(v) for v in row))
     stdout().print(table)
 
 
 def _cell(v: Any) -> str:
+    """A value as table markup: user text (any SQL cell) escaped (``safe_text``)."""
     if v is None:
         return ""
     if isinstance(v, float):
         return f"{v:.6g}"
-    return str(v)
+    return safe(v)
 
 
 sweep.add_command(sweep_report, "report")

@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 
 from janus_sim.cli.compare import status_line
+from janus_sim.cli.safe_text import inert, safe
 from janus_sim.report.html import check_output, write_report
 from janus_sim.sweep.report_data import build_sweep_report
 from janus_sim.sweep.report_html import render_sweep_report
@@ -67,8 +68,10 @@ def report(out: Path, output: Path | None, quiet: bool) -> None:
         write_report(target, text)
     if not quiet:
         counts = ", ".join(f"{n} {s}" for s, n in zip(STATUSES, data.header.counts, strict=True))
-        Console(stderr=True).print(
-            f"wrote {target} ({len(text.encode()) / 1e6:.1f} MB) for sweep "
-            f"{data.header.name} ({counts}) in {time.monotonic() - started:.1f} s"
+        Console(stderr=True, emoji=False).print(
+            safe(
+                f"wrote {target} ({len(text.encode()) / 1e6:.1f} MB) for sweep "
+                f"{data.header.name} ({counts}) in {time.monotonic() - started:.1f} s"
+            )
         )
-    click.echo(str(target))
+    click.echo(inert(target))

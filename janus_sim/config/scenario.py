@@ -11,11 +11,12 @@ from pydantic import Field, model_validator
 from janus_sim.config.agent import Agent, Logic
 from janus_sim.config.base import Strict
 from janus_sim.config.market import Calendar, Market
+from janus_sim.config.names import NAME_PATTERN
 from janus_sim.config.sleep import Hippocampus, Neocortex, Projection, Replay, Responses
 
 
 class Scenario(Strict):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
     description: str = ""
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     calendar: Calendar

@@ -23,6 +23,7 @@ import yaml
 from pydantic import ValidationError
 
 from janus_sim.config import Scenario
+from janus_sim.config.names import check_run_id
 from janus_sim.errors import ConfigError
 from janus_sim.scenario_text import describe_error, field_path
 from janus_sim.sweep.spec import (
@@ -180,7 +181,8 @@ def load_sweep(path: Path) -> SweepPlan:
                 sc = _resolve(base, setting, seed, where)
                 trials.append(
                     Trial(
-                        trial_id=trial_id(sc.name, seed, setting),
+                        # The trial's run id: refused here, before any trial runs.
+                        trial_id=check_run_id(trial_id(sc.name, seed, setting), where),
                         index=len(trials),
                         scenario_path=rel,
                         scenario_file=file,

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from janus_sim import __version__
-from janus_sim.adapters.duckdb_store import DuckDBEventStore
+from janus_sim.adapters.duckdb_store import DuckDBEventStore, store_file
 from janus_sim.adapters.stop_signals import StopFlag
 from janus_sim.app.anomaly_lead import crash_lead_of_run
 from janus_sim.app.anomaly_responses import responses_of_run
@@ -137,6 +137,12 @@ def run(
         inputs = load_scenario(scenario).with_seed(seed)
         sc = inputs.scenario
         pick = _run_to_resume(sc) if resume else lambda store: default_run_id(store, sc)
+        if resume and not store_file(store_path).is_file():
+            # Checked before open_run, which would create the store it then finds empty.
+            raise NotFoundError(
+                f"no event store at {store_file(store_path)}: nothing to resume "
+                "(expected the --store of the interrupted run)"
+            )
         observer = ProgressObserver(err) if not quiet else None
         with open_run(
             inputs,

@@ -29,12 +29,8 @@ from janus_sim.adapters.duckdb_store import (
     open_store,
     store_file,
 )
-from janus_sim.adapters.qdrant_store import (
-    URL_ENV,
-    in_use_elsewhere,
-    open_vector_store,
-    set_aside_local,
-)
+from janus_sim.adapters.qdrant_recovery import in_use_elsewhere, set_aside_local
+from janus_sim.adapters.qdrant_store import URL_ENV, open_vector_store
 from janus_sim.adapters.run_lock import RunLock
 from janus_sim.adapters.scenario_file import load_scenario as read_scenario_file
 from janus_sim.adapters.stop_signals import StopCheck, never

@@ -378,29 +378,6 @@ class QdrantVectorStore:
         self.close()
 
 
-def set_aside_local(store_dir: Path) -> Path:
-    """Move the embedded store ``store_dir/qdrant`` to ``qdrant.damaged[-n]`` beside it (a
-    new name, never over an older one) and return where it went. For a folder the client
-    cannot read: its collections are derived data, rebuilt from the event log."""
-    folder = Path(store_dir) / LOCAL_DIRNAME
-    target = folder.with_name(f"{LOCAL_DIRNAME}.damaged")
-    n = 1
-    while target.exists():
-        n += 1
-        target = folder.with_name(f"{LOCAL_DIRNAME}.damaged-{n}")
-    try:
-        os.replace(folder, target)
-    except OSError as e:
-        raise StoreError(f"cannot move the damaged Qdrant store {folder} aside: {e}") from e
-    return target
-
-
-def in_use_elsewhere(error: StoreError) -> bool:
-    """Whether ``error`` says the embedded folder is held by another client (a lock, not
-    damage: it must not be moved aside)."""
-    return "already accessed by another instance" in str(error)
-
-
 def open_vector_store(store_dir: Path, url: str | None = None) -> QdrantVectorStore:
     """The vector store for an event-store directory.
 
@@ -422,9 +399,7 @@ __all__ = [
     "TIMEOUT_S",
     "URL_ENV",
     "QdrantVectorStore",
-    "in_use_elsewhere",
     "open_vector_store",
     "payload_of",
     "point_id",
-    "set_aside_local",
 ]

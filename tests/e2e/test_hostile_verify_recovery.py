@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,17 @@ import duckdb
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from janus_sim.adapters.duckdb_store import open_store
 from janus_sim.adapters.parquet_export import TMP_PREFIX, WRITER_LOCK
 from janus_sim.adapters.run_lock import hold_flock
-from janus_sim.eventlog import GENESIS, EventBatch, chain_hashes, digest_of
+from janus_sim.app.chain_check import check_chain
+from janus_sim.app.log_sink import _misplaced
+from janus_sim.app.verify import VerifyReport, _check_sequence
+from janus_sim.core.codec import EncodedEvent
+from janus_sim.eventlog import GENESIS, EventBatch, chain_hashes, digest_of, run_genesis
 from janus_sim.ports import RunInfo
 from tests.bar_fixtures import HEADER
 from tests.cli_inprocess import cli
@@ -287,6 +294,7 @@ def test_the_text_report_names_the_same_seq(
             "payload is different",
         ),
     ],
+    ids=["duplicated row", "full rewrite of chain and digest"],
 )
 def test_replay_names_the_seq_plain_verify_names(
     name: str,
@@ -319,8 +327,6 @@ def _fixture_store(tmp_path: Path) -> Path:
     """The v0.1.0 fixture in a DuckDB store as v0.1.0 left it: rows without chain hashes."""
     lines = FIXTURE.read_text().splitlines()
     rows = [json.loads(x) for x in lines[1:]]
-    from janus_sim.core.codec import EncodedEvent
-
     records = [
         EncodedEvent(r["kind"], r["version"], r["cycle"], r["t_ns"], r["entity"], r["payload"])
         for r in rows
@@ -603,3 +609,70 @@ def test_the_next_export_removes_a_hidden_folder_whose_writer_is_gone(
     assert (out / f"run_id={RUN}").is_dir()
     hidden = sorted(p.name for p in out.iterdir() if p.name.startswith("."))
     assert hidden == ([] if removed else [tmp.name])
+
+
+# --- properties: any one-row tamper is located at its row, by plain verify and replay -----
+
+
+INFO = RunInfo(RUN, "tiny", "", "name: tiny\n", "h" * 64, 7, "0")
+
+
+def _chained(n: int) -> EventBatch:
+    records = [EncodedEvent("run_started" if i == 0 else "day_opened", 1, i // 10, i, "e",
+                            f'{{"i":{i}}}') for i in range(n)]  # fmt: skip
+    batch = EventBatch.from_records(RUN, 0, records)
+    genesis = run_genesis(INFO.scenario_name, INFO.scenario_text, INFO.scenario_hash, INFO.seed)
+    return replace(batch, chain=chain_hashes(genesis, batch))
+
+
+FIELDS = ("kind", "version", "cycle", "t_ns", "entity", "payload", "chain")
+
+
+def _edit(batch: EventBatch, i: int, name: str) -> EventBatch:
+    """``batch`` with field ``name`` of row ``i`` changed."""
+    col: Any = getattr(batch, name)
+    col = col.copy() if isinstance(col, np.ndarray) else list(col)
+    if isinstance(col, np.ndarray):
+        col[i] += 1
+    elif name == "chain":
+        col[i] = b"\x01" * 32
+    else:
+        col[i] = col[i] + "x"
+    return replace(batch, **{name: col})
+
+
+@pytest.mark.hostile("verify", kind="tamper")
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 40).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n - 1))),
+       st.sampled_from(FIELDS))  # fmt: skip
+def test_any_one_field_edit_is_located_at_its_row(ni: tuple[int, int], name: str) -> None:
+    n, i = ni
+    found = [f for f in check_chain(_edit(_chained(n), i, name), INFO) if not f.note]
+    assert found and min(f.seq for f in found if f.seq is not None) == i, found
+
+
+@pytest.mark.hostile("verify", kind="tamper")
+@settings(max_examples=80, deadline=None)
+@given(st.integers(3, 40).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n - 1))),
+       st.sampled_from(["delete", "duplicate", "swap"]))  # fmt: skip
+def test_plain_verify_and_replay_name_the_same_seq(ni: tuple[int, int], how: str) -> None:
+    """For a deleted, duplicated or swapped row, the gap-free check of plain `verify` and
+    the replay check name the same sequence number: the damaged row's."""
+    n, i = ni
+    seq = list(range(n))
+    if how == "delete":
+        del seq[i]
+    elif how == "duplicate":
+        seq.insert(i, i)
+    else:
+        j = min(i + 1, n - 1)
+        if i == j:
+            return
+        seq[i], seq[j] = seq[j], seq[i]
+    stored = np.array(seq, dtype=np.int64)
+    report = VerifyReport(RUN, "finished", len(stored), None, "")
+    batch = _chained(n).take(np.zeros(len(stored), dtype=np.int64))
+    _check_sequence(report, replace(batch, seq=stored))
+    # A deleted last row leaves the sequence gap-free: the run row's count locates it.
+    assert report.first_bad_seq == (None if how == "delete" and i == n - 1 else i)
+    assert _misplaced(stored, np.arange(n, dtype=np.int64))[0] == i

@@ -8,12 +8,17 @@ enters it, and neither does the run id (the same scenario and seed digest the sa
 any store, under any run id).
 
 The hash chain is the per-row form of the same idea: a store gives row ``i`` the hash
-``h_i = sha256(h_{i-1} || row_i)`` with ``h_{-1}`` 32 zero bytes, where ``row_i`` is
-the row's bytes as the digest reads them. Recomputing the chain finds the first row that
+``h_i = sha256(h_{i-1} || row_i)``, where ``row_i`` is the row's bytes as the digest
+reads them and ``h_{-1}`` is the run's genesis (``run_genesis``): a hash of the run row's
+identity (scenario name, scenario text, scenario hash, seed), so an edit of the run row
+breaks the chain at its first row while the digest, which covers the events only, stays
+what it always was. Stores written before the genesis existed started from 32 zero bytes
+(``GENESIS``); ``verify`` accepts either. Recomputing the chain finds the first row that
 was altered, inserted, deleted or moved (``first_broken_link``). Like the digest it
-leaves out the run id and the wall clock. It detects changes made by anyone who does not
-rewrite every later row's hash as well; that anchor is the digest kept with the run
-(and, for a stronger guarantee, a digest kept outside the store, e.g. a baseline).
+leaves out the run id and the wall clock (a run's chain does not depend on its name). It
+detects changes made by anyone who does not rewrite every later row's hash as well; that
+anchor is the digest kept with the run (and, for a stronger guarantee, a digest kept
+outside the store, e.g. a baseline).
 """
 
 from __future__ import annotations
@@ -183,7 +188,14 @@ def _rows(batch: EventBatch) -> Iterator[bytes]:
 
 
 GENESIS = bytes(32)
-"""The hash before a run's first row."""
+"""The hash before a run's first row in stores written before ``run_genesis`` existed."""
+
+
+def run_genesis(scenario_name: str, scenario_text: str, scenario_hash: str, seed: int) -> bytes:
+    """The hash before a run's first row: the run row's identity, which never changes
+    after ``create_run`` (the run id aside, so that a chain does not depend on a name)."""
+    blob = "\x1f".join(("janus-run-v1", scenario_name, scenario_text, scenario_hash, str(seed)))
+    return hashlib.sha256(blob.encode()).digest()
 
 
 def chain_hashes(prev: bytes, batch: EventBatch) -> list[bytes]:
@@ -197,10 +209,19 @@ def chain_hashes(prev: bytes, batch: EventBatch) -> list[bytes]:
     return out
 
 
-def first_broken_link(batch: EventBatch, prev: bytes = GENESIS) -> int | None:
-    """Position of the first row whose stored chain hash is not the recomputed one."""
-    if batch.chain is None:
+def first_broken_link(batch: EventBatch, prev: bytes | None = None) -> int | None:
+    """Position of the first row whose stored chain hash is not the recomputed one.
+
+    ``prev`` is the hash before the first row (a genesis, or the row before a slice);
+    None takes the first row's stored hash as given and checks every link after it
+    (``verify`` passes the run's genesis)."""
+    if batch.chain is None or (len(batch) and batch.chain[0] is None):
         return 0 if len(batch) else None
+    if prev is None:
+        if not len(batch):
+            return None
+        rest = first_broken_link(batch.take(np.arange(1, len(batch))), batch.chain[0])
+        return None if rest is None else rest + 1
     for i, (stored, fresh) in enumerate(zip(batch.chain, chain_hashes(prev, batch), strict=True)):
         if stored != fresh:
             return i

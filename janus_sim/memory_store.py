@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from janus_sim.errors import StoreError
-from janus_sim.eventlog import GENESIS, EventBatch, chain_hashes
+from janus_sim.eventlog import EventBatch, chain_hashes, run_genesis
 from janus_sim.ports import EventQuery, RunInfo, RunStatus
 from janus_sim.store_rules import (
     ALL_EVENTS,
@@ -74,7 +74,9 @@ class MemoryEventStore:
         self._runs[info.run_id] = replace(info, versions=dict(info.versions))
         self._batches[info.run_id] = []
         self._last_seq[info.run_id] = -1
-        self._tip[info.run_id] = GENESIS
+        self._tip[info.run_id] = run_genesis(
+            info.scenario_name, info.scenario_text, info.scenario_hash, info.seed
+        )
 
     def append(self, batch: EventBatch) -> None:
         """All of ``batch`` or nothing; see ``check_append`` for the sequence rules."""

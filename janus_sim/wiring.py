@@ -17,6 +17,7 @@ command line are where the two meet.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +29,17 @@ from janus_sim.adapters.duckdb_store import (
     open_store,
     store_file,
 )
-from janus_sim.adapters.qdrant_store import open_vector_store
+from janus_sim.adapters.qdrant_recovery import in_use_elsewhere, set_aside_local
+from janus_sim.adapters.qdrant_store import URL_ENV, open_vector_store
 from janus_sim.adapters.run_lock import RunLock
 from janus_sim.adapters.scenario_file import load_scenario as read_scenario_file
 from janus_sim.adapters.stop_signals import StopCheck, never
 from janus_sim.app.engine import Engine, Observer
 from janus_sim.app.run_inputs import ScenarioInput
+from janus_sim.app.vector_sync import rebuild_collection
 from janus_sim.config import Scenario
-from janus_sim.ports import RunInfo
+from janus_sim.errors import StoreError
+from janus_sim.ports import EventStore, RunInfo
 from janus_sim.scenario_text import parse_scenario
 
 
@@ -51,12 +55,39 @@ def load_scenario(path: str | Path) -> ScenarioInput:
 
 def stored_scenario(info: RunInfo) -> ScenarioInput:
     """The scenario a stored run was started from, under its seed: parsed from the text in
-    the run row, with its bars read again relative to the file it came from (a changed bars
-    file then fails the engine's scenario-hash check)."""
+    the run row, with its bars read again relative to the file it came from (recorded as an
+    absolute path; one recorded relative, by an older janus-sim, is read from here). A
+    changed bars file then fails the engine's check ("the data file ... changed")."""
     source = info.scenario_source or f"the scenario stored with run {info.run_id!r}"
     scenario = parse_scenario(info.scenario_text, source)
     scenario, bars = load_market_data(scenario, Path(info.scenario_source).parent, source)
     return ScenarioInput(scenario.with_seed(info.seed), info.scenario_text, source, bars)
+
+
+def _where(source: str) -> str:
+    """A scenario file's path as a run records it: absolute, so that ``--replay`` and
+    ``--resume`` find its data file from any directory (a name that is no file as is)."""
+    path = Path(source)
+    return str(path.absolute()) if source and path.is_file() else source
+
+
+def rebuild_vectors(
+    store: EventStore, store_dir: Path, run_id: str, qdrant_url: str | None
+) -> tuple[int, Path | None]:
+    """Recreate run ``run_id``'s schema collection from its log: (schemas, where a damaged
+    embedded Qdrant folder was moved, or None). An embedded folder the client cannot read
+    (broken JSON, a collection that is no SQLite file) is moved aside and made anew: it
+    holds derived data only. A server's errors, and a folder another process holds, are
+    raised as they are."""
+    try:
+        with open_vector_store(store_dir, qdrant_url) as vectors:
+            return rebuild_collection(store, vectors, run_id), None
+    except StoreError as e:
+        if qdrant_url or os.environ.get(URL_ENV) or in_use_elsewhere(e):
+            raise
+    aside = set_aside_local(store_dir)
+    with open_vector_store(store_dir, None) as vectors:
+        return rebuild_collection(store, vectors, run_id), aside
 
 
 def scenario_from_json(scenario_json: str, source: str, scenario_dir: str | Path) -> ScenarioInput:
@@ -112,7 +143,7 @@ def open_run(
             inputs.scenario,
             store,
             run_id=rid,
-            scenario_source=inputs.source,
+            scenario_source=_where(inputs.source),
             scenario_text=inputs.text,
             observer=observer,
             should_stop=should_stop,

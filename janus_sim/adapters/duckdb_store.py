@@ -29,7 +29,8 @@ inside it); the CLI keeps two processes off the same run (``run_lock.py``).
 
 Integrity: every row carries ``chain``, its hash chained to the row before it in the
 same run (``eventlog.chain_hashes``), computed inside the append's transaction from the
-stored tip of the chain. Stores written before the chain existed get the column on
+stored tip of the chain (for a run's first row, its genesis: ``eventlog.run_genesis`` of
+the run row). Stores written before the chain existed get the column on
 their first read-write open; their old rows hold NULL (``verify`` says so).
 
 The class is not thread-safe. Every DuckDB error leaves as a StoreError whose one-line
@@ -70,7 +71,7 @@ from janus_sim.adapters.duckdb_sql import (
     select_events,
 )
 from janus_sim.errors import EmptyStoreError, StoreError, mkdir_reason
-from janus_sim.eventlog import GENESIS, EventBatch, chain_hashes
+from janus_sim.eventlog import EventBatch, chain_hashes, run_genesis
 from janus_sim.ports import EventQuery, RunInfo, RunStatus
 from janus_sim.store_rules import (
     ALL_EVENTS,
@@ -218,11 +219,17 @@ class DuckDBEventStore:
         if not rows and since >= 0:
             rows = self._rows(f"read the last seq of run {run_id!r}", sql, [run_id, -1])
         if not rows:
-            return -1, GENESIS
+            return -1, self._genesis(run_id)
         seq, chain = rows[0]
         self._last_seq[run_id] = int(seq)
         # A row written before chains existed has none: new rows chain from the start.
-        return int(seq), bytes(chain) if chain is not None else GENESIS
+        return int(seq), bytes(chain) if chain is not None else self._genesis(run_id)
+
+    def _genesis(self, run_id: str) -> bytes:
+        """The hash the run's chain starts from: its run row's identity (``run_genesis``)."""
+        sql = "SELECT scenario_name, scenario_text, scenario_hash, seed FROM runs WHERE run_id = ?"
+        name, text, scenario_hash, seed = self._rows(f"read run {run_id!r}", sql, [run_id])[0]
+        return run_genesis(name, text, scenario_hash, int(seed))
 
     # --- the port ----------------------------------------------------------------------
 

@@ -18,7 +18,9 @@ failure removes what it wrote. No timestamps are written, so one log exports to 
 same bytes (with one DuckDB version). Readers should glob ``<out_dir>/READ_GLOB``
 (``run_id=*/kind=*/*.parquet``): DuckDB's and polars' globs match hidden names, so a
 recursive ``**`` also finds an export being written, or the temporary directory of one
-killed outright (pyarrow, Spark and Trino skip hidden ones).
+killed outright (pyarrow, Spark and Trino skip hidden ones). The writer holds a lock in
+its temporary directory; the next export into ``out_dir`` removes any whose lock is
+free, its writer gone (``clean_stale_exports``).
 """
 
 from __future__ import annotations
@@ -35,12 +37,15 @@ import duckdb
 
 from janus_sim.adapters.duckdb_connect import first_line
 from janus_sim.adapters.duckdb_store import DuckDBEventStore
+from janus_sim.adapters.run_lock import hold_flock
 from janus_sim.core.events import EVENT_TYPES
 from janus_sim.errors import ConfigError, NotFoundError, StoreError, mkdir_reason
 from janus_sim.store_rules import unknown_run
 
 FILE_NAME = "data_0.parquet"
 TMP_PREFIX = ".janus-export-"  # hidden: pyarrow, Spark and Trino skip such directories
+WRITER_LOCK = ".writer.lock"
+"""In a temporary directory: the file its writer holds a ``flock`` on while it writes."""
 READ_GLOB = "run_id=*/kind=*/*.parquet"
 """The files of finished exports under an export directory, and nothing else."""
 # Path-safe in every reader (Spark and Trino escape none of these); the first character
@@ -107,6 +112,7 @@ def export_events(
                 raise NotFoundError(f"{missing}; `janus-sim runs` lists them")
             _check_run_id(store.con, run_id)
         _prepare(out_dir)
+        clean_stale_exports(out_dir)
         for run_id in runs:
             if partition_dir(out_dir, run_id).exists() and not overwrite:
                 raise _taken(out_dir, run_id)
@@ -194,7 +200,10 @@ def _write_run(
         tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=out_dir))
     except OSError as e:
         raise ConfigError("-o", "", f"cannot write in {out_dir}: {e.strerror or e}") from e
+    writer: int | None = None
     try:
+        # Held until tmp is gone: a later export removes tmp only once this lock is free.
+        writer = hold_flock(tmp / WRITER_LOCK, str)
         staged = partition_dir(tmp, run_id)
         counts: dict[str, int] = {}
         try:
@@ -217,6 +226,31 @@ def _write_run(
         # place and even putting the old one back failed, the only copy of it: kept then.
         if final.exists() or not (tmp / "replaced").exists():
             shutil.rmtree(tmp, ignore_errors=True)
+        if writer is not None:
+            os.close(writer)
+
+
+def clean_stale_exports(out_dir: Path) -> list[Path]:
+    """Remove the temporary directories of exports into ``out_dir`` whose writer is gone
+    (killed: its ``WRITER_LOCK`` is free) and return them. One whose writer still holds
+    the lock is left alone, and so is one holding ``replaced`` (the only copy of a
+    partition an interrupted ``--overwrite`` could not put back: kept for the user), or
+    one without a lock file (an older janus-sim's, or one being created this instant)."""
+    removed: list[Path] = []
+    for tmp in sorted(out_dir.glob(TMP_PREFIX + "*")):
+        lock = tmp / WRITER_LOCK
+        if not tmp.is_dir() or not lock.is_file() or (tmp / "replaced").exists():
+            continue
+        try:
+            fd = hold_flock(lock, str)
+        except StoreError:
+            continue  # its writer is alive
+        try:
+            shutil.rmtree(tmp, ignore_errors=True)
+        finally:
+            os.close(fd)
+        removed.append(tmp)
+    return removed
 
 
 def _kinds_of(store: DuckDBEventStore, run_id: str, wanted: tuple[str, ...] | None) -> list[str]:
@@ -267,4 +301,12 @@ def _move_into_place(staged: Path, final: Path, old: Path, overwrite: bool) -> N
         raise
 
 
-__all__ = ["FILE_NAME", "TMP_PREFIX", "ExportSummary", "export_events", "partition_dir"]
+__all__ = [
+    "FILE_NAME",
+    "TMP_PREFIX",
+    "WRITER_LOCK",
+    "ExportSummary",
+    "clean_stale_exports",
+    "export_events",
+    "partition_dir",
+]

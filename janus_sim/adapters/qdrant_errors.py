@@ -8,6 +8,8 @@ of reach.
 
 from __future__ import annotations
 
+import pickle
+import sqlite3
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -23,6 +25,13 @@ BACKEND_ERRORS: tuple[type[BaseException], ...] = (
     ValueError,
     KeyError,
     AssertionError,
+    # The embedded store: meta.json of the wrong shape (TypeError, AttributeError), its
+    # collections SQLite files of pickled points.
+    TypeError,
+    AttributeError,
+    sqlite3.Error,
+    pickle.UnpicklingError,
+    EOFError,
 )
 try:  # gRPC is an optional transport of qdrant-client
     import grpc

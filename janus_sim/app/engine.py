@@ -43,6 +43,7 @@ from janus_sim.app.run_inputs import initial_event, library_versions, run_genera
 from janus_sim.app.scenario_identity import (
     ConfigChange,
     config_changes,
+    data_change,
     file_identity,
     resolved_config,
 )
@@ -214,6 +215,9 @@ class Engine:
         same_file = file_identity(info.scenario_text, stored_config) == file_identity(
             self._text, sc.canonical_json()
         )
+        changed = data_change(info.scenario_text, stored_config, self._text, sc.canonical_json())
+        if changed is not None and info.seed == sc.seed:
+            raise StoreError(f"run {self.run_id!r}: {changed}")
         if info.seed != sc.seed or not (same_file or info.scenario_hash == sc.scenario_hash()):
             raise StoreError(
                 f"run {self.run_id!r} was started from another scenario file or seed "

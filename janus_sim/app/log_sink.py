@@ -174,10 +174,9 @@ class LogSink:
         first, last = int(fresh.seq[0]), int(fresh.seq[-1])
         stored = self.store.read(self.run_id, EventQuery(seq_min=first, seq_max=last))
         if len(stored) != len(fresh) or not np.array_equal(stored.seq, fresh.seq):
-            missing = sorted(set(fresh.seq.tolist()) - set(stored.seq.tolist()))
-            seq = missing[0] if missing else first
-            self.divergence = Divergence(seq, "seq", f"stored event {seq} is missing")
-            self._raise("is missing")
+            seq, problem = _misplaced(stored.seq, fresh.seq)
+            self.divergence = Divergence(seq, "seq", f"stored event {seq} {problem}")
+            self._raise(problem)
         hit, self._metadata = first_divergence_in(
             stored, fresh, self._metadata, skip_metadata=self.changes is not None
         )
@@ -226,6 +225,22 @@ class LogSink:
             text = "; ".join(c.line() for c in changes) or "its recorded scenario hash"
             what += f" (this code resolves the run's scenario differently: {text})"
         raise cls(self.run_id, d.seq, what, d, changes)
+
+
+def _misplaced(stored: np.ndarray, fresh: np.ndarray) -> tuple[int, str]:
+    """(seq, what is wrong) at the first row where the stored sequence numbers part from
+    the fresh ones: the same seq ``verify`` names without a replay."""
+    n = min(len(stored), len(fresh))
+    parts = np.flatnonzero(stored[:n] != fresh[:n])
+    i = int(parts[0]) if len(parts) else n
+    if i >= len(stored):
+        return int(fresh[i]), "is missing"
+    found = int(stored[i])
+    if i and found == int(stored[i - 1]):
+        return found, "is stored twice"
+    if i < len(fresh) and found > int(fresh[i]):
+        return int(fresh[i]), "is missing"
+    return found, "is out of place"
 
 
 def _hash_kinds(batch: EventBatch, into: dict[tuple[int, str], Any]) -> None:

@@ -54,6 +54,30 @@ def file_identity(text: str, config_json: str = "") -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _data_file(config_json: str) -> tuple[str, str] | None:
+    """(``market.data.path``, its ``sha256``) of a resolved configuration, if it has both."""
+    data = (_config(config_json).get("market") or {}).get("data") or {}
+    if not isinstance(data, dict):
+        return None
+    path, sha = data.get("path"), data.get("sha256")
+    return (str(path), str(sha)) if path and sha else None
+
+
+def data_change(stored_text: str, stored_config: str, text: str, config_json: str) -> str | None:
+    """What to say when the scenario file is the stored one but its data file is not:
+    "the data file P changed (sha256 X, expected Y)"; None otherwise (or when the stored
+    run did not record the file's sha256: runs written before ``run_started`` v2)."""
+    was, now = _data_file(stored_config), _data_file(config_json)
+    if was is None or now is None or was[1] == now[1]:
+        return None
+    if file_identity(stored_text) != file_identity(text):
+        return None  # another scenario file: the caller says so
+    return (
+        f"the data file {now[0]} changed (sha256 {now[1]}, expected {was[1]}): "
+        "restore the bars the run was made from"
+    )
+
+
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(value, dict) and value:
         out: dict[str, Any] = {}

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from janus_sim.app.chain_check import check_chain
 from janus_sim.app.divergence import Divergence
 from janus_sim.app.engine import Engine
 from janus_sim.app.log_sink import ReplayMismatch
@@ -22,7 +23,7 @@ from janus_sim.app.run_inputs import ScenarioInput
 from janus_sim.app.scenario_identity import ConfigChange
 from janus_sim.core.codec import CodecError, decode
 from janus_sim.core.state import SimState, apply
-from janus_sim.eventlog import digest_of, first_broken_link
+from janus_sim.eventlog import EventBatch, digest_of
 from janus_sim.ports import EventStore, RunStatus
 
 
@@ -66,21 +67,12 @@ def verify_run(
         stored_digest=info.digest,
         recomputed_digest=digest_of([batch]),
     )
-    expected = np.arange(len(batch), dtype=np.int64)
-    if not np.array_equal(batch.seq, expected):
-        bad = int(np.flatnonzero(batch.seq != expected)[0])
-        report.fail(bad, f"sequence is not gap-free from 0 (found seq {int(batch.seq[bad])})")
-
-    if batch.chain is not None and len(batch) and all(h is None for h in batch.chain):
-        report.notes.append("written before hash chains existed: the chain was not checked")
-    else:
-        broken = first_broken_link(batch)
-        if broken is not None:
-            report.fail(
-                int(batch.seq[broken]),
-                "breaks the hash chain: it, or an event before it, was altered, inserted, "
-                "removed or moved",
-            )
+    _check_sequence(report, batch)
+    for finding in check_chain(batch, info):
+        if finding.note:
+            report.notes.append(finding.text)
+        else:
+            report.fail(finding.seq, finding.text)
 
     state = SimState()
     for stored in batch.records():
@@ -90,7 +82,21 @@ def verify_run(
             report.fail(stored.seq, f"{stored.record.kind} does not fold ({e})")
             break
 
+    if "run_finished" in batch.kind[:-1]:
+        after = batch.kind.index("run_finished") + 1
+        report.fail(int(batch.seq[after]), "follows run_finished: the run had ended")
     if info.status == "finished":
+        if info.n_events > len(batch):
+            report.fail(
+                len(batch),
+                f"is missing: the run row counts {info.n_events} events, the log holds "
+                f"{len(batch)}",
+            )
+        elif info.n_events < len(batch):
+            report.fail(
+                info.n_events,
+                f"is extra: the run row counts {info.n_events} events, the log holds {len(batch)}",
+            )
         if not len(batch) or batch.kind[-1] != "run_finished":
             report.fail(None, "the run is marked finished but its log has no run_finished event")
         if info.digest != report.recomputed_digest:
@@ -117,3 +123,19 @@ def verify_run(
             report.divergence = e.divergence
             report.config_changes = e.changes
     return report
+
+
+def _check_sequence(report: VerifyReport, batch: EventBatch) -> None:
+    """Sequence numbers 0, 1, 2, ...: the first one out of place is named by the seq that
+    is wrong (a missing one, or one stored twice), as ``--replay`` names it."""
+    expected = np.arange(len(batch), dtype=np.int64)
+    if np.array_equal(batch.seq, expected):
+        return
+    bad = int(np.flatnonzero(batch.seq != expected)[0])
+    found = int(batch.seq[bad])
+    if bad and found == int(batch.seq[bad - 1]):
+        report.fail(found, "is stored twice: the sequence is not gap-free from 0")
+    elif found > bad:
+        report.fail(bad, f"is missing: the sequence is not gap-free from 0 (next is {found})")
+    else:
+        report.fail(bad, f"sequence is not gap-free from 0 (found seq {found} at row {bad})")

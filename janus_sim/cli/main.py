@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from janus_sim import __version__
-from janus_sim.adapters.duckdb_store import DuckDBEventStore
+from janus_sim.adapters.duckdb_store import DuckDBEventStore, store_file
 from janus_sim.adapters.stop_signals import StopFlag
 from janus_sim.app.anomaly_lead import crash_lead_of_run
 from janus_sim.app.anomaly_responses import responses_of_run
@@ -143,6 +143,12 @@ def run(
         inputs = load_scenario(scenario).with_seed(seed)
         sc = inputs.scenario
         pick = _run_to_resume(sc) if resume else lambda store: default_run_id(store, sc)
+        if resume and not store_file(store_path).is_file():
+            # Checked before open_run, which would create the store it then finds empty.
+            raise NotFoundError(
+                f"no event store at {store_file(store_path)}: nothing to resume "
+                "(expected the --store of the interrupted run)"
+            )
         observer = ProgressObserver(err) if not quiet else None
         with open_run(
             inputs,
@@ -254,7 +260,7 @@ def verify(store_path: Path, run_id: str | None, replay: bool, as_json: bool) ->
     for note in report.notes:
         out.print(f"[yellow]note[/] run {safe(rid)}: {safe(note)}")
     if report.ok:
-        chain = "" if report.notes else "hash chain, "
+        chain = "" if any("not checked" in n for n in report.notes) else "hash chain, "
         checks = f"sequence, {chain}fold, checkpoints, digest" + (
             ", replay" if report.replayed else ""
         )

@@ -14,7 +14,6 @@ from janus_sim.app.diff import diff_states, with_membership
 from janus_sim.app.timetravel import SCHEMA_KINDS, Moment, schema_rows, state_at
 from janus_sim.app.vector_sync import (
     collection_name,
-    rebuild_collection,
     schema_space,
     search_schemas,
 )
@@ -30,9 +29,10 @@ from janus_sim.cli.common import (
 from janus_sim.cli.render import schemas_table
 from janus_sim.cli.render_diff import diff_tables
 from janus_sim.cli.run_ref import RunRef, parse_run_ref
-from janus_sim.cli.safe_text import safe
+from janus_sim.cli.safe_text import inert, safe
 from janus_sim.errors import ConfigError, NotFoundError
 from janus_sim.ports import EventQuery
+from janus_sim.wiring import rebuild_vectors
 
 
 @click.command()
@@ -181,10 +181,15 @@ def rebuild(store_path: Path, run_id: str | None, qdrant: bool, qdrant_url: str 
     store = open_existing(store_path)
     try:
         rid = run_id or latest_run(store)
-        with open_vector_store(store_dir(store_path), qdrant_url) as vectors:
-            n = rebuild_collection(store, vectors, rid)
+        n, aside = rebuild_vectors(store, store_dir(store_path), rid, qdrant_url)
     finally:
         store.close()
+    if aside is not None:
+        click.echo(
+            f"janus-sim: warning: the embedded Qdrant store could not be read: moved to "
+            f"{inert(str(aside))} (rebuild other runs' collections with rebuild --qdrant --run ID)",
+            err=True,
+        )
     stdout().print(safe(f"rebuilt collection {collection_name(rid)}: {n} schemas of run {rid}"))
 
 

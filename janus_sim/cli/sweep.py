@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import duckdb
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -23,13 +22,14 @@ from janus_sim.adapters.stop_signals import StopFlag
 from janus_sim.cli.common import stdout, stopped_exit_code
 from janus_sim.cli.safe_text import inert, safe
 from janus_sim.cli.sweep_report import report as sweep_report
-from janus_sim.errors import ConfigError, NotFoundError
+from janus_sim.errors import NotFoundError
 from janus_sim.sweep.columns import TRIALS_FILE
 from janus_sim.sweep.executors import make_executor
-from janus_sim.sweep.folder import SweepFolder, view_statements
+from janus_sim.sweep.folder import SweepFolder
 from janus_sim.sweep.plan import SweepPlan, load_sweep
 from janus_sim.sweep.results import TrialRecord
 from janus_sim.sweep.run import SweepInterrupted, run_sweep
+from janus_sim.sweep.sql_sandbox import run_query
 
 
 class _RunByDefault(click.Group):
@@ -227,6 +227,8 @@ def run_cmd(
             err=True,
         )
         sys.exit(stopped_exit_code(stopped.signal_name))
+    for line in result.damaged:
+        click.echo(f"janus-sim: warning: {line}", err=True)
     o = stdout()
     n, done, failed = len(result.records), result.count("finished"), result.count("failed")
     o.print(f"{n} trials: {done} finished ({result.reused} were already), {failed} failed")
@@ -259,21 +261,9 @@ def sql_cmd(folder: Path, query: str, as_json: bool) -> None:
     trials = folder / TRIALS_FILE
     if not trials.is_file():
         raise NotFoundError(f"no sweep results at {trials}: run `janus-sim sweep` first")
-    con = duckdb.connect()
-    try:
-        for stmt in view_statements(folder):
-            con.execute(stmt)
-        try:
-            cur = con.execute(query)
-        except duckdb.Error as e:
-            first = str(e).strip().splitlines()[0]
-            raise ConfigError("QUERY", "", f"{first}") from e
-        if cur.description is None:
-            return
-        names = [d[0] for d in cur.description]
-        rows = cur.fetchall()
-    finally:
-        con.close()
+    names, rows = run_query(folder, query)  # read-only, files under FOLDER only
+    if not names:
+        return
     if as_json:
         for row in rows:
             click.echo(json.dumps(dict(zip(names, row, strict=True)), default=str))

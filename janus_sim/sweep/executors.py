@@ -9,6 +9,7 @@ for the trials it held, never an exception that sinks the sweep.
   baseline of the benchmark).
 - ``LocalExecutor``: a pool of ``spawn``ed processes, one trial each at a time. Spawn,
   not fork: a forked child would inherit the parent's threads (numba, DuckDB) mid-state.
+  Each worker dies with the sweep's process (a parent-death signal), even a ``kill -9``.
 - ``RayExecutor``: one Ray task per trial, one CPU each, on a local Ray (started here)
   or the cluster at ``address``. Ray is an optional extra: ``pip install
   'janus-sim[ray]'``. Every node must see the sweep folder (a shared filesystem) and
@@ -21,9 +22,11 @@ only from its own seeded generators, so a trial's digest is the same wherever it
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
@@ -56,10 +59,33 @@ class Executor(Protocol):
         ...
 
 
-def _leave_sigint_to_the_sweep() -> None:
+PR_SET_PDEATHSIG = 1
+"""Linux prctl(2): the signal a process gets when its parent dies."""
+
+
+def _die_with(parent: int) -> None:
+    """In a worker: be killed when the sweep's process dies, however it dies (a SIGKILL
+    included, which runs no cleanup), so no worker outlives its driver; and with the
+    workers gone the multiprocessing resource tracker, which waits for every holder of
+    its pipe to exit, ends too. Linux only (prctl); elsewhere the pool's own shutdown is
+    all there is. The parent may have died before prctl took effect: then exit now."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # no prctl: the check below still covers a driver already gone
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _leave_sigint_to_the_sweep(parent: int | None = None) -> None:
     """In a worker: ignore Ctrl-C, which the terminal sends to the whole process group.
-    The sweep's process holds the stop flag and stops the workers itself (``abort``)."""
+    The sweep's process holds the stop flag and stops the workers itself (``abort``).
+    With ``parent`` (the driver's PID), also die with it (``_die_with``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent is not None:
+        _die_with(parent)
 
 
 def _died(task: TrialTask, why: str) -> TrialOutcome:
@@ -98,6 +124,7 @@ class LocalExecutor:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_leave_sigint_to_the_sweep,
+            initargs=(os.getpid(),),
         )
         return self._pool
 

@@ -111,6 +111,18 @@ class SweepFolder:
         if fd is not None:
             os.close(fd)  # closing drops the flock
 
+    def set_aside(self, trial_id: str) -> Path:
+        """Move the trial's shard to ``damaged/<trial_id>[-n]`` (a new name, never over an
+        older one) and return where it went: kept for inspection, out of the sweep."""
+        target = self.root / "damaged" / trial_id
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.root / "damaged" / f"{trial_id}-{n}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.shard(trial_id), target)
+        return target
+
     def log_attempt(self, record: dict[str, Any]) -> None:
         line = json.dumps(record, sort_keys=True) + "\n"
         with open(self.root / ATTEMPTS, "ab+") as f:

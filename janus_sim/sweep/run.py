@@ -6,8 +6,10 @@ failed, so a failing trial costs a bounded number of attempts and never stops th
 others. Every finished attempt is logged, and the tables are rewritten after each one.
 
 Resuming is running the same sweep into the same folder: a trial whose shard holds its
-finished run is read back, not rerun; one that stopped part-way is resumed by its run's
-own ``--resume`` path, so it ends with the digest of an uninterrupted run. A folder
+finished run, intact (its digest and chain check), is read back, not rerun; a damaged
+shard is moved aside (``damaged/``) and its trial run again; one that stopped part-way
+is resumed by its run's own ``--resume`` path, so it ends with the digest of an
+uninterrupted run. A folder
 holding a different sweep is refused (``SweepFolder.bind``).
 """
 
@@ -24,7 +26,13 @@ from janus_sim.sweep.executors import Executor
 from janus_sim.sweep.folder import SweepFolder
 from janus_sim.sweep.plan import SweepPlan
 from janus_sim.sweep.results import TrialRecord, cycles_frame, trials_frame
-from janus_sim.sweep.trial import TrialOutcome, TrialStatus, TrialTask, read_outcome
+from janus_sim.sweep.trial import (
+    DamagedShardError,
+    TrialOutcome,
+    TrialStatus,
+    TrialTask,
+    read_outcome,
+)
 
 
 class SweepObserver(Protocol):
@@ -53,6 +61,8 @@ class SweepResult:
     """True when the folder already held this sweep."""
     reused: int
     """Trials found finished in their shards and not rerun."""
+    damaged: tuple[str, ...] = ()
+    """One line per shard found damaged on resume (set aside, its trial run again)."""
 
     def count(self, status: TrialStatus) -> int:
         return sum(r.status == status for r in self.records)
@@ -116,11 +126,17 @@ def run_sweep(
                 if line.get("status") == "finished" and line.get("elapsed_s") is not None:
                     took[rec.trial.trial_id] = float(line["elapsed_s"])
         reused = 0
+        damaged: list[str] = []
         for rec in records:
             try:
                 found = read_outcome(
                     folder.shard(rec.trial.trial_id), rec.trial.trial_id, folder.events_dir
                 )
+            except DamagedShardError as e:
+                # Not trusted, not lost: set aside (say where) and the trial runs afresh.
+                aside = folder.set_aside(rec.trial.trial_id)
+                damaged.append(f"{e}: moved to {aside}; the trial runs again")
+                found = None
             except StoreError:
                 # An unreadable shard sinks only its trial: the trial runs, and its
                 # worker records the same error as a failed attempt.
@@ -162,7 +178,9 @@ def run_sweep(
             executor.close()
             _write(folder, plan, records)
             folder.write_views()
-        return SweepResult(records=tuple(records), resumed=resumed, reused=reused)
+        return SweepResult(
+            records=tuple(records), resumed=resumed, reused=reused, damaged=tuple(damaged)
+        )
     finally:
         folder.unlock()
 

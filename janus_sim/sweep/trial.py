@@ -9,7 +9,8 @@ ends with the digest an uninterrupted run has.
 
 ``read_outcome(shard, trial_id, export_dir)`` reads a finished trial's results from its
 shard (the shard, not the sweep's tables, is the truth) and exports its events if a kill
-came between the run's end and their export.
+came between the run's end and their export. It first checks the shard's run against its
+digest and chain: a damaged shard is a ``DamagedShardError``, never "already finished".
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from janus_sim.adapters.duckdb_store import DB_FILENAME, DuckDBEventStore, open_
 from janus_sim.adapters.parquet_export import export_events, partition_dir
 from janus_sim.adapters.stop_signals import StopCheck, never
 from janus_sim.app.anomaly_lead import CRASH_REGIME, crash_lead_of_run
+from janus_sim.app.chain_check import check_chain
 from janus_sim.app.engine import RunInterrupted
 from janus_sim.app.novelty import NoveltyScore, novelty_of_run
 from janus_sim.core import events as ev
 from janus_sim.core.codec import decode
-from janus_sim.errors import EmptyStoreError, NotFoundError
-from janus_sim.ports import EventQuery
+from janus_sim.errors import EmptyStoreError, NotFoundError, StoreError
+from janus_sim.eventlog import digest_of
+from janus_sim.ports import EventQuery, RunInfo
 from janus_sim.sweep.columns import SUMMARY_COLUMNS
 from janus_sim.wiring import open_run, scenario_from_json
 
@@ -173,10 +176,33 @@ def read_outcome(shard: Path, trial_id: str, export_dir: Path | None) -> TrialOu
             return None
         if info.status != "finished":
             return None
+        _check_intact(store, info, shard)
         _export(store, trial_id, export_dir, only_if_missing=True)
         return _outcome(store, trial_id, None, reused=True)
     finally:
         store.close()
+
+
+class DamagedShardError(StoreError):
+    """A shard's finished run no longer matches its digest or chain: it is not reused."""
+
+
+def _check_intact(store: DuckDBEventStore, info: RunInfo, shard: Path) -> None:
+    """DamagedShardError unless the finished run's events give its recorded digest and an
+    unbroken chain from its run row (``verify`` without the fold: it reads every event
+    once, so reusing a shard costs a read, never a silent trust)."""
+    batch = store.read(info.run_id)
+    problems = [
+        f.text if f.seq is None else f"event {f.seq}: {f.text}"
+        for f in check_chain(batch, info)
+        if not f.note
+    ]
+    if digest_of([batch]) != info.digest:
+        problems.append("its events do not give the recorded digest")
+    if problems:
+        raise DamagedShardError(
+            f"shard {shard} of trial {info.run_id!r} is damaged ({problems[0]})"
+        )
 
 
 def _simulate(task: TrialTask, should_stop: StopCheck) -> TrialOutcome:

@@ -30,7 +30,8 @@ from janus_sim.app.engine import Engine
 from janus_sim.app.timetravel import Moment, state_at
 from janus_sim.cli.common import WholeNumber
 from janus_sim.cli.compare import _rich
-from janus_sim.cli.render import diff_tables, events_table, runs_table, schemas_table
+from janus_sim.cli.render import events_table, runs_table, schemas_table
+from janus_sim.cli.render_diff import diff_tables
 from janus_sim.cli.run_ref import parse_run_ref
 from janus_sim.cli.safe_text import inert, safe
 from janus_sim.config import Scenario

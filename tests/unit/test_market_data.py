@@ -188,9 +188,10 @@ def test_run_replay_and_resume_of_a_data_scenario(real_file: Path) -> None:
     resumed = Engine(again, stopped, run_id="r", market_data=again_bars, **kw).resume()
     assert resumed.digest == whole.digest
 
-    # The data changed after the run: its hash is in the scenario's, so replay refuses.
+    # The data changed after the run: its hash is in the scenario's, so replay refuses,
+    # and says that the data file is what changed (issue 17).
     (real_file.parent / "data" / "bars.csv").write_text(CSV.replace("909.92", "909.93"))
-    with pytest.raises(StoreError, match="another scenario"):
+    with pytest.raises(StoreError, match=r"the data file data/bars\.csv changed \(sha256 "):
         verify_run(store, "r", replay=wiring.stored_scenario(store.get_run("r")))
     (real_file.parent / "data" / "bars.csv").unlink()
     with pytest.raises(ConfigError, match=r"bars\.csv: no such file"):

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from janus_sim.adapters.atomic_file import is_stdout
 from janus_sim.cli.compare import status_line
 from janus_sim.report.html import check_output, write_report
 from janus_sim.sweep.report_data import build_sweep_report
@@ -32,7 +33,8 @@ DEFAULT_NAME = "report.html"
     "output",
     type=click.Path(path_type=Path),
     default=None,
-    help=f"The HTML file to write (default: OUT/{DEFAULT_NAME}; replaced atomically if it exists).",
+    help=f"The HTML file to write (default: OUT/{DEFAULT_NAME}; replaced atomically if it "
+    "exists; a symlink is written through; - writes to stdout).",
 )
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 def report(out: Path, output: Path | None, quiet: bool) -> None:
@@ -71,4 +73,5 @@ def report(out: Path, output: Path | None, quiet: bool) -> None:
             f"wrote {target} ({len(text.encode()) / 1e6:.1f} MB) for sweep "
             f"{data.header.name} ({counts}) in {time.monotonic() - started:.1f} s"
         )
-    click.echo(str(target))
+    if not is_stdout(target):  # with -o - stdout holds the page itself
+        click.echo(str(target))

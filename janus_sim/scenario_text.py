@@ -54,7 +54,8 @@ class UniqueKeyLoader(yaml.SafeLoader):
                 raise yaml.constructor.ConstructorError(
                     None,
                     None,
-                    f"duplicate key {key!r} (first at line {first[key]}): expected each key once",
+                    f"{DUPLICATE} {key!r} at line {line} (first at line {first[key]}): "
+                    "expected each key once",
                     key_node.start_mark,
                 )
             first[key] = line

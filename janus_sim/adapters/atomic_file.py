@@ -81,6 +81,10 @@ def output_target(path: Path, *, option: str = "-o", what: str = "a file") -> Pa
         mode: int | None = os.stat(target).st_mode
     except FileNotFoundError:
         mode = None
+    except NotADirectoryError as e:
+        raise ConfigError(
+            option, "", f"{shown}: a path component is a file, not a directory: {expected}"
+        ) from e
     except OSError as e:
         raise ConfigError(option, "", f"{shown}: {e.strerror or e}: {expected}") from e
     if mode is not None and not stat.S_ISREG(mode):

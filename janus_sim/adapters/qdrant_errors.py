@@ -97,8 +97,10 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split()) or type(e).__name__
+def one_line(e: BaseException, secrets: Iterable[str] = ()) -> str:
+    """``e``'s message on one line, ``secrets`` redacted first (so that shortening it to
+    200 characters can never leave a piece of one), then shortened."""
+    text = redact(" ".join(str(e).split()), secrets) or type(e).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 
 
@@ -126,10 +128,10 @@ def store_error(
     chain = _chain(e)
     if remote and any(isinstance(c, _UNREACHABLE) for c in chain):
         cause = next(c for c in chain if isinstance(c, _UNREACHABLE))
-        return StoreError(f"Qdrant at {where} does not answer ({redact(one_line(cause), secrets)})")
+        return StoreError(f"Qdrant at {where} does not answer ({one_line(cause, secrets)})")
     if isinstance(e, ResponseHandlingException) and e.source is not None:
         e = e.source
-    message = redact(one_line(e), secrets)
+    message = one_line(e, secrets)
     return StoreError(f"Qdrant {where}: cannot {what}: {message}")
 
 

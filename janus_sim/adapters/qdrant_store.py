@@ -44,7 +44,6 @@ from janus_sim.adapters.qdrant_errors import (
     BACKEND_ERRORS,
     one_line,
     public_url,
-    redact,
     say_insecure_once,
     store_error,
     url_secrets,
@@ -144,7 +143,7 @@ class QdrantVectorStore:
                     url=url, api_key=api_key, timeout=timeout_s, check_compatibility=False
                 )
         except BACKEND_ERRORS as e:
-            message = redact(one_line(e), hidden)
+            message = one_line(e, hidden)
             raise StoreError(f"cannot connect to Qdrant at {shown}: {message}") from e
         say_insecure_once(caught, shown)
         store = cls(client, shown, is_local=False)

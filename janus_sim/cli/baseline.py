@@ -60,8 +60,8 @@ def save(scenario: Path, output: Path, seed: int | None, quiet: bool) -> None:
     per-cycle metrics, digest, event count, scenario path and hash, seed, version.
 
     Run it from the repository root: the scenario path is stored as given."""
-    if not is_stdout(output) and output.parent.is_dir():
-        output_target(output, what=WHAT)  # a bad -o fails before the run
+    if not is_stdout(output):
+        _check_early(output)
     with status_line(quiet, f"baseline {scenario}") as say:
         base = bl.record(load_scenario(scenario), seed=seed, observer=StatusObserver(say))
     if not is_stdout(output):
@@ -77,6 +77,23 @@ def save(scenario: Path, output: Path, seed: int | None, quiet: bool) -> None:
         f"saved {output}: {len(base.cycles)} cycles, {base.n_events} events, "
         f"digest {base.digest[:16]}"
     )
+
+
+def _check_early(output: Path) -> None:
+    """A bad -o fails before the run: a target that cannot be written, or a folder to
+    make under a file. (The folder itself is made only after the run succeeded.)"""
+    if output.parent.is_dir():
+        output_target(output, what=WHAT)
+        return
+    above = output.parent
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise ConfigError(
+            "-o",
+            "",
+            f"cannot create directory {output.parent}: {above} is a file, not a directory",
+        )
 
 
 @baseline.command("check", short_help="Re-run baselines and compare (default: baselines/*.json).")

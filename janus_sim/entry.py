@@ -35,4 +35,10 @@ def main() -> Any:
         signal.signal(sig, _stop_while_starting)
     from janus_sim.cli.main import main as cli_main
 
-    return cli_main()
+    try:
+        return cli_main()
+    finally:
+        # The outcome is decided. While Python shuts down it puts the default handlers
+        # back, and a signal then would kill the process without a word: ignore it.
+        for sig in _NUMBERS:
+            signal.signal(sig, signal.SIG_IGN)

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from janus_sim.adapters.atomic_file import write_output
+from janus_sim.adapters.atomic_file import output_target, write_output
 from janus_sim.errors import ConfigError
 from tests.cli_inprocess import cli
 from tests.conftest import TINY
@@ -137,6 +137,7 @@ MISSING_DIR = "missing folder"
 REFUSED[MISSING_DIR] = (lambda d: "no/such/r.html", ("directory", "does not exist"))
 
 WRITERS = ("report", "sweep report", "baseline save")
+DEVICES = ("/dev/null", "/dev/full", "/dev/zero")
 
 
 @pytest.fixture(scope="module")
@@ -269,6 +270,59 @@ def test_dash_is_standard_output(
         assert "saved -" in err
 
 
+@pytest.mark.parametrize(
+    "device", [pytest.param(d, marks=pytest.mark.hostile("report")) for d in DEVICES]
+)
+def test_a_device_named_directly_is_refused_by_the_check(device: str) -> None:
+    """The check alone (it never writes): the issue's ``-o /dev/null`` and ``-o /dev/full``
+    as root. The node is compared before and after; it is never opened for writing."""
+    before = os.stat(device)
+    with pytest.raises(ConfigError, match=rf"^-o: {device} is a character device: expected"):
+        output_target(Path(device), what="an HTML file")
+    after = os.stat(device)
+    assert (after.st_mode, after.st_rdev, after.st_ino) == (
+        before.st_mode,
+        before.st_rdev,
+        before.st_ino,
+    )
+
+
+def _plain(d: Path) -> str:
+    (d / "f").write_text("mine")
+    return "f"
+
+
+# export -o names a directory: anything else there is refused, and left as it was
+EXPORT_TARGETS: dict[str, Callable[[Path], str]] = {
+    "a FIFO": _fifo,
+    "a socket": _socket,
+    "a regular file": _plain,
+    "symlink to /dev/null": _link("/dev/null"),
+    "symlink to a FIFO": _link("fifo", lambda d: os.mkfifo(d / "fifo")),
+}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.hostile("export")) for n in EXPORT_TARGETS]
+)
+def test_export_onto_something_that_is_not_a_directory_is_refused(
+    name: str,
+    stored: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    target = EXPORT_TARGETS[name](work)
+    monkeypatch.chdir(work)
+    before = _tree(work)
+    code, _, err = cli(capsys, "export", "--store", stored, "-o", target, "--quiet")
+    assert code == 2
+    assert "expected a directory for the tree" in _one_error_line(err)
+    assert _tree(work) == before
+
+
 @pytest.mark.hostile("report")
 def test_writer_reports_a_full_disk_and_keeps_the_old_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -319,8 +373,7 @@ def _popen(*args: str | Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,  # python -m puts the working directory first: this checkout's code
     )
 
 
@@ -405,7 +458,7 @@ def _late_signals_are_harmless() -> Iterator[None]:
 DURING = {
     "sweep sql": (
         "sql_cmd",
-        ["sweep", "sql", "{sweep}", "SELECT count(*) FROM range(100000) a, range(100000) b"],
+        ["sweep", "sql", "{sweep}", "SELECT count(*) FROM range(10000000) a, range(10000000) b"],
     ),
     "export": ("export_events", ["export", "--all", "--store", "{store}", "-o", "{tmp}/tree"]),
     "verify": ("verify_run", ["verify", "--replay", "--store", "{store}"]),
@@ -511,16 +564,16 @@ def test_a_second_signal_does_not_cut_the_cleanup_short(
 @pytest.mark.parametrize(
     ("command", "name"),
     [
-        pytest.param("verify", "SIGINT", marks=pytest.mark.hostile("verify", kind="kill")),
-        pytest.param("sweep sql", "SIGTERM", marks=pytest.mark.hostile("sweep sql", kind="kill")),
+        pytest.param("sweep sql", n, marks=pytest.mark.hostile("sweep sql", kind="kill"))
+        for n in SIGNALS
     ],
 )
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 def test_a_signal_later_in_a_real_process_is_one_line(
     command: str, name: str, stored: Path, sweep_dir: Path, tmp_path: Path
 ) -> None:
-    """The same in a real process, some seconds in (imports done or nearly: the
-    promise holds wherever it lands)."""
+    """The same in a real process, seconds in: the imports are done or nearly (the
+    promise holds wherever it lands) and the query never ends by itself."""
     store = _fresh_copy(stored, tmp_path)
     args = [a.format(store=store, tmp=tmp_path, sweep=sweep_dir) for a in DURING[command][1]]
     before = _snapshot(store)
@@ -544,3 +597,20 @@ def test_the_stop_rule_leaves_other_threads_alone() -> None:
     t.start()
     t.join()
     assert seen == [before] and signal.getsignal(signal.SIGINT) == before
+
+
+def test_a_signal_once_the_outcome_is_decided_changes_nothing() -> None:
+    """After the command (at exit, as Python shuts down and would put the default
+    handlers back), a signal is ignored: the exit is the command's, silently."""
+    script = (
+        "import atexit, os, signal\n"
+        "import janus_sim.cli.main as m\n"
+        "from janus_sim import entry\n"
+        "m.main = lambda: 0\n"
+        "atexit.register(lambda: os.kill(os.getpid(), signal.SIGTERM))\n"
+        "entry.main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert (done.returncode, done.stderr) == (0, "")

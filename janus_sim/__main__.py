@@ -1,5 +1,5 @@
-"""``python -m janus_sim`` runs the command line."""
+"""``python -m janus_sim`` runs the command line (through ``entry``: signals first)."""
 
-from janus_sim.cli.main import main
+from janus_sim.entry import main
 
 main()

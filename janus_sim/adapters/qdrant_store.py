@@ -30,6 +30,7 @@ import json
 import math
 import os
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,7 +40,14 @@ import numpy as np
 from qdrant_client import QdrantClient, models
 
 from janus_sim.adapters.atomic_file import replacing
-from janus_sim.adapters.qdrant_errors import BACKEND_ERRORS, one_line, public_url, store_error
+from janus_sim.adapters.qdrant_errors import (
+    BACKEND_ERRORS,
+    one_line,
+    public_url,
+    say_insecure_once,
+    store_error,
+    url_secrets,
+)
 from janus_sim.core.neocortex import Schema
 from janus_sim.errors import StoreError
 from janus_sim.timefmt import format_ns
@@ -97,6 +105,7 @@ class QdrantVectorStore:
         self._where = where
         self._is_local = is_local
         self._api_key: str | None = None
+        self._hidden: tuple[str, ...] = ()
         self._url = where
         self._closed = False
 
@@ -126,14 +135,20 @@ class QdrantVectorStore:
         seconds when it does not, or naming the URL and the failure otherwise.
         """
         shown = public_url(url)
+        hidden = (*url_secrets(url), *([api_key] if api_key else []))
         try:
-            client = QdrantClient(
-                url=url, api_key=api_key, timeout=timeout_s, check_compatibility=False
-            )
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                client = QdrantClient(
+                    url=url, api_key=api_key, timeout=timeout_s, check_compatibility=False
+                )
         except BACKEND_ERRORS as e:
-            raise StoreError(f"cannot connect to Qdrant at {shown}: {one_line(e)}") from e
+            message = one_line(e, hidden)
+            raise StoreError(f"cannot connect to Qdrant at {shown}: {message}") from e
+        say_insecure_once(caught, shown)
         store = cls(client, shown, is_local=False)
         store._api_key = api_key
+        store._hidden = hidden
         store._url = url
         store._call("list collections", client.get_collections)
         return store
@@ -151,7 +166,12 @@ class QdrantVectorStore:
 
     def _error(self, what: str, e: BaseException) -> StoreError:
         return store_error(
-            what, e, where=self._where, remote=not self._is_local, api_key=self._api_key
+            what,
+            e,
+            where=self._where,
+            remote=not self._is_local,
+            api_key=self._api_key,
+            hidden=self._hidden,
         )
 
     def _exists(self, name: str) -> bool:

@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 
 import click
+from rich.console import Console
 
+from janus_sim.adapters.atomic_file import is_stdout, output_target, write_output
 from janus_sim.app import baseline as bl
 from janus_sim.app.compare import check_tolerance_names
 from janus_sim.cli.common import stdout
@@ -26,8 +28,10 @@ from janus_sim.cli.compare import (
     tolerances_of,
 )
 from janus_sim.cli.safe_text import safe
-from janus_sim.errors import ConfigError, NotFoundError
+from janus_sim.errors import ConfigError, NotFoundError, mkdir_reason
 from janus_sim.wiring import load_scenario
+
+WHAT = "a baseline JSON file"
 
 
 @click.group()
@@ -43,7 +47,12 @@ def baseline() -> None:
 @baseline.command("save", short_help="Run a scenario in memory and write its baseline JSON.")
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option(
-    "-o", "--output", type=click.Path(path_type=Path), required=True, help="Baseline JSON file."
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Baseline JSON file (replaced atomically; a symlink is written through; - writes "
+    "to stdout).",
 )
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Override the scenario's seed.")
 @click.option("--quiet", is_flag=True, help="No progress line on stderr.")
@@ -52,19 +61,42 @@ def save(scenario: Path, output: Path, seed: int | None, quiet: bool) -> None:
     per-cycle metrics, digest, event count, scenario path and hash, seed, version.
 
     Run it from the repository root: the scenario path is stored as given."""
+    if not is_stdout(output):
+        _check_early(output)
     with status_line(quiet, f"baseline {scenario}") as say:
         base = bl.record(load_scenario(scenario), seed=seed, observer=StatusObserver(say))
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(base.to_json(), encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(str(output), "", f"cannot write the baseline ({e.strerror})") from e
-    stdout().print(
+    if not is_stdout(output):
+        try:  # a missing folder is made (only now: a failed run leaves nothing behind)
+            output.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ConfigError(
+                "-o", "", f"cannot create directory {output.parent}: {mkdir_reason(e)}"
+            ) from e
+    write_output(output, base.to_json(), what=WHAT)
+    # With -o - stdout holds the JSON itself; the summary goes to stderr.
+    (Console(stderr=True) if is_stdout(output) else stdout()).print(
         safe(
             f"saved {output}: {len(base.cycles)} cycles, {base.n_events} events, "
             f"digest {base.digest[:16]}"
         )
     )
+
+
+def _check_early(output: Path) -> None:
+    """A bad -o fails before the run: a target that cannot be written, or a folder to
+    make under a file. (The folder itself is made only after the run succeeded.)"""
+    if output.parent.is_dir():
+        output_target(output, what=WHAT)
+        return
+    above = output.parent
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise ConfigError(
+            "-o",
+            "",
+            f"cannot create directory {output.parent}: {above} is a file, not a directory",
+        )
 
 
 @baseline.command("check", short_help="Re-run baselines and compare (default: baselines/*.json).")

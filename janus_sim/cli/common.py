@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from janus_sim.adapters.duckdb_store import (
     open_store,
     store_file,
 )
+from janus_sim.adapters.stop_signals import exit_code
 from janus_sim.cli.safe_text import safe
 from janus_sim.errors import ConfigError, NotFoundError
 from janus_sim.timefmt import S_PER_DAY
@@ -127,7 +127,7 @@ def latest_run(store: DuckDBEventStore) -> str:
 
 def stopped_exit_code(signal_name: str) -> int:
     """The shell's code for a command stopped by ``signal_name``: 128 + its number."""
-    return 128 + signal.Signals[signal_name].value
+    return exit_code(signal_name)
 
 
 @contextlib.contextmanager

@@ -19,7 +19,7 @@ import click
 
 from janus_sim import __version__
 from janus_sim.adapters.duckdb_store import DuckDBEventStore, store_file
-from janus_sim.adapters.stop_signals import StopFlag
+from janus_sim.adapters.stop_signals import StopFlag, Stopped, StopRule, stopped_line
 from janus_sim.app.anomaly_lead import crash_lead_of_run
 from janus_sim.app.anomaly_responses import responses_of_run
 from janus_sim.app.engine import RunInterrupted, RunStalled, default_run_id
@@ -380,9 +380,33 @@ cli.add_command(bisect)
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Entry point: run the CLI, turning JanusErrors into one line and an exit code."""
+    """Entry point: run the CLI, turning JanusErrors into one line and an exit code.
+
+    Under the stop rule (``StopRule``): once a SIGINT/SIGTERM has arrived the outcome is
+    exit 130 / 143 with one line, whatever exception carried the signal out (DuckDB
+    reports an interrupted query as a RuntimeError) and even if the command returned."""
+    result: Any = None
+    with StopRule() as rule:
+        try:
+            try:
+                result = cli.main(args=argv, prog_name="janus-sim", standalone_mode=False)
+            except BaseException as e:
+                if rule.pending() is None:
+                    _explain(e)  # exits with the error's code, or re-raises what it does not know
+        except Stopped:
+            pass  # the signal came while an error was being explained: the signal wins
+        stopped = rule.pending()
+        if stopped is not None:
+            click.echo(stopped_line(stopped), err=True)
+            sys.exit(stopped_exit_code(stopped))
+    return result
+
+
+def _explain(failure: BaseException) -> None:
+    """One line on stderr and the exit code for a command that raised ``failure``;
+    anything unexpected is raised again."""
     try:
-        return cli.main(args=argv, prog_name="janus-sim", standalone_mode=False)
+        raise failure
     except click.exceptions.Abort:
         click.echo("janus-sim: interrupted", err=True)
         sys.exit(130)

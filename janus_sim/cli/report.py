@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from janus_sim.adapters.atomic_file import is_stdout
 from janus_sim.cli.common import latest_run, open_existing, store_option
 from janus_sim.cli.compare import status_line
 from janus_sim.cli.safe_text import inert, safe
@@ -31,7 +32,8 @@ from janus_sim.report.html import check_output, render_report, write_report
     type=click.Path(path_type=Path),
     default="report.html",
     show_default=True,
-    help="The HTML file to write (replaced atomically if it exists).",
+    help="The HTML file to write (replaced atomically if it exists; a symlink is written "
+    "through; - writes to stdout).",
 )
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 def report(store_path: Path, run_id: str | None, output: Path, quiet: bool) -> None:
@@ -69,4 +71,5 @@ def report(store_path: Path, run_id: str | None, output: Path, quiet: bool) -> N
                 f"in {time.monotonic() - started:.1f} s"
             )
         )
-    click.echo(inert(output))
+    if not is_stdout(output):  # with -o - stdout holds the page itself
+        click.echo(inert(output))

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from janus_sim.adapters.atomic_file import is_stdout
 from janus_sim.cli.compare import status_line
 from janus_sim.cli.safe_text import inert, safe
 from janus_sim.report.html import check_output, write_report
@@ -33,7 +34,8 @@ DEFAULT_NAME = "report.html"
     "output",
     type=click.Path(path_type=Path),
     default=None,
-    help=f"The HTML file to write (default: OUT/{DEFAULT_NAME}; replaced atomically if it exists).",
+    help=f"The HTML file to write (default: OUT/{DEFAULT_NAME}; replaced atomically if it "
+    "exists; a symlink is written through; - writes to stdout).",
 )
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 def report(out: Path, output: Path | None, quiet: bool) -> None:
@@ -74,4 +76,5 @@ def report(out: Path, output: Path | None, quiet: bool) -> None:
                 f"{data.header.name} ({counts}) in {time.monotonic() - started:.1f} s"
             )
         )
-    click.echo(inert(target))
+    if not is_stdout(target):  # with -o - stdout holds the page itself
+        click.echo(inert(target))

@@ -18,7 +18,6 @@ import dataclasses
 import html
 import json
 import math
-import os
 import re
 from collections.abc import Sequence
 from importlib import resources
@@ -26,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from janus_sim import __version__
-from janus_sim.adapters.atomic_file import replacing
-from janus_sim.errors import ConfigError
+from janus_sim.adapters.atomic_file import output_target, write_output
 from janus_sim.report.model import ReportData
 from janus_sim.report.sections import SECTIONS, header_html, nav_html
 
@@ -44,6 +42,9 @@ PALETTE = (
     "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
 )  # fmt: skip
 """Categorical colours (D3's category20) for schemas, clusters and unknown regimes."""
+WHAT = "an HTML file"
+"""What ``-o`` of a report must name (in its error messages)."""
+
 SIGNIFICANT = 7
 """Digits kept of each float in the figures' JSON (tables format their own)."""
 
@@ -129,31 +130,14 @@ def section_ids() -> Sequence[str]:
 
 
 def check_output(path: Path) -> None:
-    """ConfigError unless ``path`` names a file that can be written (its directory exists
-    and is writable, and it is not itself a directory)."""
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise ConfigError("-o", "", f"{path} is a directory: expected the path of an HTML file")
-    if not parent.is_dir():
-        raise ConfigError(
-            "-o", "", f"directory {parent} does not exist: expected an existing directory"
-        )
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ConfigError("-o", "", f"directory {parent} is not writable")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise ConfigError("-o", "", f"{path} is not writable")
+    """ConfigError unless ``path`` can be written by ``write_report`` (the rules of
+    ``adapters.atomic_file.write_output``: a regular file or none yet, a symlink written
+    through, ``-`` for standard output; never a directory, device or FIFO)."""
+    output_target(path, what=WHAT)
 
 
 def write_report(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file in the same directory, then
-    a rename); ConfigError naming the path when the file system refuses."""
-    check_output(path)
-    try:
-        with replacing(path) as tmp:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-    except OSError as e:
-        raise ConfigError("-o", "", f"cannot write {path}: {e.strerror or e}") from e
+    """Write ``text`` to ``path`` atomically (``adapters.atomic_file.write_output``: a
+    temporary file beside it, then a rename; ``-`` is standard output); ConfigError
+    naming the path when it cannot be written."""
+    write_output(path, text, what=WHAT)

@@ -22,10 +22,17 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from janus_sim.adapters.scenario_file import read_yaml_file
 from janus_sim.config import Scenario
 from janus_sim.config.names import check_run_id
 from janus_sim.errors import ConfigError
-from janus_sim.scenario_text import describe_error, field_path
+from janus_sim.scenario_text import (
+    DUPLICATE,
+    describe_error,
+    field_path,
+    load_yaml,
+    too_long,
+)
 from janus_sim.sweep.spec import (
     Setting,
     SweepSpec,
@@ -92,9 +99,14 @@ def _clean_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
 
 def parse_sweep(text: str, source: str) -> SweepSpec:
     """Validate sweep YAML ``text``; errors name ``source`` and the field."""
+    if (big := too_long(text, source)) is not None:
+        raise big
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except yaml.YAMLError as e:
+        problem = getattr(e, "problem", None)
+        if problem and problem.startswith(DUPLICATE):
+            raise ConfigError(source, "", problem) from e
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(source, "", f"malformed YAML{where}") from e
@@ -158,13 +170,7 @@ def trial_id(scenario_name: str, seed: int, setting: Setting) -> str:
 
 def load_sweep(path: Path) -> SweepPlan:
     """The plan of the sweep file at ``path``; one-line ConfigError for any problem."""
-    if not path.is_file():
-        what = "no such file" if not path.exists() else "is not a file"
-        raise ConfigError(str(path), "", f"{what} (expected a sweep YAML file)")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(str(path), "", f"cannot be read as UTF-8 text ({e})") from e
+    text = read_yaml_file(path, "sweep")  # missing, unreadable, not UTF-8, over 1 MiB
     spec = parse_sweep(text, str(path))
     trials: list[Trial] = []
     settings = spec.settings()

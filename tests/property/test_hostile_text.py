@@ -132,7 +132,7 @@ RENDERERS: dict[str, Callable[[str, str], RenderableType]] = {
     "runs": lambda a, b: runs_table([_info(a, b)]),
     "events": lambda a, b: events_table(_batch(a, b, b, b)),
     "at": lambda a, b: schemas_table([_schema_row(b, b)], safe(a)),
-    "diff": lambda a, b: diff_tables(StateDiff(created=[b], pruned=[b]), a, b),
+    "diff": lambda a, b: diff_tables(StateDiff(created=[b], pruned=[b], points={b: 3}), a, b),
     "compare": lambda a, b: _rich(a, (["metric", "A"], [[b, b]])),
 }
 

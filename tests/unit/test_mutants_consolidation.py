@@ -167,3 +167,58 @@ def test_a_night_without_candidates_has_a_vacuous_logic_gate_of_one(
     gated = _night_again(events, 2, _held_back_scenario(), day_transitions=0, held_back=())[0]
     assert isinstance(gated, ev.ConsolidationGated)
     assert (gated.candidates, gated.consolidated, gated.logic_gate) == (0, 0, 1.0)
+
+
+def _nights(events: list[ev.Event]) -> list[tuple[int, int]]:
+    """(index of each night's ConsolidationGated, index of the next night's or the end)."""
+    at = [i for i, e in enumerate(events) if isinstance(e, ev.ConsolidationGated)]
+    return list(zip(at, [*at[1:], len(events)], strict=True))
+
+
+def test_every_consolidated_transition_joins_a_schema_or_founds_one(
+    held_back_run: tuple[list[ev.Event], list[PolicyStep]],
+) -> None:
+    events, _ = held_back_run
+    joined = 0
+    for start, end in _nights(events):
+        gated = events[start]
+        assert isinstance(gated, ev.ConsolidationGated)
+        before = fold(events[:start])
+        buf, _ = before.require_buffer()
+        night = events[start:end]
+        created = [e for e in night if isinstance(e, ev.SchemaCreated)]
+        updated = [e for e in night if isinstance(e, ev.SchemaUpdated)]
+        assert len(created) + sum(u.points_added for u in updated) == gated.consolidated
+        for c in created:
+            assert type(c.transition_id) is int
+            assert buf.oldest_id <= c.transition_id < buf.next_id
+            assert c.transition_id not in gated.held_back
+            slot = int(buf.slots_of(np.array([c.transition_id]))[0])
+            assert c.regime == before.regime_names[buf.regimes[slot]]
+        new = {c.schema_id for c in created}
+        for u in updated:
+            had = 1 if u.schema_id in new else before.schemas[u.schema_id].n_points
+            assert u.points_added >= 1 and u.n_points == had + u.points_added
+            assert sum(n for _, n in u.regime_counts) == u.n_points
+            assert {r for r, _ in u.regime_counts} <= set(before.regime_names)
+        joined += len(updated)
+    assert joined, "familiar experience must join existing schemas"
+
+
+def test_a_recall_gate_exactly_at_the_threshold_holds_the_transition_back(
+    held_back_run: tuple[list[ev.Event], list[PolicyStep]],
+) -> None:
+    # Eq. 20 passes g > tau_recall strictly: a transition whose gate equals it waits.
+    events, _ = held_back_run
+    sc = _held_back_scenario()
+    start = _nights(events)[2][0]
+    ids, g = _recall_of_candidates(sc, fold(events[:start]))
+    j = int(np.argsort(g)[len(g) // 2])  # a middling gate value, shared by no other
+    assert np.count_nonzero(g == g[j]) == 1
+    at = sc.model_copy(
+        update={"neocortex": sc.neocortex.model_copy(update={"recall_threshold": float(g[j])})}
+    )
+    gated = _night_again(events, 3, at)[0]
+    assert isinstance(gated, ev.ConsolidationGated)
+    assert int(ids[j]) in gated.held_back
+    assert gated.recall_passed == int(np.count_nonzero(g > g[j]))

@@ -12,7 +12,7 @@ import pytest
 
 from janus_sim.config import Agent, Constraint, Predicates, Replay
 from janus_sim.core import events as ev
-from janus_sim.core.agent import buffer_step
+from janus_sim.core.agent import ACTION_DELTA, allowed_actions, buffer_step, td_errors
 from janus_sim.core.logic import ConstraintSet
 from janus_sim.core.priorities import compute_priorities
 from janus_sim.core.replay_phase import ReplayStats, replay_phase
@@ -162,3 +162,71 @@ def test_every_step_is_eq_11_with_the_decaying_step_size(
         if isinstance(e, ev.PrioritiesUpdated):
             assert e.entity == "buffer" and e.priorities == tuple(expected.tolist())
         apply(e, state)
+
+
+def _buffer_td(state: SimState, target: np.ndarray) -> np.ndarray:
+    """DQN's TD error of the whole buffer against ``target``, the bootstrap's max over the
+    actions that keep the position after the transition within the limit."""
+    buf, _ = state.require_buffer()
+    slots = buf.chronological_slots()
+    after = np.rint(buf.ctx[slots, 3]).astype(np.int64) + ACTION_DELTA[buf.actions[slots]]
+    return td_errors(
+        state.params,
+        state.view(buf.states[slots]),
+        buf.actions[slots],
+        buf.rewards[slots],
+        state.view(buf.next_states[slots]),
+        buf.dones[slots],
+        AGENT.gamma,
+        target=target,
+        next_mask=allowed_actions(after, AGENT.position_limit),
+    )
+
+
+def test_td_before_and_after_are_against_the_target_in_force(
+    night: tuple[list[ev.Event], ReplayStats, list[tuple[int, int]]],
+) -> None:
+    events, stats, _ = night
+    start = _start()
+    (computed,) = _of(events, ev.PrioritiesComputed)
+    assert computed.entity == "buffer"
+    assert computed.td_errors == tuple(_buffer_td(start, start.params).tolist())
+    end = _start()
+    for e in events:
+        apply(e, end)
+    last_target = np.array(_of(events, ev.TargetSynced)[-1].params)
+    after = _buffer_td(end, last_target)
+    assert stats.mean_abs_td_after == float(np.mean(np.abs(after)))
+    assert all(s.cycle == 1 for s in _of(events, ev.TargetSynced))
+    n = REPLAY.n_replays
+    assert [u.iteration for u in _of(events, ev.PrioritiesUpdated)] == list(range(n))
+    assert [u.iteration for u in _of(events, ev.PolicyUpdated)] == list(range(n))
+
+
+def test_anomalies_still_in_the_buffer_get_the_highest_priority() -> None:
+    state = _start()
+    state.anomalies = [3, 17, 1000]  # 1000 is not in the buffer
+    rec = Recorder(state)
+    replay_phase(
+        rec,
+        RULES,
+        AGENT,
+        Replay(n_replays=1, batch_size=2),
+        np.random.default_rng(0),
+        cycle=1,
+        t_ns=N,
+    )
+    (computed,) = _of(rec.drain(), ev.PrioritiesComputed)
+    p = dict(zip(computed.transition_ids, computed.priorities, strict=True))
+    plain = compute_priorities(
+        np.array(computed.td_errors),
+        state.require_buffer()[0].violations[:N],
+        state.require_buffer()[0].rewards[:N],
+        2.0,
+        0.5,
+        1e-6,
+    )
+    top = float(plain.max())
+    assert p[3] == p[17] == top
+    others = [i for i in range(N) if i not in (3, 17)]
+    assert [p[i] for i in others] == [float(plain[i]) for i in others]

@@ -17,12 +17,14 @@ from janus_sim.core import consolidation
 from janus_sim.core import events as ev
 from janus_sim.core.agent import PolicyStep, buffer_step
 from janus_sim.core.codec import decode
-from janus_sim.core.consolidation import consolidation_phase
+from janus_sim.core.consolidation import ConsolidationStats, consolidation_phase
 from janus_sim.core.gates import recall_gate
 from janus_sim.core.hippocampus import sparse_code
-from janus_sim.core.state import Recorder, SimState, fold
+from janus_sim.core.neocortex import create, prunable
+from janus_sim.core.state import Recorder, SimState, apply, fold
 from janus_sim.core.world import World
 from janus_sim.memory_store import MemoryEventStore
+from janus_sim.timefmt import NS_PER_DAY
 from tests.conftest import TINY
 
 
@@ -135,14 +137,24 @@ def test_the_gates_count_and_hold_back_what_eq_17_and_20_say(
 def _night_again(events: list[ev.Event], night: int, sc: Scenario, **state: Any) -> list[ev.Event]:
     """Night ``night``'s consolidation run again on the state it started from (with the
     ``state`` fields overridden) under scenario ``sc``: the events it emits."""
+    return _rerun(events, night, sc, **state)[1]
+
+
+def _rerun(
+    events: list[ev.Event], night: int, sc: Scenario, **state: Any
+) -> tuple[SimState, list[ev.Event], ConsolidationStats]:
+    """(the state before, the events emitted, the stats returned) of ``_night_again``."""
     at = [i for i, e in enumerate(events) if isinstance(e, ev.ConsolidationGated)][night - 1]
     before = fold(events[:at])
+    rec = Recorder(fold(events[:at]))
     for name, value in state.items():
-        setattr(before, name, value)
-    rec = Recorder(before)
+        setattr(before, name, copy.copy(value))  # the night must not edit "before"
+        setattr(rec.state, name, copy.copy(value))
     gated = events[at]
-    consolidation_phase(rec, World.build(sc), gated.cycle - 1, cycle=gated.cycle, t_ns=gated.t_ns)
-    return rec.drain()
+    stats = consolidation_phase(
+        rec, World.build(sc), gated.cycle - 1, cycle=gated.cycle, t_ns=gated.t_ns
+    )
+    return before, rec.drain(), stats
 
 
 def test_a_logic_threshold_of_one_shuts_the_gate_for_waiting_transitions_too(
@@ -222,3 +234,102 @@ def test_a_recall_gate_exactly_at_the_threshold_holds_the_transition_back(
     assert isinstance(gated, ev.ConsolidationGated)
     assert int(ids[j]) in gated.held_back
     assert gated.recall_passed == int(np.count_nonzero(g > g[j]))
+
+
+def _with(sc: Scenario, **neocortex: Any) -> Scenario:
+    return sc.model_copy(update={"neocortex": sc.neocortex.model_copy(update=neocortex)})
+
+
+def _check_night(
+    before: SimState, night: list[ev.Event], stats: ConsolidationStats, sc: Scenario
+) -> list[ev.SchemaPruned]:
+    """Eq. 34 and the stats, checked against one night's consolidation events."""
+    gated = night[0]
+    assert isinstance(gated, ev.ConsolidationGated) and gated.entity == "neocortex"
+    mid = copy.deepcopy(before)
+    for e in night:
+        if not isinstance(e, ev.SchemaPruned):
+            apply(e, mid)
+    cfg = sc.neocortex
+    max_age = round(cfg.max_age_days * NS_PER_DAY)
+    t_ns = gated.t_ns
+    expected = [
+        sid
+        for sid, sch in mid.schemas.items()
+        if sch.created_ns != t_ns and prunable(sch, t_ns, cfg.min_points, max_age)
+    ]
+    prunes = [e for e in night if isinstance(e, ev.SchemaPruned)]
+    assert [p.schema_id for p in prunes] == expected
+    for p in prunes:
+        sch = mid.schemas[p.schema_id]
+        assert p.entity == f"schema:{p.schema_id}"
+        assert p.reason == ("too few points" if sch.n_points < cfg.min_points else "too old")
+        assert p.n_points == sch.n_points
+        assert p.age_days == (t_ns - sch.created_ns) / NS_PER_DAY
+    created = [e for e in night if isinstance(e, ev.SchemaCreated)]
+    updated = [e for e in night if isinstance(e, ev.SchemaUpdated)]
+    for u in updated:
+        if u.schema_id in before.schemas:
+            first = before.schemas[u.schema_id].mean
+        else:
+            first = next(np.array(c.mean) for c in created if c.schema_id == u.schema_id)
+        assert u.entity == f"schema:{u.schema_id}"
+        shift = float(np.sqrt(np.sum((np.array(u.mean) - first) ** 2)))
+        assert u.mean_shift == pytest.approx(shift, rel=1e-12)
+    assert stats == ConsolidationStats(
+        candidates=gated.candidates,
+        recall_passed=gated.recall_passed,
+        logic_gate=gated.logic_gate,
+        consolidated=gated.consolidated,
+        created=len(created),
+        updated=len(updated),
+        pruned=len(prunes),
+    )
+    return prunes
+
+
+def test_pruning_follows_eq_34_and_names_the_reason(
+    held_back_run: tuple[list[ev.Event], list[PolicyStep]],
+) -> None:
+    events, _ = held_back_run
+    sc = _held_back_scenario()
+    assert not _check_night(*_rerun(events, 4, sc), sc)  # the defaults prune nothing here
+    few = _with(sc, min_points=10_000)
+    assert {p.reason for p in _check_night(*_rerun(events, 4, few), few)} == {"too few points"}
+    old = _with(sc, min_points=1, max_age_days=0.5)
+    pruned = _check_night(*_rerun(events, 4, old), old)
+    assert pruned and {p.reason for p in pruned} == {"too old"}
+    # Exactly min_points points is enough: such a schema goes for its age, not its count.
+    edge = _with(sc, min_points=pruned[0].n_points, max_age_days=0.5)
+    again = _check_night(*_rerun(events, 4, edge), edge)
+    assert (again[0].schema_id, again[0].reason) == (pruned[0].schema_id, "too old")
+
+
+def test_the_recall_calibration_is_recorded_once_there_is_earlier_experience(
+    held_back_run: tuple[list[ev.Event], list[PolicyStep]],
+) -> None:
+    events, _ = held_back_run
+    gated = [e for e in events if isinstance(e, ev.ConsolidationGated)]
+    assert gated[0].recall_calibration == ()  # night 1: nothing earlier to recall
+    assert all(len(g.recall_calibration) == 2 for g in gated[1:])
+
+
+def test_a_schema_nobody_joins_does_not_hide_the_updates_of_later_ones(
+    held_back_run: tuple[list[ev.Event], list[PolicyStep]],
+) -> None:
+    events, _ = held_back_run
+    sc = _held_back_scenario()
+    start = _nights(events)[3][0]
+    before = fold(events[:start])
+    first = next(iter(before.schemas.values()))
+    far = create("schema-0-9", np.full(first.dim, 1e6), 0.0, first.created_ns, first.eps)
+    schemas = {far.id: far, **before.schemas}
+    regimes = {far.id: {"calm": 1}, **before.schema_regimes}
+    state, night, stats = _rerun(events, 4, sc, schemas=schemas, schema_regimes=regimes)
+    updated = [e for e in night if isinstance(e, ev.SchemaUpdated)]
+    assert updated and far.id not in {u.schema_id for u in updated}
+    _check_night(state, night, stats, sc)
+    gated = night[0]
+    assert isinstance(gated, ev.ConsolidationGated)
+    created = [e for e in night if isinstance(e, ev.SchemaCreated)]
+    assert len(created) + sum(u.points_added for u in updated) == gated.consolidated

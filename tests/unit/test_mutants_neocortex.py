@@ -4,6 +4,8 @@ time and the tau_schema parameters are where the docstrings put them."""
 
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 
 from janus_sim.core.neocortex import (
     Schema,
+    SchemaIndex,
     consolidate,
     create,
     default_log_tau,
@@ -144,3 +147,58 @@ def test_prunable_refuses_a_time_before_creation_and_accepts_creation_time() -> 
         prunable(_schema(), 4, 1, 10)
     assert str(err.value) == "now_ns precedes the schema's creation"
     assert prunable(_schema(), 5, 1, 0) is False  # age 0 is not > 0
+
+
+def test_schema_index_matches_at_exactly_tau_and_checks_the_dimension() -> None:
+    a = create("a", np.array([0.5, -1.0]), 0.0, 0, 0.1)
+    s = np.array([0.7, -0.8])
+    ll = float(log_likelihoods([a], s[None, :])[0, 0])
+    index = SchemaIndex([a], 2)
+    assert index.assign(s, ll) == 0  # equal to tau is a match, as in assign
+    assert index.assign(s, math.nextafter(ll, math.inf)) is None
+    with pytest.raises(ValueError) as err:
+        index.assign(np.zeros(3), ll)
+    assert str(err.value) == "state must have shape (2,), got (3,)"
+
+
+@pytest.mark.parametrize(("x", "eta"), [(4.922005445293407, 0.1), (6.73918170546694, 0.01)])
+def test_joining_a_schema_at_its_own_mean_leaves_the_mean_exactly(x: float, eta: float) -> None:
+    # (1 - eta) x + eta x rounds one ulp above x for the first pair, below for the second:
+    # the clip to [min(mu, s), max(mu, s)] takes both back to x.
+    assert (1.0 - eta) * x + eta * x != x
+    out = consolidate(create("a", np.array([x]), 0.0, 0, 0.1), np.array([x]), 0.0, 1, eta)
+    assert out.mean.tolist() == [x]
+
+
+def test_an_overflowing_consolidation_raises_and_warns_nothing() -> None:
+    # s - mu overflows to -inf beside a zero, so (s - mu)(s - mu)^T holds -inf * 0 = NaN:
+    # both overflow and invalid arithmetic must stay silent until the one clear error.
+    sc = create("a", np.array([1e308, 0.0]), 0.0, 0, 0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError) as err:
+            consolidate(sc, np.array([-1e308, 0.0]), 0.0, 1, 0.5)
+    assert str(err.value) == "consolidation overflows float64"
+
+
+def test_an_indefinite_covariance_grows_its_ridge_tenfold_until_it_factorizes() -> None:
+    # cov has eigenvalues 22 and -20: cov + r I fails for r = 0.1, 1 and 10; r = 100 works.
+    cov = np.array([[1.0, 21.0], [21.0, 1.0]])
+    sc = Schema("s", np.zeros(2), cov, 1, 0.0, 0, 0, 0.1)
+    assert np.allclose(sc.chol @ sc.chol.T, cov + 100.0 * np.eye(2), rtol=0, atol=1e-12)
+
+
+def test_a_schema_owns_float64_copies_of_its_moments() -> None:
+    mean, cov = np.array([1.0, 2.0]), np.eye(2)
+    sc = Schema("s", mean, cov, 1, 0.0, 0, 0, 0.1)
+    assert mean.flags.writeable and cov.flags.writeable  # the caller's arrays stay theirs
+    mean[0] = 5.0
+    assert sc.mean.tolist() == [1.0, 2.0] and not sc.mean.flags.writeable
+    ints = Schema("t", np.array([1, 2]), np.array([[2, 0], [0, 2]]), 1, 0.0, 0, 0, 0.1)
+    assert ints.mean.dtype == np.float64 and ints.cov.dtype == np.float64
+
+
+def test_a_mean_that_is_not_a_vector_is_refused_even_with_a_matching_cov() -> None:
+    with pytest.raises(ValueError) as err:
+        _schema(mean=np.zeros((1, 1)), cov=np.eye(1))
+    assert str(err.value) == "mean must be (d,) and cov (d, d), got (1, 1), (1, 1)"

@@ -532,3 +532,9 @@ def test_the_jacobian_of_an_implication_with_an_action_antecedent_is_exact() -> 
     s, b = probs[:, 0], probs[:, 2]
     assert np.allclose(v, 1.0 - b + b * s, rtol=0.0, atol=1e-15)
     assert np.allclose(jac, np.column_stack([b, np.zeros(3), s - 1.0]), rtol=0.0, atol=1e-15)
+
+
+def test_formula_predicates_are_the_names_the_formula_uses() -> None:
+    assert formula_predicates(Pred("crash")) == frozenset({"crash"})
+    f = parse_formula("crash -> not (buys or holds and crash)")
+    assert formula_predicates(f) == frozenset({"crash", "buys", "holds"})

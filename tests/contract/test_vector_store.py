@@ -188,14 +188,14 @@ def test_search_is_brute_force_cosine_top_k(
 @pytest.fixture(scope="module")
 def tiny_run() -> MemoryEventStore:
     store = MemoryEventStore()
-    Engine(Scenario.model_validate(TINY), store, run_id="tiny/run 1").run()
+    Engine(Scenario.model_validate(TINY), store, run_id="tiny.run-1").run()
     return store
 
 
 def test_rebuild_is_idempotent_and_equals_incremental_sync(
     tiny_run: MemoryEventStore, tmp_path: Path
 ) -> None:
-    run_id = "tiny/run 1"
+    run_id = "tiny.run-1"
     final, _ = state_at(tiny_run, run_id, Moment())
     n_cycles = final.cycle
     with QdrantVectorStore.local(tmp_path / "inc") as inc:

@@ -14,7 +14,10 @@ import janus_sim
 
 ROOT = Path(__file__).resolve().parents[2]
 CORE_MAY_IMPORT = {"config", "errors", "timefmt"}
-ENTRY_POINTS = {"__main__"}  # `python -m janus_sim` is the command line itself
+ENTRY_POINTS = {
+    "__main__",
+    "entry",
+}  # `python -m janus_sim` and the console script: the command line itself
 
 
 def _contracts() -> dict[str, dict[str, Any]]:

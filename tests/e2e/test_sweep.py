@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -258,11 +259,17 @@ def test_a_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path: Path
 
     resumed = jsim("sweep", path, "--out", out, "--workers", "2")
     assert resumed.returncode == 0, resumed.stderr
-    assert f"{len(finished)} already finished, not rerun" in resumed.stderr
+    # The shard is the truth: a trial whose run ended just before the kill, but whose
+    # attempt line the driver had not yet written, is reused too (and not logged again).
+    match = re.search(r"(\d+) already finished, not rerun", resumed.stderr)
+    assert match is not None, resumed.stderr
+    reused = int(match.group(1))
+    assert len(finished) <= reused < 6
     after = [json.loads(x)["trial_id"] for x in log.read_text().splitlines()]
     assert after[: len(finished)] == finished
-    assert not set(after[len(finished) :]) & set(finished)  # none was run twice
-    assert sorted(after) == sorted(f"tiny-s{i}" for i in range(1, 7))
+    assert len(after) == len(set(after))  # none was run twice
+    everything = {f"tiny-s{i}" for i in range(1, 7)}
+    assert set(after) <= everything and len(everything - set(after)) == reused - len(finished)
     now = _file_digests(out)
     assert all(now[t] == before[t] for t in finished)  # their shards were not touched
     wt, wc = results(whole)

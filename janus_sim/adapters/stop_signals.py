@@ -29,8 +29,9 @@ StopCheck = Callable[[], str | None]
 """What long work is handed: the name of a pending stop signal, or None."""
 
 
-class StopFlag:
-    """A context manager: inside it, SIGINT/SIGTERM set the flag instead of stopping."""
+class _SignalScope:
+    """SIGINT/SIGTERM handled by ``_handle`` inside a ``with`` block, the previous handlers
+    given back on leaving it; ``pending`` names the first signal received."""
 
     def __init__(self) -> None:
         self._name: str | None = None
@@ -40,14 +41,19 @@ class StopFlag:
         """The name of the first stop signal received (``"SIGINT"``, ``"SIGTERM"``), or None."""
         return self._name
 
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self._name is None:
-            self._name = signal.Signals(signum).name
+    def _note(self, signum: int) -> bool:
+        """Record the signal; True when it is the first."""
+        if self._name is not None:
+            return False
+        self._name = signal.Signals(signum).name
+        return True
 
-    def __enter__(self) -> StopFlag:
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self._note(signum)
+
+    def _install(self) -> None:
         for sig in STOP_SIGNALS:
             self._saved[sig] = signal.signal(sig, self._handle)
-        return self
 
     def __exit__(
         self,
@@ -58,6 +64,14 @@ class StopFlag:
         for sig, handler in self._saved.items():
             signal.signal(sig, handler)
         self._saved.clear()
+
+
+class StopFlag(_SignalScope):
+    """A context manager: inside it, SIGINT/SIGTERM set the flag instead of stopping."""
+
+    def __enter__(self) -> StopFlag:
+        self._install()
+        return self
 
 
 def exit_code(signal_name: str) -> int:
@@ -79,40 +93,20 @@ class Stopped(BaseException):
         self.signal_name = signal_name
 
 
-class StopRule:
+class StopRule(_SignalScope):
     """A context manager: inside it the first SIGINT/SIGTERM raises ``Stopped`` (later
     ones are only noted, so cleanup in ``finally`` blocks is not cut short) and
     ``pending`` names it from then on, whatever became of the exception. Outside the
     main thread (where Python cannot install handlers) it does nothing."""
 
-    def __init__(self) -> None:
-        self._name: str | None = None
-        self._saved: dict[int, Any] = {}
-
-    def pending(self) -> str | None:
-        """The name of the first stop signal received, or None."""
-        return self._name
-
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self._name is None:
-            self._name = signal.Signals(signum).name
-            raise Stopped(self._name)
+        if self._note(signum):
+            raise Stopped(signal.Signals(signum).name)
 
     def __enter__(self) -> StopRule:
         if threading.current_thread() is threading.main_thread():
-            for sig in STOP_SIGNALS:
-                self._saved[sig] = signal.signal(sig, self._handle)
+            self._install()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        for sig, handler in self._saved.items():
-            signal.signal(sig, handler)
-        self._saved.clear()
 
 
 def never() -> str | None:

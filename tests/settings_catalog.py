@@ -17,43 +17,17 @@ from typing import Any
 from janus_sim.app.engine import Engine
 from janus_sim.config import Scenario
 from janus_sim.memory_store import MemoryEventStore
+from tests.conftest import TINY
 
 BASE: dict[str, Any] = {
+    **copy.deepcopy(TINY),
     "name": "settings_live",
-    "seed": 7,
-    "calendar": {"start": "2025-12-17", "end": "2025-12-19", "bars_per_day": 40},
-    "market": {
-        "default_regime": "calm",
-        "regimes": {
-            "calm": {"vol": 0.0008},
-            "crash": {
-                "drift": -0.002,
-                "vol": 0.004,
-                "jump_rate": 0.05,
-                "jump_mean": -0.01,
-                "jump_std": 0.005,
-                "volume_mean": 3000,
-            },
-        },
-        "days": [
-            {
-                "date": "2025-12-18",
-                "segments": [
-                    {"regime": "calm", "fraction": 0.5},
-                    {"regime": "crash", "fraction": 0.5},
-                ],
-            },
-        ],
-    },
     "logic": {
         "constraints": [
-            {"name": "no_new_exposure_in_crash", "formula": "crash -> not adds_exposure"},
-            {"name": "respect_position_limit", "formula": "not exceeds_limit"},
+            *TINY["logic"]["constraints"],
             {"name": "calm_down", "formula": "high_vol and deep_drawdown -> not adds_exposure"},
         ]
     },
-    "hippocampus": {"capacity": 64, "hidden_dim": 32},
-    "replay": {"n_replays": 25, "batch_size": 8},
     # Finer schemas than the default's: three are created, one is pruned, and two live
     # side by side (so the map's weight between schemas has pairs to weigh).
     "neocortex": {"eps": 0.3},

@@ -55,3 +55,16 @@ def mkdir_reason(e: OSError) -> str:
     if isinstance(e, FileExistsError | NotADirectoryError):
         return "a path component is a file, not a directory"
     return e.strerror or type(e).__name__
+
+
+class ApiError(JanusError):
+    """Every error the notebook API (``janus_sim.api``) raises on purpose.
+
+    Its message is the one line the command line prints after ``janus-sim: error: `` for
+    the same mistake; the specific error it stands for (a ConfigError, NotFoundError,
+    StoreError, ...) is ``cause`` (also ``__cause__``), and ``exit_code`` is that error's."""
+
+    def __init__(self, message: str, cause: JanusError | None = None) -> None:
+        self.cause = cause
+        self.exit_code = cause.exit_code if cause is not None else 2
+        super().__init__(message)

@@ -8,7 +8,9 @@ a sweep trial in a worker and ``verify --replay`` are assembled the same way:
   copy a run keeps in its log, and ``scenario_from_json`` from a sweep trial's settings;
 * ``open_run(...)``: the vector store (first, so an unreachable Qdrant fails before a
   byte is written), the event store, the run's lock and the engine, held together in one
-  ``ExitStack`` that closes them in reverse order however the block ends.
+  ``ExitStack`` that closes them in reverse order however the block ends;
+* ``open_reader(path)``: a store for reading commands and the notebook API;
+  ``run_in_memory(inputs)``: a whole run into an in-memory store (``janus_sim.api``).
 
 ``app`` never imports adapters, and adapters never import ``app``; this module and the
 command line are where the two meet.
@@ -34,11 +36,12 @@ from janus_sim.adapters.qdrant_store import URL_ENV, open_vector_store
 from janus_sim.adapters.run_lock import RunLock
 from janus_sim.adapters.scenario_file import load_scenario as read_scenario_file
 from janus_sim.adapters.stop_signals import StopCheck, never
-from janus_sim.app.engine import Engine, Observer
+from janus_sim.app.engine import Engine, Observer, RunResult, default_run_id
 from janus_sim.app.run_inputs import ScenarioInput
 from janus_sim.app.vector_sync import rebuild_collection
 from janus_sim.config import Scenario
-from janus_sim.errors import StoreError
+from janus_sim.errors import NotFoundError, StoreError
+from janus_sim.memory_store import MemoryEventStore
 from janus_sim.ports import EventStore, RunInfo
 from janus_sim.scenario_text import parse_scenario
 
@@ -152,3 +155,42 @@ def open_run(
             market_data=inputs.bars,
         )
         yield OpenRun(store, engine)
+
+
+def open_reader(
+    store_path: str | Path,
+    *,
+    hold: bool = True,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    on_wait: Callable[[str], None] | None = None,
+) -> DuckDBEventStore:
+    """The store at ``store_path`` opened read-only; ``hold`` keeps one session until
+    ``close`` (one consistent view of a log a run may be appending to), else each read
+    holds the file only while it reads. NotFoundError, saying how to make one, when
+    there is no store there."""
+    target = store_file(store_path)
+    if not target.exists():
+        raise NotFoundError(
+            f"no event store at {target}: run `janus-sim run SCENARIO --store {store_path}` first"
+        )
+    return open_store(
+        store_path, read_only=True, hold=hold, lock_timeout=lock_timeout, on_wait=on_wait
+    )
+
+
+def run_in_memory(
+    inputs: ScenarioInput, run_id: str | None = None
+) -> tuple[MemoryEventStore, RunResult]:
+    """Run ``inputs`` into a new in-memory store, without a schema collection: the store
+    (holding only this run, named ``run_id`` or ``<scenario>-s<seed>``) and the result.
+    The events are those ``janus-sim run`` would write: the digest is the same."""
+    store = MemoryEventStore()
+    engine = Engine(
+        inputs.scenario,
+        store,
+        run_id=run_id or default_run_id(store, inputs.scenario),
+        scenario_source=_where(inputs.source),
+        scenario_text=inputs.text,
+        market_data=inputs.bars,
+    )
+    return store, engine.run()

@@ -49,6 +49,19 @@ class StateDiff:
     def empty(self) -> bool:
         return not (self.created or self.pruned or self.updated or self.metrics)
 
+    def as_json(self) -> dict[str, object]:
+        """The changes as ``diff --json`` prints them (beside the two sides it names)."""
+        return {
+            "created": self.created,
+            "pruned": self.pruned,
+            "updated": [u.__dict__ for u in self.updated],
+            "points": self.points,
+            "joined": None
+            if self.joined is None
+            else {sid: j.as_json() for sid, j in self.joined.items()},
+            "metrics": {k: {"a": va, "b": vb} for k, (va, vb) in self.metrics.items()},
+        }
+
 
 def _latest_metrics(state: SimState) -> dict[str, float]:
     return state.metrics[max(state.metrics)] if state.metrics else {}

@@ -14,13 +14,14 @@ from rich.console import Console
 from janus_sim.adapters.duckdb_store import (
     DEFAULT_LOCK_TIMEOUT,
     DuckDBEventStore,
-    open_store,
     store_file,
 )
 from janus_sim.adapters.stop_signals import exit_code
+from janus_sim.app.views import pick_run
 from janus_sim.cli.safe_text import safe
-from janus_sim.errors import ConfigError, NotFoundError
+from janus_sim.errors import ConfigError
 from janus_sim.timefmt import S_PER_DAY
+from janus_sim.wiring import open_reader
 
 STORE_HELP = "Event store: a directory (holding janus.duckdb) or a .duckdb file."
 
@@ -107,22 +108,14 @@ def say_waiting(message: str) -> None:
 
 def open_existing(path: Path) -> DuckDBEventStore:
     """The store for a reading command: one session, held until ``close``, so the
-    command sees one consistent log even while a run appends to it."""
-    target = store_file(path)
-    if not target.exists():
-        raise NotFoundError(
-            f"no event store at {target}: run `janus-sim run SCENARIO --store {path}` first"
-        )
-    return open_store(
-        path, read_only=True, hold=True, lock_timeout=lock_timeout(), on_wait=say_waiting
-    )
+    command sees one consistent log even while a run appends to it
+    (``wiring.open_reader``)."""
+    return open_reader(path, hold=True, lock_timeout=lock_timeout(), on_wait=say_waiting)
 
 
 def latest_run(store: DuckDBEventStore) -> str:
-    infos = store.list_runs()
-    if not infos:
-        raise NotFoundError("the store has no runs yet: run `janus-sim run SCENARIO` first")
-    return infos[-1].run_id
+    """The latest run's id; NotFoundError when the store has none (``views.pick_run``)."""
+    return pick_run(store, None)
 
 
 def stopped_exit_code(signal_name: str) -> int:

@@ -26,6 +26,7 @@ from janus_sim.app.engine import RunInterrupted, RunStalled, default_run_id
 from janus_sim.app.log_sink import ReplayMismatch
 from janus_sim.app.novelty import novelty_of_run
 from janus_sim.app.verify import verify_run
+from janus_sim.app.views import event_query, run_dict
 from janus_sim.cli.baseline import baseline
 from janus_sim.cli.bisect import bisect
 from janus_sim.cli.common import (
@@ -58,8 +59,6 @@ from janus_sim.cli.sweep import sweep
 from janus_sim.config import Scenario, json_schema
 from janus_sim.config.names import check_run_id
 from janus_sim.errors import ConfigError, JanusError, NotFoundError, StoreError
-from janus_sim.ports import EventQuery
-from janus_sim.timefmt import parse_event_time
 from janus_sim.wiring import load_scenario, open_run, stored_scenario
 
 
@@ -291,7 +290,7 @@ def runs(store_path: Path, as_json: bool) -> None:
         store.close()
     if as_json:
         for r in infos:
-            click.echo(json.dumps({k: v for k, v in r.__dict__.items() if k != "scenario_text"}))
+            click.echo(json.dumps(run_dict(r)))
         return
     stdout().print(runs_table(infos))
 
@@ -327,32 +326,13 @@ def events(
       janus-sim events --kind transition_recorded --since 2025-12-18T10:00 --limit 5
       janus-sim events --tail --limit 10
     """
-    from janus_sim.core.events import EVENT_KINDS
-
-    for k in kinds:
-        if k not in EVENT_KINDS:
-            raise ConfigError("--kind", "", f"unknown kind {k!r}; known: {', '.join(EVENT_KINDS)}")
-    try:
-        t_min = parse_event_time(since, end_of_day=False) if since else None
-        t_max = parse_event_time(until, end_of_day=True) if until else None
-    except ValueError as e:
-        raise ConfigError("--since/--until", "", str(e)) from e
+    query = event_query(
+        kinds, cycle=cycle, since=since, until=until, entity=entity, limit=limit, tail=tail
+    )
     store = open_existing(store_path)
     try:
         rid = run_id or latest_run(store)
-        batch = store.read(
-            rid,
-            EventQuery(
-                kinds=kinds or None,
-                cycle_min=cycle,
-                cycle_max=cycle,
-                t_min=t_min,
-                t_max=t_max,
-                entity=entity,
-                limit=limit,
-                tail=tail,
-            ),
-        )
+        batch = store.read(rid, query)
     finally:
         store.close()
     if as_json:

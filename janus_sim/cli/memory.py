@@ -10,13 +10,13 @@ import numpy as np
 from rich.table import Table
 
 from janus_sim.adapters.qdrant_store import open_vector_store
-from janus_sim.app.diff import diff_states, with_membership
-from janus_sim.app.timetravel import SCHEMA_KINDS, Moment, schema_rows, state_at
+from janus_sim.app.timetravel import Moment
 from janus_sim.app.vector_sync import (
     collection_name,
     schema_space,
     search_schemas,
 )
+from janus_sim.app.views import diff_views, pick_run, schemas_at
 from janus_sim.cli.common import (
     WholeNumber,
     latest_run,
@@ -79,29 +79,13 @@ def at(
     else:
         moment = Moment()
     with open_stores([named.store or store_path]) as (store,):
-        rid = named.run or run_id or latest_run(store)
-        state, last = state_at(store, rid, moment, kinds=SCHEMA_KINDS)
-    rows = schema_rows(state)
+        view = schemas_at(store, pick_run(store, named.run or run_id), moment)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "run_id": rid,
-                    "as_of": moment.label,
-                    "last_seq": last,
-                    "cycle": state.cycle,
-                    "schemas": rows,
-                },
-                indent=2,
-            )
-        )
+        click.echo(json.dumps(view.as_json(), indent=2))
         return
-    stdout().print(
-        schemas_table(
-            rows,
-            safe(f"Schemas of {rid} as of {moment.label} (cycle {state.cycle}, event {last})"),
-        )
-    )
+    where = f"cycle {view.state.cycle}, event {view.last_seq}"
+    title = f"Schemas of {view.run_id} as of {moment.label} ({where})"
+    stdout().print(schemas_table(view.rows, safe(title)))
 
 
 @click.command()
@@ -135,35 +119,17 @@ def diff(a: str, b: str, store_path: Path, run_id: str | None, as_json: bool) ->
     moment_a, moment_b = (r.moment() for r in refs)
     locations = [r.store or store_path for r in refs]
     with open_stores(locations) as stores:
-        ra, rb = (
-            r.run or run_id or latest_run(store) for r, store in zip(refs, stores, strict=True)
-        )
-        state_a, seq_a = state_at(stores[0], ra, moment_a, kinds=SCHEMA_KINDS)
-        state_b, seq_b = state_at(stores[1], rb, moment_b, kinds=SCHEMA_KINDS)
-        d = diff_states(state_a, state_b)
-        # Who joined is a fact of one run's history between the moments: not across runs.
-        if stores[0] is stores[1] and ra == rb and seq_a <= seq_b:  # one store: one session
-            with_membership(d, stores[1], rb, seq_a, seq_b)
+        ra, rb = (pick_run(store, r.run or run_id) for r, store in zip(refs, stores, strict=True))
+        view = diff_views(stores[0], ra, moment_a, stores[1], rb, moment_b)
+    d = view.diff
     # A store is shown only where the ref named one: the common case stays as it was.
     name_a, name_b = (ra if r.store is None else f"{r.store}:{ra}" for r in refs)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "a": {"run_id": ra, "as_of": moment_a.label, "store": str(locations[0])},
-                    "b": {"run_id": rb, "as_of": moment_b.label, "store": str(locations[1])},
-                    "created": d.created,
-                    "pruned": d.pruned,
-                    "updated": [u.__dict__ for u in d.updated],
-                    "points": d.points,
-                    "joined": None
-                    if d.joined is None
-                    else {sid: j.as_json() for sid, j in d.joined.items()},
-                    "metrics": {k: {"a": va, "b": vb} for k, (va, vb) in d.metrics.items()},
-                },
-                indent=2,
-            )
-        )
+        sides = {
+            "a": {"run_id": ra, "as_of": moment_a.label, "store": str(locations[0])},
+            "b": {"run_id": rb, "as_of": moment_b.label, "store": str(locations[1])},
+        }
+        click.echo(json.dumps({**sides, **d.as_json()}, indent=2))
         return
     stdout().print(diff_tables(d, f"{name_a} @ {moment_a.label}", f"{name_b} @ {moment_b.label}"))
 

@@ -21,6 +21,7 @@ from janus_sim.app.anomaly_lead import CrashLead
 from janus_sim.app.anomaly_responses import AnomalyResponses
 from janus_sim.app.engine import Observer, RunResult
 from janus_sim.app.novelty import NoveltyScore
+from janus_sim.app.views import event_dicts
 from janus_sim.cli.safe_text import safe
 from janus_sim.eventlog import EventBatch
 from janus_sim.ports import RunInfo
@@ -271,22 +272,8 @@ def events_table(batch: EventBatch) -> Table:
 
 
 def event_json_lines(batch: EventBatch) -> list[str]:
-    lines = []
-    for e in batch.records():
-        r = e.record
-        obj: dict[str, Any] = {
-            "run_id": e.run_id,
-            "seq": e.seq,
-            "cycle": r.cycle,
-            "t": format_ns(r.t_ns),
-            "t_ns": r.t_ns,
-            "kind": r.kind,
-            "entity": r.entity,
-            "version": r.version,
-            "payload": json.loads(r.payload),
-        }
-        lines.append(json.dumps(obj, separators=(",", ":")))
-    return lines
+    """``events --json``: one compact JSON line per event (``views.event_dicts``)."""
+    return [json.dumps(obj, separators=(",", ":")) for obj in event_dicts(batch)]
 
 
 def schemas_table(rows: list[dict[str, Any]], title: str) -> Table:

@@ -21,6 +21,7 @@ from janus_sim.app.anomaly_lead import CrashLead
 from janus_sim.app.anomaly_responses import AnomalyResponses
 from janus_sim.app.engine import Observer, RunResult
 from janus_sim.app.novelty import NoveltyScore
+from janus_sim.cli.at_command import schemas_table as schemas_table  # re-exported
 from janus_sim.cli.safe_text import safe
 from janus_sim.eventlog import EventBatch
 from janus_sim.ports import RunInfo
@@ -287,38 +288,3 @@ def event_json_lines(batch: EventBatch) -> list[str]:
         }
         lines.append(json.dumps(obj, separators=(",", ":")))
     return lines
-
-
-def schemas_table(rows: list[dict[str, Any]], title: str) -> Table:
-    table = Table(title=title, title_justify="left", show_footer=True)
-    total_points = sum(int(r["points"]) for r in rows)
-    columns = [
-        ("id", f"{len(rows)} schemas"),
-        ("points", str(total_points)),
-        ("avg reward", ""),
-        ("created", ""),
-        ("updated", ""),
-        ("|mean|", ""),
-        ("tr Σ", ""),
-        ("dominant regime", ""),
-    ]
-    for name, footer in columns:
-        table.add_column(
-            name,
-            footer=footer,
-            justify="left" if name in {"id", "created", "updated", "dominant regime"} else "right",
-        )
-    for r in rows:
-        table.add_row(
-            safe(r["id"]),
-            str(r["points"]),
-            f"{r['avg_reward']:+.4f}",
-            safe(r["created"]),
-            safe(r["updated"]),
-            f"{r['mean_norm']:.3f}",
-            f"{r['cov_trace']:.4f}",
-            f"{safe(r['dominant_regime'])} ({100 * r['dominant_share']:.0f}%)"
-            if r["dominant_regime"]
-            else "-",
-        )
-    return table

@@ -17,9 +17,10 @@ defaults here: they are ``config.Neocortex``'s, which callers pass in.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -91,8 +92,10 @@ class Schema:
     Contract: ``mean`` is finite with shape (d,), ``cov`` finite symmetric (d, d), ``eps``
     finite and > 0, ``n_points`` >= 1 (= |S_k|), ``created_ns <= updated_ns`` (simulated
     time, ns). Arrays are copied and made read-only. ``chol`` is the lower Cholesky factor
-    of cov + eps I (see ``_cholesky``), computed once here; ``half_log_norm`` is
-    (d log 2 pi + log det(cov + eps I)) / 2. Equality is identity (arrays do not compare).
+    of cov + eps I (see ``_cholesky``) and ``half_log_norm`` is (d log 2 pi + log det(cov +
+    eps I)) / 2, both computed once, on first use: folding a log for its schemas alone
+    (``janus-sim at``) then never starts numba's compiler. Equality is identity (arrays do
+    not compare).
     """
 
     id: str
@@ -103,8 +106,6 @@ class Schema:
     created_ns: int
     updated_ns: int
     eps: float
-    chol: np.ndarray = field(init=False, repr=False)
-    half_log_norm: float = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         mean, cov = _frozen(self.mean), _frozen(self.cov)
@@ -125,17 +126,30 @@ class Schema:
     def dim(self) -> int:
         return int(self.mean.shape[0])
 
+    @property
+    def chol(self) -> np.ndarray:
+        return self._factor[0]
+
+    @property
+    def half_log_norm(self) -> float:
+        return self._factor[1]
+
+    @functools.cached_property
+    def _factor(self) -> tuple[np.ndarray, float]:
+        # cached_property writes the instance's __dict__ directly: allowed while frozen.
+        chol = _cholesky(self.cov, self.eps)  # a fresh array: no copy needed
+        chol.setflags(write=False)
+        d = self.mean.shape[0]
+        half = 0.5 * (d * _LOG_2PI + 2.0 * float(np.sum(dm.log(np.diag(chol).copy()))))
+        return chol, half
+
 
 def _set_moments(schema: Schema, mean: np.ndarray, cov: np.ndarray) -> None:
-    """Store ``mean`` and ``cov`` (read-only arrays ``schema`` now owns) with the factor
-    and normalizer derived from them."""
-    chol = _cholesky(cov, schema.eps)  # a fresh array: no copy needed
-    chol.setflags(write=False)
-    half = 0.5 * (mean.shape[0] * _LOG_2PI + 2.0 * float(np.sum(dm.log(np.diag(chol).copy()))))
+    """Store ``mean`` and ``cov`` (read-only arrays ``schema`` now owns); the factor and
+    normalizer derived from them follow on first use (``Schema._factor``)."""
     object.__setattr__(schema, "mean", mean)
     object.__setattr__(schema, "cov", cov)
-    object.__setattr__(schema, "chol", chol)
-    object.__setattr__(schema, "half_log_norm", half)
+    schema.__dict__.pop("_factor", None)  # moments replaced: a factor of the old ones goes
 
 
 def _checked_schema(

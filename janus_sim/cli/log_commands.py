@@ -1,4 +1,5 @@
-"""The run and log commands: ``run``, ``verify``, ``runs``, ``events``, ``schema``.
+"""The run commands: ``run``, ``verify``, ``schema`` (``runs`` and ``events`` are in
+``log_view``, which does not import the engine).
 
 Presentation only: a run is assembled by ``janus_sim.wiring`` and the work is in app/ and
 core/. The root group (``janus_sim.cli.main``) imports this module only when one of these
@@ -23,7 +24,6 @@ from janus_sim.app.engine import RunInterrupted, RunStalled, default_run_id
 from janus_sim.app.novelty import novelty_of_run
 from janus_sim.app.verify import verify_run
 from janus_sim.cli.common import (
-    WholeNumber,
     latest_run,
     lock_timeout,
     open_existing,
@@ -35,20 +35,15 @@ from janus_sim.cli.common import (
 )
 from janus_sim.cli.compile_notice import compile_notice
 from janus_sim.cli.divergence_view import config_lines, divergence_lines, verify_dict
+from janus_sim.cli.progress import ProgressObserver
 from janus_sim.cli.render import (
-    ProgressObserver,
     cycle_table,
-    event_json_lines,
-    events_table,
     projection_lines,
-    runs_table,
 )
 from janus_sim.cli.safe_text import inert, safe
 from janus_sim.config import Scenario, json_schema
 from janus_sim.config.names import check_run_id
 from janus_sim.errors import ConfigError, NotFoundError, StoreError
-from janus_sim.ports import EventQuery
-from janus_sim.timefmt import parse_event_time
 from janus_sim.wiring import load_scenario, open_run, stored_scenario
 
 
@@ -262,89 +257,6 @@ def verify(store_path: Path, run_id: str | None, replay: bool, as_json: bool) ->
     if report.first_bad_seq is not None:
         out.print(f"first bad sequence number: {report.first_bad_seq}")
     sys.exit(1)
-
-
-@click.command()
-@store_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
-def runs(store_path: Path, as_json: bool) -> None:
-    """List the runs in the store, oldest first, with status and digest."""
-    store = open_existing(store_path)
-    try:
-        infos = store.list_runs()
-    finally:
-        store.close()
-    if as_json:
-        for r in infos:
-            click.echo(json.dumps({k: v for k, v in r.__dict__.items() if k != "scenario_text"}))
-        return
-    stdout().print(runs_table(infos))
-
-
-@click.command()
-@store_option
-@click.option("--run", "run_id", help="Run id (default: the latest run).")
-@click.option("--kind", "kinds", multiple=True, help="Only this event kind (repeatable).")
-@click.option("--cycle", type=WholeNumber(0), help="Only this cycle (trading day number, 1-based).")
-@click.option("--since", help="From this simulated date or timestamp (inclusive).")
-@click.option("--until", help="Up to this simulated date (end of day) or timestamp.")
-@click.option("--entity", help="Only this entity, e.g. transition:42 or policy.")
-@click.option("--limit", type=WholeNumber(1), default=20, show_default=True)
-@click.option("--tail", is_flag=True, help="The last LIMIT matches instead of the first.")
-@click.option("--json", "as_json", is_flag=True, help="JSON lines with decoded payloads.")
-def events(
-    store_path: Path,
-    run_id: str | None,
-    kinds: tuple[str, ...],
-    cycle: int | None,
-    since: str | None,
-    until: str | None,
-    entity: str | None,
-    limit: int,
-    tail: bool,
-    as_json: bool,
-) -> None:
-    """Filter and tail the event log of a run.
-
-    \b
-    Examples:
-      janus-sim events --kind cycle_metrics --json
-      janus-sim events --kind transition_recorded --since 2025-12-18T10:00 --limit 5
-      janus-sim events --tail --limit 10
-    """
-    from janus_sim.core.events import EVENT_KINDS
-
-    for k in kinds:
-        if k not in EVENT_KINDS:
-            raise ConfigError("--kind", "", f"unknown kind {k!r}; known: {', '.join(EVENT_KINDS)}")
-    try:
-        t_min = parse_event_time(since, end_of_day=False) if since else None
-        t_max = parse_event_time(until, end_of_day=True) if until else None
-    except ValueError as e:
-        raise ConfigError("--since/--until", "", str(e)) from e
-    store = open_existing(store_path)
-    try:
-        rid = run_id or latest_run(store)
-        batch = store.read(
-            rid,
-            EventQuery(
-                kinds=kinds or None,
-                cycle_min=cycle,
-                cycle_max=cycle,
-                t_min=t_min,
-                t_max=t_max,
-                entity=entity,
-                limit=limit,
-                tail=tail,
-            ),
-        )
-    finally:
-        store.close()
-    if as_json:
-        for line in event_json_lines(batch):
-            click.echo(line)
-    else:
-        stdout().print(events_table(batch))
 
 
 @click.command()

@@ -65,7 +65,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "report whether every run gives the same digest, else each run's first divergent "
         "event.",
     ),
-    "events": _lazy("log_commands:events", "Filter and tail the event log of a run."),
+    "events": _lazy("log_view:events", "Filter and tail the event log of a run."),
     "export": _lazy(
         "export:export",
         "Export runs' events to Parquet files partitioned by run and kind, for DuckDB, "
@@ -88,7 +88,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "log_commands:run", "Simulate every trading day of SCENARIO and its nightly sleep cycle."
     ),
     "runs": _lazy(
-        "log_commands:runs", "List the runs in the store, oldest first, with status and digest."
+        "log_view:runs", "List the runs in the store, oldest first, with status and digest."
     ),
     "schema": _lazy("log_commands:schema", "Print the JSON Schema of the scenario file format."),
     "search": _lazy(

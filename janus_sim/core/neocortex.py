@@ -53,17 +53,40 @@ def _cholesky(cov: np.ndarray, eps: float) -> np.ndarray:
     still defeat the factorization, the ridge grows tenfold until it succeeds; this is
     deterministic because it depends on the matrix only.
     """
+    # Our own factorization, not LAPACK's: dpotrf's blocking and FMA use follow the CPU's
+    # BLAS kernel, and the factor enters every likelihood (see core/detmath.py). One
+    # kernel call: the ridge and its retries too (per schema update, the wrapper's numpy
+    # calls cost more than the factorization itself).
     d = cov.shape[0]
-    ridge = max(eps, d * _FEPS * float(np.max(np.diag(cov))))
-    eye = np.eye(d)
-    for _ in range(64):
-        # Our own factorization, not LAPACK's: dpotrf's blocking and FMA use follow the
-        # CPU's BLAS kernel, and the factor enters every likelihood (see core/detmath.py).
-        factor = np.zeros((d, d))
-        if _cholesky_kernel(np.ascontiguousarray(cov + ridge * eye), factor):
-            return factor
-        ridge *= 10.0
+    factor = np.zeros((d, d))
+    if _ridged_cholesky(np.ascontiguousarray(cov), eps, _FEPS, factor):
+        return factor
     raise ValueError("covariance cannot be factorized")  # pragma: no cover
+
+
+@numba.njit(cache=True, nogil=True)
+def _ridged_cholesky(cov: np.ndarray, eps: float, feps: float, out: np.ndarray) -> bool:
+    """``_cholesky``'s loop: the factor of cov + r I into ``out``, r from eps and the
+    largest diagonal entry, tenfold up to 64 times; False when none factorizes. Each entry
+    is computed as the array expressions it replaces did (cov + r * I: cov[i, j] +
+    r * 1.0 or + r * 0.0), so the factor is the same to the bit."""
+    d = cov.shape[0]
+    top = cov[0, 0]
+    for i in range(1, d):  # np.max of a finite diagonal
+        if cov[i, i] > top:
+            top = cov[i, i]
+    floor = d * feps * top
+    ridge = floor if floor > eps else eps  # Python's max(eps, floor)
+    a = np.empty((d, d))
+    for _ in range(64):
+        for i in range(d):
+            for j in range(d):
+                a[i, j] = cov[i, j] + ridge * (1.0 if i == j else 0.0)
+                out[i, j] = 0.0
+        if _cholesky_kernel(a, out):
+            return True
+        ridge *= 10.0
+    return False
 
 
 @numba.njit(cache=True, nogil=True)

@@ -18,6 +18,9 @@ from typing import Any
 
 from fresh import figure, night
 
+GOALS_S = {10_000: 3.0, 100_000: 15.0}
+"""Issue 18's bounds on the warm night (the five phases): 10k <= 3 s, 100k <= 15 s."""
+
 
 def slope(xs: list[float], ys: list[float]) -> float | None:
     """Least-squares slope of log(ys) on log(xs); None without two positive points."""
@@ -58,6 +61,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                 f"scaling_sleep_{label}",
                 rec["five_phases"],
                 "s",
+                GOALS_S.get(n),
                 night_total=rec["night"],
                 **phases,
                 **ctx,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-ORDER = ("sleep", "scaling", "crash_week", "per", "phase1", "phase2", "append", "at")
+ORDER = ("sleep", "scaling", "crash_week", "cli", "per", "phase1", "phase2", "append", "at")
 """Headline first; the slow store-building ``at`` last."""
 
 

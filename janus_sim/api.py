@@ -290,7 +290,7 @@ def open(path: str | Path, *, hold: bool = False, lock_timeout: float = 30.0) ->
     but no other process can write the store meanwhile); without it, each call reads
     what is committed then, and a ``janus-sim run`` may write in between. A busy store
     is waited for up to ``lock_timeout`` seconds."""
-    from janus_sim.wiring import open_reader
+    from janus_sim.store_reader import open_reader
 
     return Store(open_reader(path, hold=hold, lock_timeout=lock_timeout), str(path))
 

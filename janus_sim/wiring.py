@@ -40,7 +40,7 @@ from janus_sim.app.engine import Engine, Observer, RunResult, default_run_id
 from janus_sim.app.run_inputs import ScenarioInput
 from janus_sim.app.vector_sync import rebuild_collection
 from janus_sim.config import Scenario
-from janus_sim.errors import NotFoundError, StoreError
+from janus_sim.errors import StoreError
 from janus_sim.memory_store import MemoryEventStore
 from janus_sim.ports import EventStore, RunInfo
 from janus_sim.scenario_text import parse_scenario
@@ -155,27 +155,6 @@ def open_run(
             market_data=inputs.bars,
         )
         yield OpenRun(store, engine)
-
-
-def open_reader(
-    store_path: str | Path,
-    *,
-    hold: bool = True,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    on_wait: Callable[[str], None] | None = None,
-) -> DuckDBEventStore:
-    """The store at ``store_path`` opened read-only; ``hold`` keeps one session until
-    ``close`` (one consistent view of a log a run may be appending to), else each read
-    holds the file only while it reads. NotFoundError, saying how to make one, when
-    there is no store there."""
-    target = store_file(store_path)
-    if not target.exists():
-        raise NotFoundError(
-            f"no event store at {target}: run `janus-sim run SCENARIO --store {store_path}` first"
-        )
-    return open_store(
-        store_path, read_only=True, hold=hold, lock_timeout=lock_timeout, on_wait=on_wait
-    )
 
 
 def run_in_memory(

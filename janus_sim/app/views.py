@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from janus_sim.app.compare import read_cycles
 from janus_sim.app.diff import StateDiff, diff_states, with_membership
 from janus_sim.app.timetravel import SCHEMA_KINDS, Moment, schema_rows, state_at
 from janus_sim.core.state import SimState
@@ -110,6 +109,9 @@ def event_dicts(batch: EventBatch) -> list[dict[str, Any]]:
 def cycle_rows(store: EventStore, run_id: str) -> list[dict[str, Any]]:
     """One row per sleep cycle (its ``cycle_metrics`` event), in cycle order: ``cycle``,
     ``date`` and every metric of that night."""
+    # Here, not at the top: compare imports scipy (schema matching), which `at` never needs.
+    from janus_sim.app.compare import read_cycles
+
     rows = read_cycles(store, run_id)
     return [{"cycle": c, "date": rows[c].date, **rows[c].metrics} for c in sorted(rows)]
 

@@ -20,8 +20,8 @@ from janus_sim.adapters.stop_signals import exit_code
 from janus_sim.app.views import pick_run
 from janus_sim.cli.safe_text import safe
 from janus_sim.errors import ConfigError
+from janus_sim.store_reader import open_reader
 from janus_sim.timefmt import S_PER_DAY
-from janus_sim.wiring import open_reader
 
 STORE_HELP = "Event store: a directory (holding janus.duckdb) or a .duckdb file."
 
@@ -109,7 +109,7 @@ def say_waiting(message: str) -> None:
 def open_existing(path: Path) -> DuckDBEventStore:
     """The store for a reading command: one session, held until ``close``, so the
     command sees one consistent log even while a run appends to it
-    (``wiring.open_reader``)."""
+    (``store_reader.open_reader``)."""
     return open_reader(path, hold=True, lock_timeout=lock_timeout(), on_wait=say_waiting)
 
 

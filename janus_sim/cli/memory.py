@@ -1,4 +1,5 @@
-"""Commands that look at a run's memory: at, diff, search, rebuild."""
+"""Commands that look at a run's memory: diff, search, rebuild (``at`` is in ``at_command``,
+which imports much less: ``janus-sim at`` starts in under a second)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,13 @@ import numpy as np
 from rich.table import Table
 
 from janus_sim.adapters.qdrant_store import open_vector_store
-from janus_sim.app.timetravel import Moment
 from janus_sim.app.vector_sync import (
     collection_name,
     schema_space,
     search_schemas,
 )
-from janus_sim.app.views import diff_views, pick_run, schemas_at
+from janus_sim.app.views import diff_views, pick_run
 from janus_sim.cli.common import (
-    WholeNumber,
     latest_run,
     open_existing,
     open_stores,
@@ -26,66 +25,12 @@ from janus_sim.cli.common import (
     store_dir,
     store_option,
 )
-from janus_sim.cli.render import schemas_table
 from janus_sim.cli.render_diff import diff_tables
-from janus_sim.cli.run_ref import RunRef, parse_run_ref
+from janus_sim.cli.run_ref import parse_run_ref
 from janus_sim.cli.safe_text import inert, safe
 from janus_sim.errors import ConfigError, NotFoundError
 from janus_sim.ports import EventQuery
 from janus_sim.wiring import rebuild_vectors
-
-
-@click.command()
-@click.argument("ref", required=False, metavar="[REF]")
-@store_option
-@click.option("--run", "run_id", help="Run, when REF names none (default: the latest run).")
-@click.option("--cycle", type=WholeNumber(0), help="After the night of this cycle.")
-@click.option("--seq", type=WholeNumber(0), help="After this event sequence number.")
-@click.option("--json", "as_json", is_flag=True, help="The schemas as JSON.")
-def at(
-    ref: str | None,
-    store_path: Path,
-    run_id: str | None,
-    cycle: int | None,
-    seq: int | None,
-    as_json: bool,
-) -> None:
-    """The schema state of a run as of a moment, rebuilt from the log; the end of the
-    run when none is given.
-
-    REF is [STORE:]RUN@WHEN, or a bare WHEN for the --run run (default: the latest) in
-    --store. WHEN is a date (its end), a timestamp, cycle:N, seq:N or end. STORE may
-    contain ':' and '@': WHEN follows the last '@', RUN the last ':' before it.
-
-    \b
-    Examples:
-      janus-sim at 2025-12-20
-      janus-sim at 2025-12-18T12:00 --json
-      janus-sim at crash_week-s20251220@cycle:3
-      janus-sim at store/v1.duckdb:crash_week-s20251220@2025-12-18T12:00
-      janus-sim at --cycle 3 --run crash_week-s20251220
-    """
-    given = [x for x in (ref, cycle, seq) if x is not None]
-    if len(given) > 1:
-        raise ConfigError("at", "", "give one of WHEN, --cycle or --seq (or RUN@cycle:N)")
-    named = RunRef()
-    if ref is not None:
-        named = parse_run_ref(ref, when="required", command="at")
-        moment = named.moment()
-    elif cycle is not None:
-        moment = Moment(cycle=cycle, label=f"cycle {cycle}")
-    elif seq is not None:
-        moment = Moment(seq=seq, label=f"event {seq}")
-    else:
-        moment = Moment()
-    with open_stores([named.store or store_path]) as (store,):
-        view = schemas_at(store, pick_run(store, named.run or run_id), moment)
-    if as_json:
-        click.echo(json.dumps(view.as_json(), indent=2))
-        return
-    where = f"cycle {view.state.cycle}, event {view.last_seq}"
-    title = f"Schemas of {view.run_id} as of {moment.label} ({where})"
-    stdout().print(schemas_table(view.rows, safe(title)))
 
 
 @click.command()

@@ -4,67 +4,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
-from janus_sim.app.anomaly_lead import CrashLead
-from janus_sim.app.anomaly_responses import AnomalyResponses
-from janus_sim.app.engine import Observer, RunResult
-from janus_sim.app.novelty import NoveltyScore
 from janus_sim.app.views import event_dicts
+from janus_sim.cli.at_command import schemas_table as schemas_table  # re-exported
 from janus_sim.cli.safe_text import safe
 from janus_sim.eventlog import EventBatch
 from janus_sim.ports import RunInfo
 from janus_sim.timefmt import format_ns
 
-
-class ProgressObserver(Observer):
-    """Two bars: trading days, and the current night's replay iterations."""
-
-    def __init__(self, console: Console) -> None:
-        self.progress = Progress(
-            TextColumn("{task.description:<22}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=False,
-        )
-        self._days = self.progress.add_task("days", total=None, visible=False)
-        self._replay = self.progress.add_task("replay", total=None, visible=False)
-
-    def __enter__(self) -> ProgressObserver:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def run_started(self, run_id: str, n_days: int, n_replays: int) -> None:
-        self.progress.update(self._days, total=n_days, visible=True, description="days")
-        self.progress.update(self._replay, total=n_replays, visible=True)
-
-    def day_started(self, day: int, date: str) -> None:
-        self.progress.update(self._days, description=f"day {date}")
-        self.progress.update(self._replay, completed=0, description="  replay (phase 1)")
-
-    def replay_progress(self, done: int, total: int) -> None:
-        if done == total or done % 25 == 0:
-            self.progress.update(self._replay, completed=done)
-
-    def cycle_finished(self, cycle: int, date: str, metrics: dict[str, float]) -> None:
-        self.progress.advance(self._days)
+if TYPE_CHECKING:  # annotations only: importing the engine here would slow every command
+    from janus_sim.app.anomaly_lead import CrashLead
+    from janus_sim.app.anomaly_responses import AnomalyResponses
+    from janus_sim.app.engine import RunResult
+    from janus_sim.app.novelty import NoveltyScore
 
 
 def cycle_table(result: RunResult, closes: Mapping[str, float] | None = None) -> Table:
@@ -274,38 +229,3 @@ def events_table(batch: EventBatch) -> Table:
 def event_json_lines(batch: EventBatch) -> list[str]:
     """``events --json``: one compact JSON line per event (``views.event_dicts``)."""
     return [json.dumps(obj, separators=(",", ":")) for obj in event_dicts(batch)]
-
-
-def schemas_table(rows: list[dict[str, Any]], title: str) -> Table:
-    table = Table(title=title, title_justify="left", show_footer=True)
-    total_points = sum(int(r["points"]) for r in rows)
-    columns = [
-        ("id", f"{len(rows)} schemas"),
-        ("points", str(total_points)),
-        ("avg reward", ""),
-        ("created", ""),
-        ("updated", ""),
-        ("|mean|", ""),
-        ("tr Σ", ""),
-        ("dominant regime", ""),
-    ]
-    for name, footer in columns:
-        table.add_column(
-            name,
-            footer=footer,
-            justify="left" if name in {"id", "created", "updated", "dominant regime"} else "right",
-        )
-    for r in rows:
-        table.add_row(
-            safe(r["id"]),
-            str(r["points"]),
-            f"{r['avg_reward']:+.4f}",
-            safe(r["created"]),
-            safe(r["updated"]),
-            f"{r['mean_norm']:.3f}",
-            f"{r['cov_trace']:.4f}",
-            f"{safe(r['dominant_regime'])} ({100 * r['dominant_share']:.0f}%)"
-            if r["dominant_regime"]
-            else "-",
-        )
-    return table

@@ -218,16 +218,27 @@ def find_ab_params(min_dist: float, spread: float = 1.0) -> tuple[float, float]:
 def _centred_eigh(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # (centred x, eigenvalues, eigenvectors as columns) of the scatter matrix by cyclic
     # Jacobi sweeps (a fixed rotation order) until the off-diagonal is negligible.
+    # Scalar loops, not array expressions: the same operations on each entry in the same
+    # order, without compiling numba's broadcasting machinery (seconds of a cold start).
     n, d = x.shape
     mean = np.zeros(d)
-    for i in range(n):  # array steps are elementwise: each entry summed over i in order
-        mean += x[i]
-    xc = x - mean / n
+    for i in range(n):  # each entry summed over i in order
+        for j in range(d):
+            mean[j] += x[i, j]
+    xc = np.empty((n, d))
+    for j in range(d):
+        mean[j] = mean[j] / n
+    for i in range(n):
+        for j in range(d):
+            xc[i, j] = x[i, j] - mean[j]
     a = np.zeros((d, d))
     for i in range(n):
         for p in range(d):
-            a[p] += xc[i, p] * xc[i]
-    v = np.eye(d)
+            for j in range(d):
+                a[p, j] += xc[i, p] * xc[i, j]
+    v = np.zeros((d, d))
+    for p in range(d):
+        v[p, p] = 1.0
     for _ in range(100):
         off, diag = 0.0, 0.0
         for p in range(d):
@@ -257,7 +268,10 @@ def _centred_eigh(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                     vrp, vrq = v[r, p], v[r, q]
                     v[r, p], v[r, q] = c * vrp - s * vrq, s * vrp + c * vrq
                 a[p, q] = a[q, p] = 0.0  # zero by construction, up to rounding
-    return xc, np.diag(a).copy(), v
+    vals = np.empty(d)
+    for p in range(d):
+        vals[p] = a[p, p]
+    return xc, vals, v
 
 
 def principal_coords(x: np.ndarray, k: int = 3) -> np.ndarray:

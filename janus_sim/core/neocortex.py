@@ -17,9 +17,10 @@ defaults here: they are ``config.Neocortex``'s, which callers pass in.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -52,17 +53,40 @@ def _cholesky(cov: np.ndarray, eps: float) -> np.ndarray:
     still defeat the factorization, the ridge grows tenfold until it succeeds; this is
     deterministic because it depends on the matrix only.
     """
+    # Our own factorization, not LAPACK's: dpotrf's blocking and FMA use follow the CPU's
+    # BLAS kernel, and the factor enters every likelihood (see core/detmath.py). One
+    # kernel call: the ridge and its retries too (per schema update, the wrapper's numpy
+    # calls cost more than the factorization itself).
     d = cov.shape[0]
-    ridge = max(eps, d * _FEPS * float(np.max(np.diag(cov))))
-    eye = np.eye(d)
-    for _ in range(64):
-        # Our own factorization, not LAPACK's: dpotrf's blocking and FMA use follow the
-        # CPU's BLAS kernel, and the factor enters every likelihood (see core/detmath.py).
-        factor = np.zeros((d, d))
-        if _cholesky_kernel(np.ascontiguousarray(cov + ridge * eye), factor):
-            return factor
-        ridge *= 10.0
+    factor = np.zeros((d, d))
+    if _ridged_cholesky(np.ascontiguousarray(cov), eps, _FEPS, factor):
+        return factor
     raise ValueError("covariance cannot be factorized")  # pragma: no cover
+
+
+@numba.njit(cache=True, nogil=True)
+def _ridged_cholesky(cov: np.ndarray, eps: float, feps: float, out: np.ndarray) -> bool:
+    """``_cholesky``'s loop: the factor of cov + r I into ``out``, r from eps and the
+    largest diagonal entry, tenfold up to 64 times; False when none factorizes. Each entry
+    is computed as the array expressions it replaces did (cov + r * I: cov[i, j] +
+    r * 1.0 or + r * 0.0), so the factor is the same to the bit."""
+    d = cov.shape[0]
+    top = cov[0, 0]
+    for i in range(1, d):  # np.max of a finite diagonal
+        if cov[i, i] > top:
+            top = cov[i, i]
+    floor = d * feps * top
+    ridge = floor if floor > eps else eps  # Python's max(eps, floor)
+    a = np.empty((d, d))
+    for _ in range(64):
+        for i in range(d):
+            for j in range(d):
+                a[i, j] = cov[i, j] + ridge * (1.0 if i == j else 0.0)
+                out[i, j] = 0.0
+        if _cholesky_kernel(a, out):
+            return True
+        ridge *= 10.0
+    return False
 
 
 @numba.njit(cache=True, nogil=True)
@@ -91,8 +115,10 @@ class Schema:
     Contract: ``mean`` is finite with shape (d,), ``cov`` finite symmetric (d, d), ``eps``
     finite and > 0, ``n_points`` >= 1 (= |S_k|), ``created_ns <= updated_ns`` (simulated
     time, ns). Arrays are copied and made read-only. ``chol`` is the lower Cholesky factor
-    of cov + eps I (see ``_cholesky``), computed once here; ``half_log_norm`` is
-    (d log 2 pi + log det(cov + eps I)) / 2. Equality is identity (arrays do not compare).
+    of cov + eps I (see ``_cholesky``) and ``half_log_norm`` is (d log 2 pi + log det(cov +
+    eps I)) / 2, both computed once, on first use: folding a log for its schemas alone
+    (``janus-sim at``) then never starts numba's compiler. Equality is identity (arrays do
+    not compare).
     """
 
     id: str
@@ -103,8 +129,6 @@ class Schema:
     created_ns: int
     updated_ns: int
     eps: float
-    chol: np.ndarray = field(init=False, repr=False)
-    half_log_norm: float = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         mean, cov = _frozen(self.mean), _frozen(self.cov)
@@ -125,17 +149,30 @@ class Schema:
     def dim(self) -> int:
         return int(self.mean.shape[0])
 
+    @property
+    def chol(self) -> np.ndarray:
+        return self._factor[0]
+
+    @property
+    def half_log_norm(self) -> float:
+        return self._factor[1]
+
+    @functools.cached_property
+    def _factor(self) -> tuple[np.ndarray, float]:
+        # cached_property writes the instance's __dict__ directly: allowed while frozen.
+        chol = _cholesky(self.cov, self.eps)  # a fresh array: no copy needed
+        chol.setflags(write=False)
+        d = self.mean.shape[0]
+        half = 0.5 * (d * _LOG_2PI + 2.0 * float(np.sum(dm.log(np.diag(chol).copy()))))
+        return chol, half
+
 
 def _set_moments(schema: Schema, mean: np.ndarray, cov: np.ndarray) -> None:
-    """Store ``mean`` and ``cov`` (read-only arrays ``schema`` now owns) with the factor
-    and normalizer derived from them."""
-    chol = _cholesky(cov, schema.eps)  # a fresh array: no copy needed
-    chol.setflags(write=False)
-    half = 0.5 * (mean.shape[0] * _LOG_2PI + 2.0 * float(np.sum(dm.log(np.diag(chol).copy()))))
+    """Store ``mean`` and ``cov`` (read-only arrays ``schema`` now owns); the factor and
+    normalizer derived from them follow on first use (``Schema._factor``)."""
     object.__setattr__(schema, "mean", mean)
     object.__setattr__(schema, "cov", cov)
-    object.__setattr__(schema, "chol", chol)
-    object.__setattr__(schema, "half_log_norm", half)
+    schema.__dict__.pop("_factor", None)  # moments replaced: a factor of the old ones goes
 
 
 def _checked_schema(

@@ -515,7 +515,7 @@ def test_a_signal_a_library_swallowed_still_stops(
 ) -> None:
     """A library that catches the interruption (as DuckDB turns it into its own error)
     and goes on cannot make the command succeed: the signal's exit still wins."""
-    import janus_sim.cli.main as cli_main
+    import janus_sim.cli.log_view as cli_main
 
     real = cli_main.runs_table  # type: ignore[attr-defined]
 
@@ -540,7 +540,7 @@ def test_a_second_signal_does_not_cut_the_cleanup_short(
 ) -> None:
     """The first signal decides (exit 130); a SIGTERM during the finally blocks that
     follow is noted, not raised, so they finish."""
-    import janus_sim.cli.main as cli_main
+    import janus_sim.cli.log_view as cli_main
 
     cleaned: list[bool] = []
 

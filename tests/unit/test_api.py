@@ -84,7 +84,7 @@ def test_import_janus_sim_loads_no_heavy_package() -> None:
 
 def test_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        _ = js.nope  # type: ignore[attr-defined]
+        _ = js.nope
     assert "simulate" in dir(js)
 
 

@@ -43,7 +43,7 @@ from janus_sim.cli.compare import compare
 from janus_sim.cli.divergence_view import config_lines, divergence_lines, verify_dict
 from janus_sim.cli.doctor import doctor
 from janus_sim.cli.export import export
-from janus_sim.cli.memory import at, diff, rebuild, search
+from janus_sim.cli.memory import at, diff, rebuild, restore, search
 from janus_sim.cli.render import (
     ProgressObserver,
     cycle_table,
@@ -368,7 +368,7 @@ def schema() -> None:
     click.echo(json.dumps(json_schema(), indent=2))
 
 
-for _command in (at, diff, search, rebuild):
+for _command in (at, diff, search, rebuild, restore):
     cli.add_command(_command)
 for _command in (compare, baseline):
     cli.add_command(_command)

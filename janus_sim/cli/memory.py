@@ -1,4 +1,4 @@
-"""Commands that look at a run's memory: at, diff, search, rebuild."""
+"""Commands that look at a run's memory: at, diff, search, rebuild, restore."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from janus_sim.cli.run_ref import RunRef, parse_run_ref
 from janus_sim.cli.safe_text import inert, safe
 from janus_sim.errors import ConfigError, NotFoundError
 from janus_sim.ports import EventQuery
-from janus_sim.wiring import rebuild_vectors
+from janus_sim.wiring import rebuild_vectors, restore_vectors
 
 
 @click.command()
@@ -191,6 +191,43 @@ def rebuild(store_path: Path, run_id: str | None, qdrant: bool, qdrant_url: str 
             err=True,
         )
     stdout().print(safe(f"rebuilt collection {collection_name(rid)}: {n} schemas of run {rid}"))
+
+
+@click.command()
+@store_option
+@click.option("--run", "run_id", help="Run id (default: the latest run).")
+@click.option(
+    "--qdrant", "qdrant", is_flag=True, required=True, help="Restore the schema collection."
+)
+@click.option(
+    "--cycle", type=WholeNumber(1), required=True, help="The night whose snapshot to restore."
+)
+@click.option("--qdrant-url", envvar="JANUS_QDRANT_URL", help="Qdrant server (default: embedded).")
+def restore(
+    store_path: Path, run_id: str | None, qdrant: bool, cycle: int, qdrant_url: str | None
+) -> None:
+    """Restore a run's schema collection as of night N from that night's snapshot
+    (store/snapshots/<collection>/cycle-NNNN.jsonl), after checking the snapshot's
+    checksum against the log's vector_store_synced event; the same points as
+    `rebuild --qdrant` gives from the log as of that night.
+
+    \b
+    Examples:
+      janus-sim restore --qdrant --cycle 3
+      janus-sim restore --qdrant --cycle 3 --run crash_week-s20251220 --store store/
+    """
+    store = open_existing(store_path)
+    try:
+        rid = run_id or latest_run(store)
+        done = restore_vectors(store, store_dir(store_path), rid, cycle, qdrant_url)
+    finally:
+        store.close()
+    stdout().print(
+        safe(
+            f"restored collection {done.collection} as of cycle {done.cycle}: "
+            f"{done.n_points} schemas of run {rid} from {done.snapshot}"
+        )
+    )
 
 
 @click.command()

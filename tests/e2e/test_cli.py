@@ -202,7 +202,8 @@ def test_time_travel_and_verify(tiny_file: Path, tmp_path: Path) -> None:
 
 def test_vector_store_search_and_rebuild(tiny_file: Path, tmp_path: Path) -> None:
     assert jsim("run", tiny_file, "--store", tmp_path, "--quiet").returncode == 0
-    assert (tmp_path / "snapshots" / "janus_tiny-s7.jsonl").exists()
+    nights = sorted((tmp_path / "snapshots" / "janus_tiny-s7").iterdir())
+    assert [p.name for p in nights] == ["cycle-0001.jsonl", "cycle-0002.jsonl"]
     live = json.loads(jsim("at", "--store", tmp_path, "--json").stdout)
     hits = jsim("search", "--transition", "5", "-k", "50", "--store", tmp_path, "--json")
     assert hits.returncode == 0, hits.stderr

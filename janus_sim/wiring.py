@@ -37,7 +37,7 @@ from janus_sim.adapters.snapshot_files import SNAPSHOTS_DIRNAME, SnapshotFiles
 from janus_sim.adapters.stop_signals import StopCheck, never
 from janus_sim.app.engine import Engine, Observer
 from janus_sim.app.run_inputs import ScenarioInput
-from janus_sim.app.vector_restore import Restored, restore_collection
+from janus_sim.app.vector_restore import Restored, checked_night, load_night
 from janus_sim.app.vector_sync import rebuild_collection
 from janus_sim.config import Scenario
 from janus_sim.errors import StoreError
@@ -100,8 +100,9 @@ def restore_vectors(
     the server at ``qdrant_url``. The snapshot is checked against the log before the
     vector store is touched."""
     shelf = SnapshotFiles(Path(store_dir) / SNAPSHOTS_DIRNAME)
+    night = checked_night(store, shelf, run_id, cycle)  # refused before Qdrant is opened
     with open_vector_store(store_dir, qdrant_url) as vectors:
-        return restore_collection(store, vectors, shelf, run_id, cycle)
+        return load_night(vectors, night)
 
 
 def scenario_from_json(scenario_json: str, source: str, scenario_dir: str | Path) -> ScenarioInput:

@@ -35,8 +35,8 @@ class _Deferred:
     def __enter__(self) -> _Deferred:
         return self
 
-    def __exit__(self, *exc: object) -> bool:
-        return False
+    def __exit__(self, *exc: object) -> None:
+        return None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)

@@ -63,14 +63,24 @@ def read_snapshot(data: bytes, where: str) -> list[Schema]:
     return out
 
 
-def restore_collection(
-    store: EventStore, vs: VectorStore, shelf: SnapshotShelf, run_id: str, cycle: int
-) -> Restored:
-    """Recreate run ``run_id``'s collection as it was after night ``cycle``.
+@dataclass(frozen=True)
+class Night:
+    """A checked snapshot, ready to load: the collection, its width and its schemas."""
+
+    collection: str
+    cycle: int
+    dim: int
+    schemas: list[Schema]
+    snapshot: str
+
+
+def checked_night(store: EventStore, shelf: SnapshotShelf, run_id: str, cycle: int) -> Night:
+    """The snapshot of run ``run_id``'s night ``cycle``, read and checked against the log;
+    touches no vector store.
 
     NotFoundError: the run recorded no such night, or no snapshot of it is kept (the
     message names the cycles whose snapshots are). StoreError: the snapshot's checksum is
-    not the log's (the message names the file; the collection is left as it was).
+    not the log's, or a line of it is no schema point (the message names the file).
     """
     nights = synced_nights(store, run_id)
     if not nights:
@@ -106,9 +116,30 @@ def restore_collection(
     else:  # an empty night: the collection's width is the schemas' feature count
         info = store.get_run(run_id)
         dim = len(parse_scenario(info.scenario_text, info.scenario_source).memory_columns())
-    vs.recreate(name, dim)
-    vs.upsert(name, schemas)
-    return Restored(name, cycle, len(schemas), where)
+    return Night(name, cycle, dim, schemas, where)
 
 
-__all__ = ["Restored", "read_snapshot", "restore_collection", "synced_nights"]
+def load_night(vs: VectorStore, night: Night) -> Restored:
+    """Recreate ``night``'s collection in ``vs`` from its schemas, in one batch."""
+    vs.recreate(night.collection, night.dim)
+    vs.upsert(night.collection, night.schemas)
+    return Restored(night.collection, night.cycle, len(night.schemas), night.snapshot)
+
+
+def restore_collection(
+    store: EventStore, vs: VectorStore, shelf: SnapshotShelf, run_id: str, cycle: int
+) -> Restored:
+    """Recreate run ``run_id``'s collection as it was after night ``cycle``
+    (``checked_night`` then ``load_night``; its errors leave ``vs`` untouched)."""
+    return load_night(vs, checked_night(store, shelf, run_id, cycle))
+
+
+__all__ = [
+    "Night",
+    "Restored",
+    "checked_night",
+    "load_night",
+    "read_snapshot",
+    "restore_collection",
+    "synced_nights",
+]

@@ -44,10 +44,17 @@ def point_id(schema_id: str) -> str:
 
 
 def unit(v: np.ndarray | Iterable[float]) -> list[float]:
-    """``v`` scaled to unit Euclidean length (zeros stay zeros), as Python floats."""
+    """``v`` scaled to unit Euclidean length (zeros stay zeros), as Python floats.
+
+    Divided by its largest magnitude first, so that squares neither underflow nor
+    overflow (a tiny or huge mean still gets a unit vector)."""
     x = [float(a) for a in np.asarray(v, dtype=np.float64).ravel()]
-    norm = math.sqrt(math.fsum(a * a for a in x))
-    return [a / norm for a in x] if norm > 0 else x
+    top = max((abs(a) for a in x), default=0.0)
+    if top == 0.0:
+        return x
+    y = [a / top for a in x]
+    norm = math.sqrt(math.fsum(a * a for a in y))
+    return [a / norm for a in y]
 
 
 def payload_of(schema: Schema) -> dict[str, Any]:

@@ -50,6 +50,7 @@ from janus_sim.adapters.qdrant_errors import (
     url_secrets,
 )
 from janus_sim.adapters.qdrant_local_batch import one_transaction
+from janus_sim.adapters.qdrant_snapshot import download
 from janus_sim.core.neocortex import Schema
 from janus_sim.core.vector_snapshot import (
     NAMESPACE,
@@ -368,21 +369,10 @@ class QdrantVectorStore:
         return target
 
     def _download(self, name: str, snap: str, folder: Path) -> Path:
-        url = f"{self._url.rstrip('/')}/collections/{name}/snapshots/{snap}"
-        headers = {"api-key": self._api_key} if self._api_key else {}
-        target = folder / snap
         try:
-            with (
-                replacing(target) as tmp,
-                httpx.stream("GET", url, headers=headers, timeout=60.0) as resp,
-                tmp.open("wb") as fh,
-            ):
-                resp.raise_for_status()
-                for chunk in resp.iter_bytes():
-                    fh.write(chunk)
+            return download(self._url, self._api_key, name, snap, folder)
         except (httpx.HTTPError, OSError) as e:
             raise self._error(f"download snapshot {snap!r} of {name!r}", e) from e
-        return target
 
     def close(self) -> None:
         """Release the client (and the local folder's lock); idempotent."""

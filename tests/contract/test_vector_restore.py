@@ -5,7 +5,6 @@ And the embedded store's batched writes (issue 18, phase 4): one commit per batc
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -212,7 +211,7 @@ def test_a_failed_batch_is_rolled_back_whole(tmp_path: Path) -> None:
         vs.ensure_collection("c", 2)
         vs.upsert("c", [create("keep", np.array([1.0, 0.0]), 0.0, 1, 0.1)])
         conn = vs._client._client.collections["c"].storage.storage  # type: ignore[attr-defined]
-        with pytest.raises(RuntimeError), one_transaction(vs._client, "c"):  # type: ignore[arg-type]
+        with pytest.raises(RuntimeError), one_transaction(vs._client, "c"):
             conn.execute("INSERT OR REPLACE INTO points VALUES ('x', x'00')")
             raise RuntimeError("mid-batch")
         assert conn.execute("SELECT count(*) FROM points").fetchone() == (1,)
@@ -221,4 +220,3 @@ def test_a_failed_batch_is_rolled_back_whole(tmp_path: Path) -> None:
 def test_one_transaction_does_nothing_for_a_client_of_another_shape() -> None:
     with one_transaction(object(), "c") as batched:
         assert batched is False
-    assert isinstance(sqlite3.connect(":memory:"), sqlite3.Connection)

@@ -55,6 +55,7 @@ from phase_clock import PhaseClock, peak_rss_mb, summarize  # noqa: E402
 
 from janus_sim.adapters.duckdb_store import open_store  # noqa: E402
 from janus_sim.adapters.qdrant_store import QdrantVectorStore  # noqa: E402
+from janus_sim.adapters.snapshot_files import SnapshotFiles  # noqa: E402
 from janus_sim.app.engine import Engine, RunResult  # noqa: E402
 from janus_sim.config import Scenario  # noqa: E402
 
@@ -95,7 +96,11 @@ def run_once(sc: Scenario, root: Path, run_id: str) -> RunResult:
     vectors = QdrantVectorStore.local(root / "qdrant")
     try:
         engine = Engine(
-            sc, store, run_id=run_id, vector_store=vectors, snapshot_dir=root / "snapshots"
+            sc,
+            store,
+            run_id=run_id,
+            vector_store=vectors,
+            snapshots=SnapshotFiles(root / "snapshots"),
         )
         result = engine.run()
         if engine.vector_error is not None:

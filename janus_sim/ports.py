@@ -150,3 +150,25 @@ class VectorStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class SnapshotShelf(Protocol):
+    """Where the nightly snapshots of the schema collections are kept (phase 4).
+
+    Contract: a snapshot is a named blob inside a folder (one folder per collection, one
+    name per night, ``core/vector_snapshot.snapshot_name``); ``save`` replaces it
+    atomically (a reader sees the old bytes or the new, never a part); ``remove`` takes
+    each named snapshot away atomically and ignores names that are not there; ``names``
+    is sorted; ``load`` of a name that is not there is a NotFoundError; every other
+    failure is a StoreError naming the file. ``where`` names a snapshot for messages.
+    """
+
+    def save(self, folder: str, name: str, data: bytes) -> None: ...
+
+    def load(self, folder: str, name: str) -> bytes: ...
+
+    def names(self, folder: str) -> list[str]: ...
+
+    def remove(self, folder: str, names: Sequence[str]) -> None: ...
+
+    def where(self, folder: str, name: str | None = None) -> str: ...

@@ -35,9 +35,11 @@ from janus_sim.adapters.qdrant_recovery import in_use_elsewhere, set_aside_local
 from janus_sim.adapters.qdrant_store import URL_ENV, open_vector_store
 from janus_sim.adapters.run_lock import RunLock
 from janus_sim.adapters.scenario_file import load_scenario as read_scenario_file
+from janus_sim.adapters.snapshot_files import SNAPSHOTS_DIRNAME, SnapshotFiles
 from janus_sim.adapters.stop_signals import StopCheck, never
 from janus_sim.app.engine import Engine, Observer, RunResult, default_run_id
 from janus_sim.app.run_inputs import ScenarioInput
+from janus_sim.app.vector_restore import Restored, checked_night, load_night
 from janus_sim.app.vector_sync import rebuild_collection
 from janus_sim.config import Scenario
 from janus_sim.errors import StoreError
@@ -93,6 +95,19 @@ def rebuild_vectors(
         return rebuild_collection(store, vectors, run_id), aside
 
 
+def restore_vectors(
+    store: EventStore, store_dir: Path, run_id: str, cycle: int, qdrant_url: str | None
+) -> Restored:
+    """Recreate run ``run_id``'s schema collection as of night ``cycle`` from the snapshot
+    kept under ``store_dir/snapshots`` (``app.vector_restore``), in the embedded Qdrant or
+    the server at ``qdrant_url``. The snapshot is checked against the log before the
+    vector store is touched."""
+    shelf = SnapshotFiles(Path(store_dir) / SNAPSHOTS_DIRNAME)
+    night = checked_night(store, shelf, run_id, cycle)  # refused before Qdrant is opened
+    with open_vector_store(store_dir, qdrant_url) as vectors:
+        return load_night(vectors, night)
+
+
 def scenario_from_json(scenario_json: str, source: str, scenario_dir: str | Path) -> ScenarioInput:
     """A sweep trial's scenario (canonical JSON with its settings applied) and its bars."""
     scenario = Scenario.model_validate_json(scenario_json)
@@ -127,7 +142,8 @@ def open_run(
 
     ``run_id`` is the run's name, or a function of the open store that picks one (the
     CLI's default name, or the run to resume). The vector store (phase 4) opens first
-    and only with ``keep_vectors``; its snapshots go to ``<store folder>/snapshots``.
+    and only with ``keep_vectors``; its nightly snapshots go to ``<store folder>/snapshots/
+    <collection>/cycle-NNNN.jsonl``.
     The run's lock (``RunLock``) is taken before the engine is built: one process per
     run. Nothing is simulated here: call ``engine.run()``, ``resume()`` or
     ``replay_check()`` inside the block."""
@@ -151,7 +167,7 @@ def open_run(
             observer=observer,
             should_stop=should_stop,
             vector_store=vectors,
-            snapshot_dir=folder / "snapshots",
+            snapshots=SnapshotFiles(folder / SNAPSHOTS_DIRNAME),
             market_data=inputs.bars,
         )
         yield OpenRun(store, engine)

@@ -122,6 +122,7 @@ PERTURB: dict[str, Mapping[str, object]] = {
     "responses.risk_position_limit": {"responses.risk_position_limit": 0},
     "responses.alert_anomalies": {"responses.alert_anomalies": 2},
     "responses.alert_window_bars": {"responses.alert_window_bars": 5},
+    "vector_store.snapshots_keep": {"vector_store.snapshots_keep": 1},
 }
 """Per field, the concrete paths set (a list index or mapping key in place of ``*``) and
 their new values: valid for the validators and far enough from BASE to matter."""
@@ -216,6 +217,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "responses.risk_position_limit": _e("transition_recorded.position_after"),
     "responses.alert_anomalies": _e("operator_alerted.n_anomalies"),
     "responses.alert_window_bars": _e("operator_alerted.first_transition_id"),
+    # phase 4: retention removes older nights' snapshots, which the event names
+    "vector_store.snapshots_keep": _e("vector_store_synced.pruned"),
 }
 """Per live field, the ``kind`` (any field of it), ``kind.field`` or ``kind.#`` (the
 number of records) entries it must change: what it acts on first, not all it reaches."""

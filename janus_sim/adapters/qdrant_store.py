@@ -5,12 +5,15 @@ Two modes, one class:
 * ``QdrantVectorStore.local(path)``: qdrant-client's embedded mode (no server). It allows
   one client per storage folder per process (a second one is refused with a StoreError),
   so close a store before opening the same folder again. It has no snapshots:
-  ``snapshot`` writes a JSON-lines export instead.
+  ``snapshot`` writes the canonical JSON-lines snapshot instead (``core/vector_snapshot``,
+  the format of the nightly snapshots). Each upsert and delete is one SQLite transaction
+  (``qdrant_local_batch``), not one per point as the client's own.
 * ``QdrantVectorStore.remote(url, api_key)``: a Qdrant server over HTTP. Opening it makes
   one request with a short timeout so a URL that does not answer fails at once.
 
-Points: Qdrant ids must be integers or UUIDs, so a point's id is ``uuid5(NAMESPACE,
-schema_id)`` and the schema id is kept in the payload (``schema_id``). The vector is the
+Points (``core/vector_snapshot``: ``point_id``, ``unit``, ``payload_of``): Qdrant ids must
+be integers or UUIDs, so a point's id is ``uuid5(NAMESPACE, schema_id)`` and the schema id
+is kept in the payload (``schema_id``). The vector is the
 schema mean scaled to unit length here (float64, ``unit``), and the collection's distance
 is the dot product, so scores are cosines (eq. 33) and the stored vector is the same
 whether a point is written fresh or replaced (embedded Qdrant normalizes a cosine
@@ -26,10 +29,8 @@ one-line message names the URL (without credentials) or the folder and what fail
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import uuid
+import sqlite3
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -48,12 +49,19 @@ from janus_sim.adapters.qdrant_errors import (
     store_error,
     url_secrets,
 )
+from janus_sim.adapters.qdrant_local_batch import one_transaction
+from janus_sim.adapters.qdrant_snapshot import download
 from janus_sim.core.neocortex import Schema
+from janus_sim.core.vector_snapshot import (
+    NAMESPACE,
+    payload_of,
+    point_id,
+    schema_of,
+    snapshot_text,
+    unit,
+)
 from janus_sim.errors import StoreError
-from janus_sim.timefmt import format_ns
 
-NAMESPACE = uuid.UUID("6b1f3c2e-8d4a-5e7b-9c0d-1a2b3c4d5e6f")
-"""Fixed namespace of the point ids; changing it orphans every stored point."""
 TIMEOUT_S = 3
 """Seconds a remote request may take before the server counts as not answering."""
 LOCAL_DIRNAME = "qdrant"
@@ -65,43 +73,17 @@ _PAGE = 256
 T = TypeVar("T")
 
 
-def point_id(schema_id: str) -> str:
-    """The Qdrant point id (a UUID string) of a schema id; deterministic."""
-    return str(uuid.uuid5(NAMESPACE, schema_id))
-
-
-def unit(v: np.ndarray) -> list[float]:
-    """``v`` scaled to unit Euclidean length (zeros stay zeros), as Python floats."""
-    x = np.asarray(v, dtype=np.float64)
-    norm = math.sqrt(float(np.sum(x * x)))
-    return [float(a) for a in (x / norm if norm > 0 else x)]
-
-
-def payload_of(schema: Schema) -> dict[str, Any]:
-    """The payload of a schema's point (spec 3.1); plain JSON types only."""
-    return {
-        "schema_id": schema.id,
-        "dim": schema.dim,
-        "mean": [float(x) for x in schema.mean],
-        "covariance": [float(x) for x in schema.cov.ravel()],
-        "num_points": int(schema.n_points),
-        "avg_reward": float(schema.avg_reward),
-        "eps": float(schema.eps),
-        "created_at": format_ns(schema.created_ns),
-        "created_ns": int(schema.created_ns),
-        "last_updated": format_ns(schema.updated_ns),
-        "updated_ns": int(schema.updated_ns),
-    }
-
-
 class QdrantVectorStore:
     """A ``VectorStore`` backed by one ``QdrantClient`` (see the module docstring).
 
     Not thread-safe. ``where`` is the URL or folder named in error messages.
     """
 
-    def __init__(self, client: QdrantClient, where: str, *, is_local: bool) -> None:
+    def __init__(
+        self, client: QdrantClient, where: str, *, is_local: bool, batched: bool = True
+    ) -> None:
         self._client = client
+        self._batched = batched and is_local
         self._where = where
         self._is_local = is_local
         self._api_key: str | None = None
@@ -112,10 +94,12 @@ class QdrantVectorStore:
     # -- opening ---------------------------------------------------------------------
 
     @classmethod
-    def local(cls, path: Path) -> QdrantVectorStore:
+    def local(cls, path: Path, *, batched: bool = True) -> QdrantVectorStore:
         """The embedded store in folder ``path`` (created if missing).
 
-        StoreError when the folder cannot be created or is already open in this process.
+        ``batched``: each upsert and delete commits once (False: once per point, the
+        client's own way; kept for the benchmark's before/after). StoreError when the
+        folder cannot be created or is already open in this process.
         """
         folder = Path(path).expanduser()
         try:
@@ -123,7 +107,7 @@ class QdrantVectorStore:
             client = QdrantClient(path=str(folder))
         except BACKEND_ERRORS as e:
             raise StoreError(f"cannot open Qdrant store in {folder}: {one_line(e)}") from e
-        return cls(client, str(folder), is_local=True)
+        return cls(client, str(folder), is_local=True, batched=batched)
 
     @classmethod
     def remote(
@@ -163,6 +147,20 @@ class QdrantVectorStore:
             return fn(*args, **kwargs)
         except BACKEND_ERRORS as e:
             raise self._error(what, e) from e
+
+    def _write(self, what: str, name: str, fn: Callable[..., Any], **kwargs: Any) -> None:
+        """A write to collection ``name``: one SQLite transaction in embedded mode."""
+        if not self._batched:
+            self._call(what, fn, **kwargs)
+            return
+        try:
+            with one_transaction(self._client, name):
+                self._call(what, fn, **kwargs)
+        except sqlite3.Error as e:  # the one commit failed: the file is behind the client
+            raise StoreError(
+                f"Qdrant {self._where}: cannot {what}: {one_line(e)} (the collection is out "
+                "of step with its file: janus-sim rebuild --qdrant remakes it)"
+            ) from e
 
     def _error(self, what: str, e: BaseException) -> StoreError:
         return store_error(
@@ -235,8 +233,9 @@ class QdrantVectorStore:
             models.PointStruct(id=point_id(s.id), vector=unit(s.mean), payload=payload_of(s))
             for s in schemas
         ]
-        self._call(
+        self._write(
             f"upsert {len(points)} points into {name!r}",
+            name,
             self._client.upsert,
             collection_name=name,
             points=points,
@@ -249,8 +248,9 @@ class QdrantVectorStore:
             return
         self._require(name)
         selector = models.PointIdsList(points=[point_id(i) for i in ids])
-        self._call(
+        self._write(
             f"delete {len(ids)} points from {name!r}",
+            name,
             self._client.delete,
             collection_name=name,
             points_selector=selector,
@@ -333,8 +333,9 @@ class QdrantVectorStore:
 
         Server: a Qdrant snapshot (``create_snapshot``), downloaded to
         ``target_dir/<snapshot name>``. Local mode (no snapshots): ``target_dir/
-        <name>.jsonl``, one JSON object per point (``id``, ``schema_id``, ``vector``,
-        ``payload``) sorted by schema id, written to a temporary file and renamed.
+        <name>.jsonl``, ``core/vector_snapshot.snapshot_text`` of the collection's
+        schemas (one JSON object per point, sorted by schema id), written to a temporary
+        file and renamed.
         """
         folder = Path(target_dir).expanduser()
         try:
@@ -354,32 +355,24 @@ class QdrantVectorStore:
     def _export(self, name: str, folder: Path) -> Path:
         target = folder / f"{name}.jsonl"
         try:
-            with replacing(target) as tmp, tmp.open("w", encoding="utf-8") as fh:
-                for sid, payload in self.points(name).items():
-                    vector = payload.pop("vector")
-                    row = {"id": point_id(sid), "schema_id": sid, "vector": vector}
-                    row["payload"] = payload
-                    fh.write(json.dumps(row, sort_keys=True, allow_nan=False) + "\n")
-        except (OSError, ValueError) as e:
+            text = snapshot_text(schema_of(p) for p in self.points(name).values())
+        except (KeyError, TypeError, ValueError) as e:
+            raise StoreError(
+                f"Qdrant {self._where}: {name!r} holds a point janus-sim did not write: "
+                f"{one_line(e)}"
+            ) from e
+        try:
+            with replacing(target) as tmp:
+                tmp.write_bytes(text.encode("utf-8"))
+        except OSError as e:
             raise StoreError(f"cannot write export {target}: {one_line(e)}") from e
         return target
 
     def _download(self, name: str, snap: str, folder: Path) -> Path:
-        url = f"{self._url.rstrip('/')}/collections/{name}/snapshots/{snap}"
-        headers = {"api-key": self._api_key} if self._api_key else {}
-        target = folder / snap
         try:
-            with (
-                replacing(target) as tmp,
-                httpx.stream("GET", url, headers=headers, timeout=60.0) as resp,
-                tmp.open("wb") as fh,
-            ):
-                resp.raise_for_status()
-                for chunk in resp.iter_bytes():
-                    fh.write(chunk)
+            return download(self._url, self._api_key, name, snap, folder)
         except (httpx.HTTPError, OSError) as e:
             raise self._error(f"download snapshot {snap!r} of {name!r}", e) from e
-        return target
 
     def close(self) -> None:
         """Release the client (and the local folder's lock); idempotent."""
@@ -422,4 +415,5 @@ __all__ = [
     "open_vector_store",
     "payload_of",
     "point_id",
+    "unit",
 ]

@@ -32,7 +32,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -50,7 +49,7 @@ from janus_sim.app.scenario_identity import (
 from janus_sim.app.vector_sync import collection_name, sync_schemas
 from janus_sim.config import Scenario
 from janus_sim.config.names import check_run_id
-from janus_sim.core import checkpoint
+from janus_sim.core import checkpoint, vector_snapshot
 from janus_sim.core import events as ev
 from janus_sim.core.awake import run_day
 from janus_sim.core.codec import CodecError, decode, encode
@@ -62,7 +61,7 @@ from janus_sim.core.state import Recorder, SimState
 from janus_sim.core.world import World
 from janus_sim.errors import NotFoundError, StoreError, StoreLocked
 from janus_sim.eventlog import EventBatch, RunDigest
-from janus_sim.ports import EventQuery, EventStore, RunInfo, VectorStore
+from janus_sim.ports import EventQuery, EventStore, RunInfo, SnapshotShelf, VectorStore
 
 DIGEST_CHUNK = 100_000
 """Events per read when hashing a stored prefix on resume (bounds memory)."""
@@ -143,7 +142,7 @@ class Engine:
         clock: Callable[[], str] | None = None,
         should_stop: Callable[[], str | None] | None = None,
         vector_store: VectorStore | None = None,
-        snapshot_dir: Path | None = None,
+        snapshots: SnapshotShelf | None = None,
         market_data: ObservedBars | None = None,
     ) -> None:
         self.scenario = scenario
@@ -160,7 +159,7 @@ class Engine:
         # night; it never enters the log, and its failure never stops the run.
         self.vector_store = vector_store
         self.vector_error: str | None = None
-        self._snapshot_dir = snapshot_dir
+        self._snapshots = snapshots
         # The bars of a data-backed market, read by the caller (adapters.bars_file).
         self._market_data = market_data
         self._synced: dict[str, Schema] | None = None  # None: collection not made yet
@@ -188,7 +187,9 @@ class Engine:
         return self._log
 
     def _sync_vectors(self, state: SimState, dim: int) -> None:
-        """Phase 4: upsert the night's new and changed schemas, delete the pruned, snapshot."""
+        """Phase 4 outside the core: upsert the night's new and changed schemas and delete
+        the pruned (one batch each), save the night's snapshot (the bytes whose checksum
+        ``vector_store_synced`` recorded) and remove those retention lets go."""
         vs = self.vector_store
         if vs is None or self.vector_error is not None or not self._sink().appends:
             return
@@ -200,10 +201,28 @@ class Engine:
             after = dict(state.schemas)
             sync_schemas(vs, name, self._synced, after)
             self._synced = after
-            if self._snapshot_dir is not None:
-                vs.snapshot(name, self._snapshot_dir)
+            record = state.vector_sync
+            if self._snapshots is not None and record is not None:
+                self._save_snapshot(self._snapshots, name, record, after)
         except StoreError as e:
             self.vector_error = str(e)
+
+    def _save_snapshot(
+        self,
+        shelf: SnapshotShelf,
+        name: str,
+        record: ev.VectorStoreSynced,
+        schemas: dict[str, Schema],
+    ) -> None:
+        data = vector_snapshot.snapshot_text(schemas.values()).encode("utf-8")
+        if vector_snapshot.checksum(data) != record.checksum:
+            raise RuntimeError(f"snapshot {record.snapshot} differs from what the log recorded")
+        shelf.save(name, record.snapshot, data)
+        keep = self.scenario.vector_store.snapshots_keep
+        if keep > 0:  # every older one, not only tonight's: a resume may have skipped some
+            last = record.cycle - keep
+            old = [n for n in shelf.names(name) if (c := vector_snapshot.cycle_of(n)) and c <= last]
+            shelf.remove(name, old)
 
     def _check_resumable(self) -> tuple[RunInfo, int, tuple[ConfigChange, ...] | None]:
         """The stored run (it must be of this scenario file and seed), its number of

@@ -15,6 +15,7 @@ import numpy as np
 
 from janus_sim.app.timetravel import Moment, state_at
 from janus_sim.core.neocortex import Schema
+from janus_sim.core.vector_snapshot import same_schema
 from janus_sim.ports import EventQuery, EventStore, VectorStore
 from janus_sim.scenario_text import parse_scenario
 
@@ -34,20 +35,6 @@ def collection_name(run_id: str) -> str:
         return PREFIX + run_id
     digest = hashlib.sha256(run_id.encode("utf-8")).hexdigest()[:12]
     return f"{PREFIX}{stem}_{digest}"
-
-
-def same_schema(a: Schema, b: Schema) -> bool:
-    """Whether two versions of a schema have the same point (every stored field)."""
-    return (
-        a.id == b.id
-        and a.n_points == b.n_points
-        and a.avg_reward == b.avg_reward
-        and a.created_ns == b.created_ns
-        and a.updated_ns == b.updated_ns
-        and a.eps == b.eps
-        and np.array_equal(a.mean, b.mean)
-        and np.array_equal(a.cov, b.cov)
-    )
 
 
 def sync_schemas(
@@ -74,16 +61,18 @@ def sync_schemas(
     return len(changed), len(pruned)
 
 
-def rebuild_collection(event_store: EventStore, vs: VectorStore, run_id: str) -> int:
-    """Recreate the run's collection from its whole log; the number of live schemas.
+def rebuild_collection(
+    event_store: EventStore, vs: VectorStore, run_id: str, moment: Moment | None = None
+) -> int:
+    """Recreate the run's collection from its log; the number of live schemas.
 
-    Folds every event (``state_at`` at the end of the run), drops and recreates the
-    collection and upserts the live schemas. Idempotent. A run without live schemas gets
-    an empty collection of its state dimension (its feature count), or none at all when
-    that is unknown. NotFoundError from the event store when the run does not exist or
-    has no events.
+    Folds the events up to ``moment`` (``state_at``; default the end of the run), drops
+    and recreates the collection and upserts the live schemas in one batch. Idempotent. A
+    run without live schemas gets an empty collection of its state dimension (its feature
+    count), or none at all when that is unknown. NotFoundError from the event store when
+    the run does not exist or has no events.
     """
-    state, _ = state_at(event_store, run_id, Moment())
+    state, _ = state_at(event_store, run_id, moment or Moment())
     schemas = list(state.schemas.values())
     dim = schemas[0].dim if schemas else len(state.feature_names)
     if dim < 1:

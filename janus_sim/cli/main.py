@@ -76,6 +76,13 @@ COMMANDS: dict[str, LazyCommand] = {
         "Recreate a derived store from the event log: `--qdrant`, the run's schema "
         "collection (idempotent: the same log always gives the same collection).",
     ),
+    "restore": _lazy(
+        "memory:restore",
+        "Restore a run's schema collection as of night N from that night's snapshot "
+        "(store/snapshots/<collection>/cycle-NNNN.jsonl), after checking the snapshot's "
+        "checksum against the log's vector_store_synced event; the same points as "
+        "`rebuild --qdrant` gives from the log as of that night.",
+    ),
     "report": _lazy(
         "report:report",
         "Write an HTML report of a run: the 3-D map per night (cycle slider; colour by "

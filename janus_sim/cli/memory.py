@@ -1,5 +1,5 @@
-"""Commands that look at a run's memory: diff, search, rebuild (``at`` is in ``at_command``,
-which imports much less: ``janus-sim at`` starts in under a second)."""
+"""Commands that look at a run's memory: diff, search, rebuild, restore (``at`` is in
+``at_command``, which imports much less: ``janus-sim at`` starts in under a second)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from janus_sim.app.vector_sync import (
 )
 from janus_sim.app.views import diff_views, pick_run
 from janus_sim.cli.common import (
+    WholeNumber,
     latest_run,
     open_existing,
     open_stores,
@@ -30,7 +31,7 @@ from janus_sim.cli.run_ref import parse_run_ref
 from janus_sim.cli.safe_text import inert, safe
 from janus_sim.errors import ConfigError, NotFoundError
 from janus_sim.ports import EventQuery
-from janus_sim.wiring import rebuild_vectors
+from janus_sim.wiring import rebuild_vectors, restore_vectors
 
 
 @click.command()
@@ -171,3 +172,40 @@ def search(
     for sid, score in hits:
         table.add_row(safe(sid), f"{score:.6f}")
     stdout().print(table)
+
+
+@click.command()
+@store_option
+@click.option("--run", "run_id", help="Run id (default: the latest run).")
+@click.option(
+    "--qdrant", "qdrant", is_flag=True, required=True, help="Restore the schema collection."
+)
+@click.option(
+    "--cycle", type=WholeNumber(1), required=True, help="The night whose snapshot to restore."
+)
+@click.option("--qdrant-url", envvar="JANUS_QDRANT_URL", help="Qdrant server (default: embedded).")
+def restore(
+    store_path: Path, run_id: str | None, qdrant: bool, cycle: int, qdrant_url: str | None
+) -> None:
+    """Restore a run's schema collection as of night N from that night's snapshot
+    (store/snapshots/<collection>/cycle-NNNN.jsonl), after checking the snapshot's
+    checksum against the log's vector_store_synced event; the same points as
+    `rebuild --qdrant` gives from the log as of that night.
+
+    \b
+    Examples:
+      janus-sim restore --qdrant --cycle 3
+      janus-sim restore --qdrant --cycle 3 --run crash_week-s20251220 --store store/
+    """
+    store = open_existing(store_path)
+    try:
+        rid = run_id or latest_run(store)
+        done = restore_vectors(store, store_dir(store_path), rid, cycle, qdrant_url)
+    finally:
+        store.close()
+    stdout().print(
+        safe(
+            f"restored collection {done.collection} as of cycle {done.cycle}: "
+            f"{done.n_points} schemas of run {rid} from {done.snapshot}"
+        )
+    )

@@ -7,8 +7,8 @@ that name the file and field lives in ``adapters/scenario_file.py``.
 
 The models live by subject: ``base`` (the strict base model, value types), ``market``
 (calendar, regimes, bar files), ``agent`` (the agent, the logic), ``sleep`` (hippocampus,
-replay, neocortex, map, responses) and ``scenario`` (the root, its hash, the JSON Schema);
-every name is importable from ``janus_sim.config``.
+replay, neocortex, map, vector store, responses) and ``scenario`` (the root, its hash, the
+JSON Schema); every name is importable from ``janus_sim.config``.
 """
 
 from janus_sim.config.agent import Agent, Constraint, Logic, Predicates
@@ -31,7 +31,14 @@ from janus_sim.config.market import (
     Segment,
 )
 from janus_sim.config.scenario import Scenario, json_schema
-from janus_sim.config.sleep import Hippocampus, Neocortex, Projection, Replay, Responses
+from janus_sim.config.sleep import (
+    Hippocampus,
+    Neocortex,
+    Projection,
+    Replay,
+    Responses,
+    VectorStore,
+)
 
 __all__ = [
     "FEATURE_PATTERN",
@@ -58,5 +65,6 @@ __all__ = [
     "Scenario",
     "Segment",
     "Strict",
+    "VectorStore",
     "json_schema",
 ]

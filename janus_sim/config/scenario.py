@@ -12,7 +12,14 @@ from janus_sim.config.agent import Agent, Logic
 from janus_sim.config.base import Strict
 from janus_sim.config.market import Calendar, Market
 from janus_sim.config.names import NAME_PATTERN
-from janus_sim.config.sleep import Hippocampus, Neocortex, Projection, Replay, Responses
+from janus_sim.config.sleep import (
+    Hippocampus,
+    Neocortex,
+    Projection,
+    Replay,
+    Responses,
+    VectorStore,
+)
 
 
 class Scenario(Strict):
@@ -28,6 +35,7 @@ class Scenario(Strict):
     neocortex: Neocortex = Neocortex()
     projection: Projection = Projection()
     responses: Responses = Responses()
+    vector_store: VectorStore = VectorStore()
 
     @model_validator(mode="after")
     def _memory_features(self) -> Self:

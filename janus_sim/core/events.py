@@ -49,6 +49,7 @@ from janus_sim.core.events_night import (
     SeparationTrained,
     StateCheckpoint,
     TargetSynced,
+    VectorStoreSynced,
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -77,6 +78,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     OperatorAlerted,
     SchemaCheckpoint,
     StateCheckpoint,
+    VectorStoreSynced,
     CycleMetrics,
 )
 
@@ -117,5 +119,6 @@ __all__ = [
     "TransitionRecorded",
     "Upcaster",
     "Vector",
+    "VectorStoreSynced",
     "as_matrix",
 ]

@@ -361,6 +361,32 @@ class StateCheckpoint(Event):
     UPCASTS: ClassVar[Mapping[int, Upcaster]] = MappingProxyType({1: upcast_v1})
 
 
+# --- sleep, phase 4 ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VectorStoreSynced(Event):
+    """Phase 4: the schema collection as of tonight, and its snapshot (issue 19, item 4).
+
+    ``snapshot`` names the night's snapshot (``cycle-0003``: the file
+    ``store/snapshots/<collection>/cycle-0003.jsonl``) and ``checksum`` is the SHA-256 of
+    its exact bytes (``core/vector_snapshot.snapshot_text`` of the live schemas), computed
+    from the state: the same with or without a vector store, on any machine. ``n_points``
+    is the collection's size, ``upserted`` / ``deleted`` the points tonight's sync writes
+    and removes (one batch each), ``pruned`` the older snapshots that retention
+    (``vector_store.snapshots_keep``) removes tonight. The fold checks the checksum against
+    the schemas before it.
+    """
+
+    KIND: ClassVar[str] = "vector_store_synced"
+    snapshot: str
+    checksum: str
+    n_points: int
+    upserted: int
+    deleted: int
+    pruned: tuple[str, ...] = ()
+
+
 # --- sleep, phase 5 ------------------------------------------------------------------
 
 

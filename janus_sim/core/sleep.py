@@ -3,9 +3,11 @@
 Phase 1 (prioritized SWR replay, ``replay_phase.py``; the day's anomalies first), the
 hippocampus's orthogonality training (eq. 4), phase 2 (gated consolidation into schemas
 and the gated policy update, ``consolidation.py``), phase 3 (the aligned map, projector,
-clusters: ``map_phase.py``, when the scenario enables it) and phase 5's metrics. Phase 4
-(the vector store) is a projection the engine keeps outside the log. The engine closes
-each night with a whole-state checkpoint (``checkpoint.py``).
+clusters: ``map_phase.py``, when the scenario enables it), phase 4's record of the schema
+collection and its snapshot (``vector_store_synced``, computed from the state by
+``vector_snapshot.py``; the engine writes the collection and the snapshot file outside
+the core) and phase 5's metrics. The engine closes each night with a whole-state
+checkpoint (``checkpoint.py``).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from janus_sim.core import events as ev
-from janus_sim.core import scaler
+from janus_sim.core import scaler, vector_snapshot
 from janus_sim.core.consolidation import ConsolidationStats, consolidation_phase
 from janus_sim.core.hippocampus import ortho_loss, train_orthogonality
 from janus_sim.core.map_phase import ProjectionModel, ProjectionStats, projection_phase
+from janus_sim.core.neocortex import Schema
 from janus_sim.core.regime_ari import schema_regime_ari
 from janus_sim.core.replay_phase import Progress, ReplayStats, replay_phase
 from janus_sim.core.state import Recorder
@@ -47,6 +50,9 @@ def sleep_cycle(
         raise ValueError("projection is enabled: pass the run's ProjectionModel")
     # Phase 1 consumes the day's anomalies (they get the top priority): count them first.
     anomalies = len(rec.state.anomalies)
+    # Phase 4 syncs from the collection as last night left it: the schemas as the day
+    # leaves them (no awake event touches a schema), so a resume from a checkpoint agrees.
+    synced = dict(rec.state.schemas)
     # The night happens after the day's last bar; sleep events share that instant and are
     # ordered by sequence number.
     t_ns = int(world.bars.t_ns[world.bars.day_slice(day)][-1])
@@ -79,6 +85,7 @@ def sleep_cycle(
             rec, projection, cycle=cycle, t_ns=t_ns, memory_cols=world.memory_cols
         )
 
+    vector_store_phase(rec, synced, cycle=cycle, t_ns=t_ns, keep=sc.vector_store.snapshots_keep)
     metrics = cycle_metrics(rec, world, day, stats, schemas)
     if mapped is not None:
         metrics.update(projection_metrics(mapped, anomalies))
@@ -97,6 +104,29 @@ def sleep_cycle(
         )
     )
     return metrics
+
+
+def vector_store_phase(
+    rec: Recorder, synced: dict[str, Schema], *, cycle: int, t_ns: int, keep: int
+) -> None:
+    """Phase 4: record the collection as of tonight (``vector_store_synced``): the
+    snapshot's name and checksum, its size, what the sync upserts and deletes (from
+    ``synced``, the schemas it held after last night), and what retention removes."""
+    live = rec.state.schemas
+    upserted, deleted = vector_snapshot.changes(synced, live)
+    rec.emit(
+        ev.VectorStoreSynced(
+            cycle=cycle,
+            t_ns=t_ns,
+            entity="vector_store",
+            snapshot=vector_snapshot.snapshot_name(cycle),
+            checksum=vector_snapshot.snapshot_checksum(live.values()),
+            n_points=len(live),
+            upserted=upserted,
+            deleted=deleted,
+            pruned=vector_snapshot.pruned_by(cycle, keep),
+        )
+    )
 
 
 def fit_scaler(rec: Recorder, world: World, *, cycle: int, t_ns: int) -> None:

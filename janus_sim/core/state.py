@@ -20,6 +20,7 @@ from janus_sim.core.buffer import EpisodicBuffer
 from janus_sim.core.neocortex import Schema, create
 from janus_sim.core.scaler import Scaler
 from janus_sim.core.sum_tree import SumTree
+from janus_sim.core.vector_snapshot import snapshot_checksum
 
 
 @dataclass
@@ -67,6 +68,9 @@ class SimState:
     """``risk_raised`` spans begun during the current day."""
     day_alerts: int = 0
     """``operator_alerted`` events of the current day."""
+    vector_sync: ev.VectorStoreSynced | None = None
+    """The latest night's phase 4 record (what the engine writes to the vector store and
+    the snapshot shelf); not checkpointed: each night records its own."""
 
     def view(self, raw: np.ndarray) -> np.ndarray:
         """Raw state vectors as every reader sees them: through the scaler once fitted."""
@@ -403,6 +407,17 @@ def _(event: ev.StateCheckpoint, state: SimState) -> None:
     for name, value in checkpoint_fields(state).items():
         if getattr(event, name) != value:
             raise ValueError(f"state checkpoint disagrees with the events before it ({name})")
+
+
+@apply.register
+def _(event: ev.VectorStoreSynced, state: SimState) -> None:
+    _advance(event, state)
+    if state.started:  # a filtered view (schemas only) has no schemas to check it against
+        if event.n_points != len(state.schemas):
+            raise ValueError("vector_store_synced disagrees with the schemas before it (n_points)")
+        if event.checksum != snapshot_checksum(state.schemas.values()):
+            raise ValueError("vector_store_synced disagrees with the schemas before it (checksum)")
+    state.vector_sync = event
 
 
 @apply.register

@@ -33,6 +33,7 @@ from janus_sim.app.vector_sync import (
 )
 from janus_sim.config import Neocortex, Scenario
 from janus_sim.core.neocortex import Schema, consolidate, create
+from janus_sim.core.vector_snapshot import snapshot_text
 from janus_sim.errors import StoreError
 from janus_sim.memory_store import MemoryEventStore
 from janus_sim.ports import VectorStore
@@ -251,10 +252,12 @@ def test_local_snapshot_exports_every_point(vs: QdrantVectorStore, tmp_path: Pat
     assert path.is_file() and path.parent == tmp_path / "snaps"
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     assert [r["schema_id"] for r in rows] == ["a", "b", "c"]
+    assert path.read_text() == snapshot_text(schemas)  # the nightly snapshots' format
     points = vs.points("c")
     for r in rows:
         assert r["id"] == point_id(r["schema_id"])
-        assert r["vector"] == points[r["schema_id"]]["vector"]
+        # the exact unit vector; the client holds it in float32
+        assert r["vector"] == pytest.approx(points[r["schema_id"]]["vector"], rel=1e-6)
         assert r["payload"] == {k: v for k, v in points[r["schema_id"]].items() if k != "vector"}
 
 

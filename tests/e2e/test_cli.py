@@ -202,7 +202,8 @@ def test_time_travel_and_verify(tiny_file: Path, tmp_path: Path) -> None:
 
 def test_vector_store_search_and_rebuild(tiny_file: Path, tmp_path: Path) -> None:
     assert jsim("run", tiny_file, "--store", tmp_path, "--quiet").returncode == 0
-    assert (tmp_path / "snapshots" / "janus_tiny-s7.jsonl").exists()
+    nights = sorted((tmp_path / "snapshots" / "janus_tiny-s7").iterdir())
+    assert [p.name for p in nights] == ["cycle-0001.jsonl", "cycle-0002.jsonl", "cycle-0003.jsonl"]
     live = json.loads(jsim("at", "--store", tmp_path, "--json").stdout)
     hits = jsim("search", "--transition", "5", "-k", "50", "--store", tmp_path, "--json")
     assert hits.returncode == 0, hits.stderr
@@ -213,6 +214,26 @@ def test_vector_store_search_and_rebuild(tiny_file: Path, tmp_path: Path) -> Non
     again = jsim("search", "--transition", "5", "-k", "50", "--store", tmp_path, "--json")
     assert again.stdout == hits.stdout  # the rebuilt collection answers the same
     assert "dimension 3" in _one_line_error(jsim("search", "--state", "1,2,3", "--store", tmp_path))
+
+
+def test_restore_a_night_and_its_refusals(tiny_file: Path, tmp_path: Path) -> None:
+    assert jsim("run", tiny_file, "--store", tmp_path, "--quiet").returncode == 0
+    first = jsim("at", "--cycle", "1", "--store", tmp_path, "--json")
+    ok = jsim("restore", "--qdrant", "--cycle", "1", "--store", tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    n = len(json.loads(first.stdout)["schemas"])
+    assert f"as of cycle 1: {n} schemas of run tiny-s7" in ok.stdout
+    hits = jsim("search", "--transition", "5", "-k", "50", "--store", tmp_path, "--json")
+    assert len(hits.stdout.splitlines()) == n  # the collection is night 1's again
+    line = _one_line_error(jsim("restore", "--qdrant", "--cycle", "9", "--store", tmp_path))
+    assert line == "janus-sim: error: run 'tiny-s7' has no night 9: its nights are 1-3"
+    night = tmp_path / "snapshots" / "janus_tiny-s7" / "cycle-0002.jsonl"
+    night.write_text(night.read_text() + "\n")
+    line = _one_line_error(jsim("restore", "--qdrant", "--cycle", "2", "--store", tmp_path))
+    assert f"snapshot {night} does not match the log" in line
+    night.unlink()
+    line = _one_line_error(jsim("restore", "--qdrant", "--cycle", "2", "--store", tmp_path))
+    assert line.endswith("snapshots are kept for cycles: 1, 3")
     assert "exactly one of --state or --transition" in _one_line_error(
         jsim("search", "--store", tmp_path)
     )

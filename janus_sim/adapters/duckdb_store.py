@@ -67,6 +67,7 @@ from janus_sim.adapters.duckdb_sql import (
     RUN_COLUMNS,
     RUN_FIELDS,
     SCHEMA,
+    in_seq_order,
     run_info_of,
     select_events,
 )
@@ -273,7 +274,7 @@ class DuckDBEventStore:
                 check_append(batch, last, self._where)
                 if len(batch):
                     table = self._to_arrow(batch)
-                    chain = pa.array(chain_hashes(tip, batch), pa.binary())
+                    chain = pa.array(chain_hashes(tip, batch, table), pa.binary())
                     table = table.append_column("chain", chain)
                     with self._sql(f"append {len(batch)} events to run {run_id!r}"):
                         con.register(APPEND_VIEW, table)
@@ -372,7 +373,7 @@ class DuckDBEventStore:
             sql, params = select_events(run_id, q)
             with self._sql(f"read run {run_id!r}"):
                 table = self.con.sql(sql, params=params).to_arrow_table()
-        return EventBatch.from_arrow(run_id, table)
+        return EventBatch.from_arrow(run_id, in_seq_order(table))
 
     def close(self) -> None:
         """Close a held session (DuckDB checkpoints on close). Idempotent; later calls

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from janus_sim import eventlog
 from janus_sim.core.codec import EncodedEvent
 from janus_sim.eventlog import (
     GENESIS,
@@ -106,6 +107,13 @@ def test_vectorized_rows_digest_and_chain_are_the_reference_ones(
     """``_row_buffer`` (Arrow kernels) builds exactly ``_rows``' bytes; the digest is the
     SHA-256 of them in order however the events are cut into batches; the chain is
     ``h_i = sha256(h_{i-1} || row_i)`` row by row, across batch boundaries too."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(eventlog, "_ARROW_FROM", 1)  # the Arrow path even for small batches
+        _check_against_reference(records, first, cuts)
+    _check_against_reference(records, first, cuts)  # and the reference path itself
+
+
+def _check_against_reference(records: list[EncodedEvent], first: int, cuts: list[int]) -> None:
     whole = EventBatch.from_records("r", first, records)
     data, offsets = _row_buffer(whole)
     reference = list(_rows(whole))
@@ -126,6 +134,8 @@ def test_vectorized_rows_digest_and_chain_are_the_reference_ones(
 
 def test_text_arrow_cannot_hold_fails_as_the_reference_does() -> None:
     """A lone surrogate cannot be encoded: the digest raises what ``str.encode`` raises."""
-    bad = EventBatch.from_records("r", 0, [replace(record(0), payload="\ud800")])
+    bad = EventBatch.from_records(
+        "r", 0, [replace(record(i), payload="\ud800") for i in range(300)]
+    )
     with pytest.raises(UnicodeEncodeError):
         digest_of([bad])

@@ -111,6 +111,7 @@ class DuckDBEventStore:
         self._where = f"event store {self.path}"
         self._literal = "'" + str(self.path).replace("'", "''") + "'"
         self._last_seq: dict[str, int] = {}  # a scan hint only: re-read in every append
+        self._seen_runs: set[str] = set()  # runs found once (runs are never deleted)
         self._con: duckdb.DuckDBPyConnection | None = None
         self._held = False
         self._closed = False
@@ -203,11 +204,12 @@ class DuckDBEventStore:
         return [r[0] for r in rows]
 
     def _require_run(self, run_id: str) -> None:
-        if run_id in self._last_seq:  # runs are never deleted, so a cached run exists
-            return
+        if run_id in self._last_seq or run_id in self._seen_runs:
+            return  # runs are never deleted, so a run found once exists
         sql = "SELECT 1 FROM runs WHERE run_id = ?"
         if not self._rows(f"look up run {run_id!r}", sql, [run_id]):
             raise unknown_run(run_id, str(self.path), self._known_runs())
+        self._seen_runs.add(run_id)
 
     def _tip(self, run_id: str) -> tuple[int, bytes]:
         """(last seq, its chain hash) of the run, read now (another writer may have added)."""

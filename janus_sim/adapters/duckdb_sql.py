@@ -99,30 +99,22 @@ def _where(run_id: str, q: EventQuery) -> tuple[str, list[object]]:
 
 
 def select_events(run_id: str, q: EventQuery) -> tuple[str, list[object]]:
-    """The SELECT of every event of the run matching ``q`` (its limit aside), in stored
-    order: rows come in insertion order, which is seq order for every store this package
-    wrote (appends are contiguous, per run, one transaction each); the caller checks that
-    and sorts only when it is not (``in_seq_order``). No ORDER BY: sorting a million
-    payloads costs more than reading them. Bounds are inclusive."""
+    """The SELECT for ``read``: the run's events matching ``q`` (``tail``: the last
+    ``limit`` matches, ascending). Bounds are inclusive. With a ``limit`` the rows come
+    in seq order (DuckDB's top-N reads only seq and the filter columns before it fetches
+    the winners' rows). Without one, no ORDER BY: rows come in insertion order, which is
+    seq order for every store this package wrote (appends are contiguous, per run, one
+    transaction each); the caller checks that and sorts only when it is not
+    (``in_seq_order``). Sorting a million payloads costs more than reading them."""
     where, params = _where(run_id, q)
-    return f"SELECT {EVENT_COLUMNS} FROM events WHERE {where}", params
-
-
-def select_seqs(run_id: str, q: EventQuery) -> tuple[str, list[object]]:
-    """The SELECT of the seqs of the ``q.limit`` first (``tail``: last) events matching
-    ``q``: the narrow first step of a limited read, which then fetches the rows by that
-    seq range. It reads no payload; a limit of one is a ``min``/``max``, which DuckDB
-    answers without a sort."""
-    if q.limit is None:
-        raise ValueError("select_seqs needs a query with a limit")
-    where, params = _where(run_id, q)
-    if q.limit == 1:
-        return f"SELECT {'max' if q.tail else 'min'}(seq) FROM events WHERE {where}", params
-    order = "DESC" if q.tail else "ASC"
-    return f"SELECT seq FROM events WHERE {where} ORDER BY seq {order} LIMIT ?", [
-        *params,
-        int(q.limit),
-    ]
+    sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE {where}"
+    if q.limit is not None and q.tail:
+        sql = f"SELECT * FROM ({sql} ORDER BY seq DESC LIMIT ?) ORDER BY seq"
+        params.append(int(q.limit))
+    elif q.limit is not None:
+        sql += " ORDER BY seq LIMIT ?"
+        params.append(int(q.limit))
+    return sql, params
 
 
 def in_seq_order(table: pa.Table) -> pa.Table:

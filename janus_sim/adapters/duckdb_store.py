@@ -70,7 +70,6 @@ from janus_sim.adapters.duckdb_sql import (
     in_seq_order,
     run_info_of,
     select_events,
-    select_seqs,
 )
 from janus_sim.errors import EmptyStoreError, StoreError, mkdir_reason
 from janus_sim.eventlog import EventBatch, chain_hashes, run_genesis
@@ -366,32 +365,17 @@ class DuckDBEventStore:
     def read(self, run_id: str, query: EventQuery = ALL_EVENTS) -> EventBatch:
         """Events of ``run_id`` matching ``query`` (inclusive bounds), in seq order, with
         their chain hashes. With ``tail`` the last ``limit`` matches are returned, still in
-        ascending seq order.
-
-        A limited read takes two steps so that neither sorts payloads: the matches' seqs
-        (``select_seqs``: narrow columns, a min/max for one row), then the rows of that
-        seq range, which zone maps find in the few row groups that hold it."""
+        ascending seq order."""
         check_query(query, self._where)
         with self.session():
             self._require_run(run_id)
             q = query
             if q.limit == 0 or (q.kinds is not None and len(q.kinds) == 0):
                 return EventBatch.empty(run_id)
-            if q.limit is not None:
-                sql, params = select_seqs(run_id, q)
-                seqs = [r[0] for r in self._rows(f"read run {run_id!r}", sql, params)]
-                seqs = [s for s in seqs if s is not None]
-                if not seqs:
-                    return EventBatch.empty(run_id)
-                q = replace(q, seq_min=min(seqs), seq_max=max(seqs), limit=None, tail=False)
             sql, params = select_events(run_id, q)
             with self._sql(f"read run {run_id!r}"):
-                table = in_seq_order(self.con.sql(sql, params=params).to_arrow_table())
-        if query.limit is not None and len(table) > query.limit:
-            # Only a damaged store (a seq stored twice) has more rows in the range.
-            start = len(table) - query.limit if query.tail else 0
-            table = table.slice(start, query.limit)
-        return EventBatch.from_arrow(run_id, table)
+                table = self.con.sql(sql, params=params).to_arrow_table()
+        return EventBatch.from_arrow(run_id, in_seq_order(table))
 
     def close(self) -> None:
         """Close a held session (DuckDB checkpoints on close). Idempotent; later calls

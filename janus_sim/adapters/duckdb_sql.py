@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
 from janus_sim.ports import EventQuery, RunInfo
 
 # One transaction, so a process killed while creating a store leaves either both
@@ -70,9 +73,8 @@ def run_info_of(row: tuple[Any, ...]) -> RunInfo:
     return RunInfo(**values)
 
 
-def select_events(run_id: str, q: EventQuery) -> tuple[str, list[object]]:
-    """The SELECT for ``read``: the run's events matching ``q``, in seq order (``tail``:
-    the last ``limit`` matches, still ascending). Bounds are inclusive."""
+def _where(run_id: str, q: EventQuery) -> tuple[str, list[object]]:
+    """The WHERE clause (without the keyword) of ``q``'s filters, and its parameters."""
     where = ["run_id = ?"]
     params: list[object] = [run_id]
     if q.kinds is not None:
@@ -93,13 +95,32 @@ def select_events(run_id: str, q: EventQuery) -> tuple[str, list[object]]:
         if hi is not None:
             where.append(f"{column} <= ?")
             params.append(int(hi))
-    sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)}"
-    if q.limit is None:
-        sql += " ORDER BY seq"
-    elif q.tail:
+    return " AND ".join(where), params
+
+
+def select_events(run_id: str, q: EventQuery) -> tuple[str, list[object]]:
+    """The SELECT for ``read``: the run's events matching ``q`` (``tail``: the last
+    ``limit`` matches, ascending). Bounds are inclusive. With a ``limit`` the rows come
+    in seq order (DuckDB's top-N reads only seq and the filter columns before it fetches
+    the winners' rows). Without one, no ORDER BY: rows come in insertion order, which is
+    seq order for every store this package wrote (appends are contiguous, per run, one
+    transaction each); the caller checks that and sorts only when it is not
+    (``in_seq_order``). Sorting a million payloads costs more than reading them."""
+    where, params = _where(run_id, q)
+    sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE {where}"
+    if q.limit is not None and q.tail:
         sql = f"SELECT * FROM ({sql} ORDER BY seq DESC LIMIT ?) ORDER BY seq"
         params.append(int(q.limit))
-    else:
+    elif q.limit is not None:
         sql += " ORDER BY seq LIMIT ?"
         params.append(int(q.limit))
     return sql, params
+
+
+def in_seq_order(table: pa.Table) -> pa.Table:
+    """``table`` sorted by ``seq`` (stable), or ``table`` itself when it already is, as
+    every store this package writes reads back: one vectorized check, no sort."""
+    seq = table.column("seq").to_numpy()
+    if len(seq) < 2 or bool(np.all(seq[1:] >= seq[:-1])):
+        return table
+    return table.sort_by("seq")

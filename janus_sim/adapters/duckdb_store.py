@@ -67,6 +67,7 @@ from janus_sim.adapters.duckdb_sql import (
     RUN_COLUMNS,
     RUN_FIELDS,
     SCHEMA,
+    in_seq_order,
     run_info_of,
     select_events,
 )
@@ -109,6 +110,7 @@ class DuckDBEventStore:
         self._where = f"event store {self.path}"
         self._literal = "'" + str(self.path).replace("'", "''") + "'"
         self._last_seq: dict[str, int] = {}  # a scan hint only: re-read in every append
+        self._seen_runs: set[str] = set()  # runs found once (runs are never deleted)
         self._con: duckdb.DuckDBPyConnection | None = None
         self._held = False
         self._closed = False
@@ -201,11 +203,12 @@ class DuckDBEventStore:
         return [r[0] for r in rows]
 
     def _require_run(self, run_id: str) -> None:
-        if run_id in self._last_seq:  # runs are never deleted, so a cached run exists
-            return
+        if run_id in self._last_seq or run_id in self._seen_runs:
+            return  # runs are never deleted, so a run found once exists
         sql = "SELECT 1 FROM runs WHERE run_id = ?"
         if not self._rows(f"look up run {run_id!r}", sql, [run_id]):
             raise unknown_run(run_id, str(self.path), self._known_runs())
+        self._seen_runs.add(run_id)
 
     def _tip(self, run_id: str) -> tuple[int, bytes]:
         """(last seq, its chain hash) of the run, read now (another writer may have added)."""
@@ -273,7 +276,7 @@ class DuckDBEventStore:
                 check_append(batch, last, self._where)
                 if len(batch):
                     table = self._to_arrow(batch)
-                    chain = pa.array(chain_hashes(tip, batch), pa.binary())
+                    chain = pa.array(chain_hashes(tip, batch, table), pa.binary())
                     table = table.append_column("chain", chain)
                     with self._sql(f"append {len(batch)} events to run {run_id!r}"):
                         con.register(APPEND_VIEW, table)
@@ -372,7 +375,7 @@ class DuckDBEventStore:
             sql, params = select_events(run_id, q)
             with self._sql(f"read run {run_id!r}"):
                 table = self.con.sql(sql, params=params).to_arrow_table()
-        return EventBatch.from_arrow(run_id, table)
+        return EventBatch.from_arrow(run_id, in_seq_order(table))
 
     def close(self) -> None:
         """Close a held session (DuckDB checkpoints on close). Idempotent; later calls

@@ -23,6 +23,7 @@ from janus_sim.adapters.duckdb_store import (
 )
 from janus_sim.errors import EmptyStoreError, StoreError
 from janus_sim.eventlog import first_broken_link
+from janus_sim.ports import EventQuery
 from tests.store_fixtures import assert_same, make_batch, run_info
 
 
@@ -251,3 +252,42 @@ def test_a_store_locked_too_long_is_a_clear_error(tmp_path: Path) -> None:
     message = str(err.value)
     assert f"stayed locked by process {holder.pid} for 0.3 s" in message
     assert str(tmp_path / DB_FILENAME) in message and "\n" not in message
+
+
+def test_rows_stored_out_of_seq_order_read_back_in_seq_order(tmp_path: Path) -> None:
+    """Reads carry no ORDER BY (insertion order is seq order for what the store writes);
+    a store whose rows were rewritten out of order still reads in seq order, and a
+    limited read (seqs first, then the rows of that range) picks the right rows."""
+    path = tmp_path / "events.duckdb"
+    with DuckDBEventStore(path) as store:
+        store.create_run(run_info("r"))
+        store.append(make_batch("r", 0, 40))
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE moved AS SELECT * FROM events ORDER BY seq DESC")
+    con.execute("DELETE FROM events")
+    con.execute("INSERT INTO events SELECT * FROM moved")
+    con.execute("DROP TABLE moved")
+    assert con.execute("SELECT first(seq) FROM events").fetchall() == [(39,)]
+    con.close()
+    with DuckDBEventStore(path, read_only=True) as store:
+        assert_same(store.read("r"), make_batch("r", 0, 40))
+        assert_same(store.read("r", EventQuery(limit=3, tail=True)), make_batch("r", 37, 3))
+        assert_same(store.read("r", EventQuery(limit=1)), make_batch("r", 0, 1))
+        got = store.read("r", EventQuery(kinds=["policy_updated"], seq_max=30, limit=2, tail=True))
+        assert got.seq.tolist() == [26, 29]
+
+
+def test_a_limited_read_of_a_store_with_a_seq_stored_twice_keeps_its_limit(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.duckdb"
+    with DuckDBEventStore(path) as store:
+        store.create_run(run_info("r"))
+        store.append(make_batch("r", 0, 10))
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO events SELECT * FROM events WHERE seq = 9")
+    con.close()
+    with DuckDBEventStore(path, read_only=True) as store:
+        assert store.read("r", EventQuery(limit=1, tail=True)).seq.tolist() == [9]
+        assert store.read("r", EventQuery(limit=2, tail=True)).seq.tolist() == [9, 9]
+        assert store.read("r").seq.tolist() == [*range(10), 9]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import tempfile
 import warnings
@@ -133,13 +134,17 @@ def write_minari(
     from minari.data_collector.episode_buffer import EpisodeBuffer
     from minari.dataset.minari_storage import MinariStorage
 
+    named = root / dataset_id  # as the caller named it, for messages and the result
+    # Minari's size count joins its data path with its own glob's results, which doubles
+    # a relative path: it writes under an absolute one.
+    root = Path(os.path.abspath(root))
     final = root / dataset_id
     _make_dir(final.parent)
     if final.exists() and not overwrite:
         raise ConfigError(
             "-o",
             "",
-            f"{final} already exists (dataset {dataset_id} was exported before); "
+            f"{named} already exists (dataset {dataset_id} was exported before); "
             "--overwrite replaces it",
         )
     dim = len(dataset.feature_names)
@@ -170,13 +175,13 @@ def write_minari(
         _write_namespaces(root, dataset_id)
         _move_into_place(staged, final, tmp / "replaced", overwrite)
     except OSError as e:
-        raise ConfigError("-o", "", f"cannot write {final}: {e.strerror or e}") from e
+        raise ConfigError("-o", "", f"cannot write {named}: {e.strerror or e}") from e
     finally:
         # tmp holds at most the old dataset, replaced; or, if putting it back failed too,
         # its only copy: kept then.
         if final.exists() or not (tmp / "replaced").exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return final
+    return named
 
 
 def _buffer(cls: Any, episode: Episode) -> Any:

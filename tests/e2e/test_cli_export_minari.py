@@ -140,6 +140,15 @@ def test_priority_and_is_weight_are_those_of_the_night_after_the_day(store: Path
         np.testing.assert_allclose(got / got.max(), ours / ours.max(), rtol=1e-9)
 
 
+def test_a_relative_output_folder_works(store: Path, tmp_path: Path) -> None:
+    # Minari's own size count once doubled a relative data path (the README's
+    # `-o datasets/` failed): the writer works under the absolute one.
+    done = jsim("export", "--store", store, "--format", "minari", "-o", "datasets/", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "datasets/janus/mine-v0\n"
+    assert (tmp_path / "datasets/janus/mine-v0/data/main_data.hdf5").is_file()
+
+
 def test_d4rl_layout_is_flat(store: Path, tmp_path: Path) -> None:
     done = jsim("export", "--store", store, "--format", "d4rl", "-o", tmp_path, "--quiet")
     assert done.returncode == 0 and done.stdout == f"{tmp_path / 'mine.npz'}\n", done.stderr

@@ -76,7 +76,7 @@ def test_the_first_changed_row_and_its_first_field_in_row_order(
 
 # --- the row bytes at C speed are the reference bytes ----------------------------------
 
-_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
 _RECORD = st.builds(
     EncodedEvent,
     kind=st.sampled_from(["run_started", "transition_recorded", "é☃\x1f"]) | _TEXT,

@@ -81,9 +81,9 @@ def install(point: str, n: int) -> None:
     elif point == "append-begun":
         chain = eventlog.chain_hashes
 
-        def chain_then_die(prev: bytes, batch: Any) -> Any:
+        def chain_then_die(prev: bytes, batch: Any, *rest: Any) -> Any:
             counter.hit()
-            return chain(prev, batch)
+            return chain(prev, batch, *rest)
 
         _rebind(duckdb_store, "chain_hashes", chain_then_die)
     elif point == "after-append":

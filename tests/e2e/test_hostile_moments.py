@@ -33,9 +33,9 @@ MOMENTS: dict[str, tuple[list[str], tuple[str, ...]]] = {
     "at cycle:N one past": (["at", "cycle:4"], ("cycle 4 is after run 'tiny-s7' ends",)),
     "at seq:N huge": (
         ["at", "tiny-s7@seq:99999999999999999999999"],
-        ("event 99999999999999999999999 is after run 'tiny-s7' ends (its last event is 429)",),
+        ("event 99999999999999999999999 is after run 'tiny-s7' ends (its last event is 432)",),
     ),
-    "at seq:N one past": (["at", "seq:430"], ("event 430 is after run", "last event is 429")),
+    "at seq:N one past": (["at", "seq:433"], ("event 433 is after run", "last event is 432")),
     "at --seq huge": (
         ["at", "--seq", "99999999999999999999"],
         ("--seq: '99999999999999999999': is out of range", "from 0 to 9223372036854775807"),

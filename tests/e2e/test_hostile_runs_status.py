@@ -63,9 +63,9 @@ def test_runs_counts_what_is_stored(
     store = _fresh_copy(stored, tmp_path)
     _set_row(store, f"UPDATE runs SET {row}, digest = NULL WHERE run_id = 'tiny-s7'")
     code, out, _ = cli(capsys, "runs", "--store", store, "--json")
-    assert code == 0 and json.loads(out)["n_events"] == 430
+    assert code == 0 and json.loads(out)["n_events"] == 433
     code, out, _ = cli(capsys, "runs", "--store", store)
-    assert code == 0 and "│ 430 " in out, out
+    assert code == 0 and "│ 433 " in out, out
 
 
 class _Locked:

@@ -200,7 +200,7 @@ TAMPER: dict[str, tuple[Callable[[Path], None], int | None, str]] = {
     "first event deleted": (
         _statements(f"DELETE FROM events WHERE seq = 0 AND {WHERE}"), 0, "is missing"),
     "last event deleted": (
-        _statements(f"DELETE FROM events WHERE seq = 429 AND {WHERE}"), 429, "is missing"),
+        _statements(f"DELETE FROM events WHERE seq = 432 AND {WHERE}"), 432, "is missing"),
     "log truncated at 300": (
         _statements(f"DELETE FROM events WHERE seq >= 300 AND {WHERE}"), 300, "is missing"),
     "run_started payload edited": (
@@ -223,7 +223,7 @@ TAMPER: dict[str, tuple[Callable[[Path], None], int | None, str]] = {
     "the first 10 chain hashes set to NULL": (
         _statements(f"UPDATE events SET chain = NULL WHERE seq < 10 AND {WHERE}"),
         0, "its chain hashes were removed"),
-    "a forged event after run_finished": (_append_forged, 430, "follows run_finished"),
+    "a forged event after run_finished": (_append_forged, 433, "follows run_finished"),
     "runs.scenario_text edited": (
         _statements("UPDATE runs SET scenario_text = scenario_text || '# edited'"),
         0, "the run row was edited"),
@@ -235,9 +235,9 @@ TAMPER: dict[str, tuple[Callable[[Path], None], int | None, str]] = {
     "runs.scenario_name edited": (
         _statements("UPDATE runs SET scenario_name = 'other'"), 0, "scenario_name is 'other'"),
     "runs.n_events lowered": (
-        _statements("UPDATE runs SET n_events = 429"), 429, "is extra"),
+        _statements("UPDATE runs SET n_events = 432"), 432, "is extra"),
     "runs.n_events raised": (
-        _statements("UPDATE runs SET n_events = 431"), 430, "is missing"),
+        _statements("UPDATE runs SET n_events = 434"), 433, "is missing"),
     "reward edited": (_statements(REWARD), 300, "breaks the hash chain"),
     "payload edited and the digest rewritten": (
         _edit_and_redigest, 300, "breaks the hash chain"),

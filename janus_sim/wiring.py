@@ -37,6 +37,7 @@ from janus_sim.adapters.run_lock import RunLock
 from janus_sim.adapters.scenario_file import load_scenario as read_scenario_file
 from janus_sim.adapters.snapshot_files import SNAPSHOTS_DIRNAME, SnapshotFiles
 from janus_sim.adapters.stop_signals import StopCheck, never
+from janus_sim.app import in_memory
 from janus_sim.app.engine import Engine, Observer, RunResult, default_run_id
 from janus_sim.app.run_inputs import ScenarioInput
 from janus_sim.app.vector_restore import Restored, checked_night, load_night
@@ -179,13 +180,10 @@ def run_in_memory(
     """Run ``inputs`` into a new in-memory store, without a schema collection: the store
     (holding only this run, named ``run_id`` or ``<scenario>-s<seed>``) and the result.
     The events are those ``janus-sim run`` would write: the digest is the same."""
-    store = MemoryEventStore()
-    engine = Engine(
+    return in_memory.run_in_memory(
         inputs.scenario,
-        store,
-        run_id=run_id or default_run_id(store, inputs.scenario),
-        scenario_source=_where(inputs.source),
-        scenario_text=inputs.text,
-        market_data=inputs.bars,
+        run_id=run_id or default_run_id(MemoryEventStore(), inputs.scenario),
+        source=_where(inputs.source),
+        text=inputs.text,
+        bars=inputs.bars,
     )
-    return store, engine.run()

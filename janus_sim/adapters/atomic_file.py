@@ -26,7 +26,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from janus_sim.errors import ConfigError
+from janus_sim.errors import ConfigError, mkdir_reason
 
 STDOUT = "-"
 """The output path that means standard output."""
@@ -126,3 +126,15 @@ def write_output(path: Path, data: str, *, option: str = "-o", what: str = "a fi
                 os.chmod(tmp, keep)
     except OSError as e:
         raise ConfigError(option, "", f"cannot write {path}: {e.strerror or e}") from e
+
+
+def output_dir(path: Path, *, expected: str = "a directory", option: str = "-o") -> None:
+    """Make ``path`` an existing directory (parents too) for a command's output tree, or
+    raise ConfigError: a file in its place ("is a file: expected EXPECTED") or a directory
+    the file system will not create. The one rule of ``export``'s output folders."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError(option, "", f"{path} is a file: expected {expected}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(option, "", f"cannot create directory {path}: {mkdir_reason(e)}") from e

@@ -36,8 +36,8 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from janus_sim.adapters.atomic_file import replacing
-from janus_sim.errors import ConfigError, mkdir_reason
+from janus_sim.adapters.atomic_file import output_dir, replacing
+from janus_sim.errors import ConfigError
 
 TMP_PREFIX = ".janus-minari-"
 INSTALL = 'pip install -c requirements.lock -e ".[minari]"'
@@ -139,7 +139,7 @@ def write_minari(
     # a relative path: it writes under an absolute one.
     root = Path(os.path.abspath(root))
     final = root / dataset_id
-    _make_dir(final.parent)
+    output_dir(final.parent)
     if final.exists() and not overwrite:
         raise ConfigError(
             "-o",
@@ -212,7 +212,7 @@ def write_d4rl(dataset: Dataset, out_dir: Path, name: str, *, overwrite: bool = 
     """Write ``dataset`` as ``out_dir/name.npz`` (D4RL's flat layout; see the module)
     and return the file. ConfigError when it exists without ``overwrite`` or cannot be
     written."""
-    _make_dir(out_dir)
+    output_dir(out_dir)
     target = out_dir / f"{name}.npz"
     if target.exists() and not overwrite:
         raise ConfigError("-o", "", f"{target} already exists; --overwrite replaces it")
@@ -234,15 +234,6 @@ def write_d4rl(dataset: Dataset, out_dir: Path, name: str, *, overwrite: bool = 
     except OSError as e:
         raise ConfigError("-o", "", f"cannot write {target}: {e.strerror or e}") from e
     return target
-
-
-def _make_dir(path: Path) -> None:
-    if path.exists() and not path.is_dir():
-        raise ConfigError("-o", "", f"{path} is a file: expected a directory")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ConfigError("-o", "", f"cannot create directory {path}: {mkdir_reason(e)}") from e
 
 
 def _tmp_dir(parent: Path) -> Path:

@@ -35,11 +35,12 @@ from pathlib import Path
 
 import duckdb
 
+from janus_sim.adapters.atomic_file import output_dir
 from janus_sim.adapters.duckdb_connect import first_line
 from janus_sim.adapters.duckdb_store import DuckDBEventStore
 from janus_sim.adapters.run_lock import hold_flock
 from janus_sim.core.events import EVENT_TYPES
-from janus_sim.errors import ConfigError, NotFoundError, StoreError, mkdir_reason
+from janus_sim.errors import ConfigError, NotFoundError, StoreError
 from janus_sim.store_rules import unknown_run
 
 FILE_NAME = "data_0.parquet"
@@ -165,12 +166,7 @@ def _check_run_id(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
 
 def _prepare(out_dir: Path) -> None:
     """Make ``out_dir`` an existing, writable directory, or raise ConfigError."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ConfigError("-o", "", f"{out_dir} is a file: expected a directory for the tree")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ConfigError("-o", "", f"cannot create directory {out_dir}: {mkdir_reason(e)}") from e
+    output_dir(out_dir, expected="a directory for the tree")
     if not os.access(out_dir, os.W_OK | os.X_OK):
         raise ConfigError("-o", "", f"directory {out_dir} is not writable")
 

@@ -37,7 +37,8 @@ from janus_sim.app.compare import (
     read_cycles,
 )
 from janus_sim.app.divergence import FINGERPRINT_BYTES, fingerprint_divergence, fingerprints
-from janus_sim.app.engine import Engine, Observer, RunResult
+from janus_sim.app.engine import Observer, RunResult
+from janus_sim.app.in_memory import run_in_memory
 from janus_sim.app.run_inputs import ScenarioInput
 from janus_sim.app.scenario_identity import config_changes, file_identity
 from janus_sim.config import Scenario
@@ -159,17 +160,7 @@ def _run(
     bars: ObservedBars | None,
 ) -> tuple[MemoryEventStore, RunResult]:
     """The run in a fresh in-memory store (no vector store): nothing touches the disk."""
-    store = MemoryEventStore()
-    engine = Engine(
-        sc,
-        store,
-        run_id=RUN_ID,
-        scenario_source=source,
-        scenario_text=text,
-        observer=observer,
-        market_data=bars,
-    )
-    return store, engine.run()
+    return run_in_memory(sc, run_id=RUN_ID, source=source, text=text, bars=bars, observer=observer)
 
 
 def load(path: str | Path) -> Baseline:

@@ -117,6 +117,13 @@ def select_events(run_id: str, q: EventQuery) -> tuple[str, list[object]]:
     return sql, params
 
 
+def max_seq_sql(run_id: str, q: EventQuery) -> tuple[str, list[object]]:
+    """The highest seq of the run's events matching ``q``'s filters (NULL when none
+    match); ``limit`` and ``tail`` play no part."""
+    where, params = _where(run_id, q)
+    return f"SELECT max(seq) FROM events WHERE {where}", params
+
+
 def in_seq_order(table: pa.Table) -> pa.Table:
     """``table`` sorted by ``seq`` (stable), or ``table`` itself when it already is, as
     every store this package writes reads back: one vectorized check, no sort."""

@@ -69,9 +69,8 @@ from janus_sim.adapters.duckdb_sql import (
     SCHEMA,
     in_seq_order,
     run_info_of,
-    select_events,
 )
-from janus_sim.adapters.duckdb_tail import read_tail
+from janus_sim.adapters.duckdb_tail import query_table, read_tail
 from janus_sim.errors import EmptyStoreError, StoreError, mkdir_reason
 from janus_sim.eventlog import EventBatch, chain_hashes, run_genesis
 from janus_sim.ports import EventQuery, RunInfo, RunStatus
@@ -377,8 +376,7 @@ class DuckDBEventStore:
                 if q.tail and q.limit is not None:
                     table = read_tail(self.con, run_id, q)  # the same rows, found faster
                 else:
-                    sql, params = select_events(run_id, q)
-                    table = self.con.sql(sql, params=params).to_arrow_table()
+                    table = query_table(self.con, run_id, q)
         return EventBatch.from_arrow(run_id, in_seq_order(table))
 
     def close(self) -> None:

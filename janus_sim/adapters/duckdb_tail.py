@@ -5,9 +5,10 @@ filters. For a ``kind`` or ``entity`` filter that is a string comparison over th
 run: at 10 M events the latest checkpoint alone cost 0.11 s on a cold session. The
 columns ``seq``, ``cycle`` and ``t_ns`` grow with the run, so DuckDB's zone maps prune
 ranges of them well; the strings they cannot prune. So the read first takes the highest
-seq that the numeric bounds allow (an aggregate the zone maps answer almost for free),
-then runs the same top-N inside a seq window below it, widened geometrically until it
-holds ``limit`` matches or reaches the bottom of the range.
+seq the bounds allow (the query's own ``seq_max``, or a ``max(seq)`` that the zone maps
+answer almost for free), then runs the same top-N inside a seq window below it, widened
+geometrically until it holds ``limit`` matches; once a window would reach seq 0 (or the
+query's lower bound) the last try is the plain top-N below that highest seq.
 
 The rows are exactly the plain top-N's: every match has a seq at or below that highest
 seq, so when the window ``[lo, hi]`` holds ``limit`` matches no match outside it
@@ -44,32 +45,31 @@ def read_tail(
     positive ``limit``, in ascending seq order."""
     if not q.tail or q.limit is None or q.limit <= 0 or first_window < 1 or growth < 2:
         raise ValueError("read_tail needs tail=True, a positive limit and growing windows")
-    # The numeric bounds alone: zone maps answer them; kinds and entity are left to the
-    # windowed top-N.
-    # A query's own seq bound is used as it stands (an aggregate under a seq filter
-    # scans the column; a window above the last match only grows once more).
+    # The query's own seq bound stands as it is (an aggregate under a seq filter scans
+    # the column); otherwise the numeric bounds alone, which zone maps answer.
     highest = q.seq_max
     if highest is None:
         numeric = replace(q, kinds=None, entity=None, limit=None, tail=False)
         sql, params = max_seq_sql(run_id, numeric)
         highest = con.execute(sql, params).fetchall()[0][0]
         if highest is None:  # nothing within the bounds: the plain query's empty result
-            return _table(con, run_id, q)
+            return query_table(con, run_id, q)
+    top = int(highest)
     # The append rules start every run at seq 0; the last try keeps the query's own lower
     # bound, so a seq below the floor would still be found.
     floor = 0 if q.seq_min is None else max(q.seq_min, 0)
     width = first_window
     while True:
-        lo = int(highest) - width + 1
+        lo = top - width + 1
         if lo <= floor:  # the window reaches the bottom: the last try
-            return _table(con, run_id, replace(q, seq_max=int(highest)))
-        window = replace(q, seq_min=lo, seq_max=int(highest))
-        table = _table(con, run_id, window)
+            return query_table(con, run_id, replace(q, seq_max=top))
+        table = query_table(con, run_id, replace(q, seq_min=lo, seq_max=top))
         if table.num_rows >= q.limit:
             return table
         width *= growth
 
 
-def _table(con: duckdb.DuckDBPyConnection, run_id: str, q: EventQuery) -> pa.Table:
+def query_table(con: duckdb.DuckDBPyConnection, run_id: str, q: EventQuery) -> pa.Table:
+    """The rows of ``select_events(run_id, q)``, as one plain query."""
     sql, params = select_events(run_id, q)
     return con.sql(sql, params=params).to_arrow_table()

@@ -7,7 +7,8 @@ Each line is ``{"name", "value", "unit"}`` plus, where the figure has one, ``anc
 the workload's parameters. The first line describes the machine (CPU model, cores, RAM,
 Python and library versions, load average); the last repeats the load average, so a
 reader can tell whether the machine was quiet. Each ``benchmarks/bench_NAME.py`` exposes
-``run(quick: bool) -> list[dict]``; they run in ``ORDER``, then any others by name.
+``run(quick: bool) -> list[dict]``; they run in ``ORDER``, then any others by name (a
+file without ``run``, such as ``bench_projector_umap.py``, is a study run on its own).
 ``--quick`` shrinks every workload to a smoke pass (and skips the 10M-event store).
 """
 
@@ -54,7 +55,15 @@ def main() -> None:
         spec = importlib.util.spec_from_file_location(path.stem, path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
+        # Registered under its name, as an import would: dataclasses look their module up
+        # there, and a process pool pickles a module's functions by that name.
+        sys.modules[spec.name] = module
         spec.loader.exec_module(module)
+        if not hasattr(module, "run"):
+            # A study run on its own (python benchmarks/bench_NAME.py), not a suite figure.
+            if args.names:
+                parser.error(f"{path.name} is a study: run python {path.relative_to(HERE.parent)}")
+            continue
         for figure in module.run(quick=args.quick):
             print(json.dumps({**figure, "bench": short}), flush=True)
     print(

@@ -294,28 +294,35 @@ def principal_coords(x: np.ndarray, k: int = 3) -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+# error_model="numpy": a division by zero gives inf or NaN, as the row expressions did.
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _start_from(
     y: np.ndarray, heads: np.ndarray, tails: np.ndarray, w: np.ndarray,
     prev: np.ndarray, related: np.ndarray,
 ) -> None:  # fmt: skip
     # A later slice's start (as umap-learn's init_from_existing): a related point at its
     # previous position; another at its related neighbours' weighted mean, or all's.
+    # Scalar loops, not row expressions (the same operation on each entry, the sums in a
+    # fixed order), so numba compiles no broadcasting or shape-error code for them.
     n, dim = y.shape
     acc, norm, mean, n_rel = np.zeros((n, dim)), np.zeros(n), np.zeros(dim), 0
-    for i in range(n):  # array steps are elementwise: the sums run in a fixed order
-        if related[i] >= 0:
+    for i in range(n):
+        r = related[i]
+        if r >= 0:
             n_rel += 1
-            y[i] = prev[related[i]]
-            mean += prev[related[i]]
+            for c in range(dim):
+                y[i, c] = prev[r, c]
+                mean[c] += prev[r, c]
     for e in range(len(heads)):
-        r = related[tails[e]]
-        if r >= 0 and related[heads[e]] < 0:
-            norm[heads[e]] += w[e]
-            acc[heads[e]] += w[e] * prev[r]
+        r, h = related[tails[e]], heads[e]
+        if r >= 0 and related[h] < 0:
+            norm[h] += w[e]
+            for c in range(dim):
+                acc[h, c] += w[e] * prev[r, c]
     for i in range(n):
         if related[i] < 0:
-            y[i] = acc[i] / norm[i] if norm[i] > 0.0 else mean / n_rel
+            for c in range(dim):
+                y[i, c] = acc[i, c] / norm[i] if norm[i] > 0.0 else mean[c] / n_rel
 
 
 @numba.njit(cache=True, nogil=True)

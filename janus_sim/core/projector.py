@@ -241,17 +241,28 @@ def _pair(new: Any, old: Any, g_new: Any, g_old: Any, s: Any, y: Any) -> tuple[f
     return sy, yy
 
 
-@numba.njit(cache=True, nogil=True)
+# error_model="numpy": a division by zero gives inf or NaN, as the row expressions did.
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _moments(x: Any) -> tuple[Any, Any]:
-    """Per-column mean and ``spread``: numpy's mean and std formulas, rows summed in order."""
-    mu, var = np.zeros(x.shape[1]), np.zeros(x.shape[1])
-    for i in range(x.shape[0]):
-        mu += x[i]
-    mu /= x.shape[0]
-    for i in range(x.shape[0]):
-        var += (x[i] - mu) * (x[i] - mu)
-    sd = np.sqrt(var / x.shape[0])
-    return mu, np.where(sd > 1e-12, sd, 1.0)
+    """Per-column mean and ``spread``: numpy's mean and std formulas, rows summed in order.
+
+    Scalar loops, not row expressions: the same operation on each entry, without the
+    broadcasting code numba would compile for them (about a second of a cold start).
+    """
+    n, d = x.shape
+    mu, var, sd = np.zeros(d), np.zeros(d), np.empty(d)
+    for i in range(n):
+        for j in range(d):
+            mu[j] += x[i, j]
+    for j in range(d):
+        mu[j] = mu[j] / n
+    for i in range(n):
+        for j in range(d):
+            var[j] += (x[i, j] - mu[j]) * (x[i, j] - mu[j])
+    for j in range(d):
+        v = math.sqrt(var[j] / n)
+        sd[j] = v if v > 1e-12 else 1.0
+    return mu, sd
 
 
 @numba.njit(cache=True, nogil=True)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from janus_sim.core.neocortex import Schema
 
@@ -91,6 +90,10 @@ def match_schemas(
         ma = np.stack([a[s].mean for s in ia])
         mb = np.stack([b[s].mean for s in ib])
         cost = np.linalg.norm(ma[:, None, :] - mb[None, :, :], axis=2)
+        # Imported here: scipy.optimize is a quarter of a second that every command
+        # importing the comparison (`run` among them) would pay for nothing.
+        from scipy.optimize import linear_sum_assignment
+
         rows, cols = linear_sum_assignment(cost)
         for r, c in sorted(zip(rows.tolist(), cols.tolist(), strict=True)):
             pairs.append((ia[r], ib[c], "centroid"))

@@ -107,14 +107,26 @@ def _mm_into(a: Any, b: Any, out: Any) -> Any:
     return out
 
 
+# Two kernels rather than one with a ``relu`` flag: numba compiles a flag kernel once for
+# each literal its callers pass and once more for a run-time bool (three cold compiles).
 @numba.njit(cache=True, nogil=True)
-def _layer(h: Any, w: Any, b: Any, relu: bool) -> Any:
-    """``h @ w + b`` (the sum first, then the bias), then ReLU when ``relu``."""
+def _dense(h: Any, w: Any, b: Any) -> Any:
+    """``h @ w + b``: the sum first, then the bias."""
+    out = _mm_into(h, w, np.zeros((h.shape[0], w.shape[1])))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = out[i, j] + b[j]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _dense_relu(h: Any, w: Any, b: Any) -> Any:
+    """``relu(h @ w + b)``: the sum first, then the bias; NaN becomes 0 as ``v > 0`` fails."""
     out = _mm_into(h, w, np.zeros((h.shape[0], w.shape[1])))
     for i in range(out.shape[0]):
         for j in range(out.shape[1]):
             v = out[i, j] + b[j]
-            out[i, j] = v if (v > 0.0 or not relu) else 0.0
+            out[i, j] = v if v > 0.0 else 0.0
     return out
 
 
@@ -169,9 +181,9 @@ def _loss_grad(theta: Any, x: Any, y: Any, h1: int, h2: int, grad: Any) -> float
     sse = 0.0
     for c0 in range(0, n, _CHUNK):
         xc, yc = x[c0 : c0 + _CHUNK], y[c0 : c0 + _CHUNK]
-        a1 = _layer(xc, w1, b1, True)
-        a2 = _layer(a1, w2, b2, True)
-        r = _layer(a2, w3, b3, False)
+        a1 = _dense_relu(xc, w1, b1)
+        a2 = _dense_relu(a1, w2, b2)
+        r = _dense(a2, w3, b3)
         for i in range(r.shape[0]):
             for j in range(o):
                 r[i, j] -= yc[i, j]
@@ -302,7 +314,7 @@ class Projector:
         h = x[None, :] if single else x
         last = len(self.layers) - 1
         for k, (w, b) in enumerate(self.layers):
-            h = _layer(h, _f64(w), _f64(b), k < last)
+            h = (_dense_relu if k < last else _dense)(h, _f64(w), _f64(b))
         return h[0] if single else h
 
 

@@ -53,7 +53,16 @@ import numpy as np
 
 from janus_sim.core.aligned_layout import find_ab_params, fuzzy_graph
 from janus_sim.core.detmath import exp_s, log_s, power
-from janus_sim.core.projector import _CHUNK, ALPHA, HIDDEN, _back, _grad_into, _layer, _t
+from janus_sim.core.projector import (
+    _CHUNK,
+    ALPHA,
+    HIDDEN,
+    _back,
+    _dense,
+    _dense_relu,
+    _grad_into,
+    _t,
+)
 
 EPS, INV_EPS = 1e-4, 1e4  # umap-learn's clip inside the logs, and 1 / it
 LOG_INV_EPS = 9.210340371976184  # log(1e4), correctly rounded (a literal: no libm)
@@ -222,10 +231,10 @@ def _loss_grad_umap(
     act1, act2, out = np.empty((n, h1)), np.empty((n, h2)), np.empty((n, o))
     for c0 in range(0, n, _CHUNK):
         c1 = min(c0 + _CHUNK, n)
-        a1 = _layer(x[c0:c1], w1, b1, True)
-        a2 = _layer(a1, w2, b2, True)
+        a1 = _dense_relu(x[c0:c1], w1, b1)
+        a2 = _dense_relu(a1, w2, b2)
         act1[c0:c1], act2[c0:c1] = a1, a2
-        out[c0:c1] = _layer(a2, w3, b3, False)
+        out[c0:c1] = _dense(a2, w3, b3)
     g = np.zeros((n, o))
     ce = _ce_grad(out, heads, tails, w, neg_heads, neg_tails, a, b, g)
     per = lam / heads.size

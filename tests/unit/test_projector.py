@@ -15,6 +15,7 @@ import pytest
 from llvmlite import binding
 
 from janus_sim.core import dbscan as db
+from janus_sim.core import lbfgs as lb
 from janus_sim.core import projector as pj
 from tests.portable_process import BASELINE_X86_64, digest_in_a_process
 
@@ -192,7 +193,7 @@ def test_the_chunk_size_changes_no_bit(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _kernels() -> Iterator[tuple[str, numba.core.registry.CPUDispatcher]]:
-    for module in (pj, db):
+    for module in (pj, lb, db):
         for name, value in vars(module).items():
             if isinstance(value, numba.core.registry.CPUDispatcher):
                 yield f"{module.__name__}.{name}", value

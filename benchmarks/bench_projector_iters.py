@@ -1,28 +1,28 @@
 """How many L-BFGS iterations does the nightly projector need? (``projector_max_iter``)
 
 Per setting of ``projection.projector_max_iter``, each synthetic scenario (calm_week,
-crash_week) runs in memory under N seeds drawn at random for this run (printed with the
-figures, never hand-picked), each run in its own worker process (two at a time). Reported
-per scenario and setting, as means over every night of every seed:
+crash_week) runs in memory under seeds drawn at random for this run (``bench_quality``'s
+draw: printed with the figures, never hand-picked), each run in its own worker process (two
+at a time). Reported per scenario and setting:
 
-* ``projector_trust``: trustworthiness (5 neighbours) of the projector's outputs against
-  its standardized inputs, and ``map_trust`` the same for the map it was fitted to;
-* ``projector_rmse``: the fit's RMSE in normalized map units;
-* the anomaly monitor against the truth (``app.novelty``), pooled over the seeds: familiar
-  FPR, novelty precision and recall, and the share of crash onsets caught within 30 bars;
+* ``projector_trust`` and ``map_trust`` (trustworthiness with 5 neighbours of the
+  projector's outputs, and of the map it was fitted to) and ``projector_rmse`` (normalized
+  map units): means over every night of every seed, from the runs' cycle metrics;
+* the anomaly monitor against the truth, pooled over the seeds by ``app.quality``'s
+  ``summarize``: familiar FPR, novelty precision and recall, and the share of crash onsets
+  caught within ``ONSET_BARS``;
 * ``run_s``: mean wall time of one run (the setting's whole cost, not the projector's).
 
     python benchmarks/run.py projector_iters                  # 6 seeds, 75/150/300
     python benchmarks/bench_projector_iters.py                # the same
-    JANUS_BENCH_N=8 JANUS_BENCH_ITERS=50,100,300 python benchmarks/bench_projector_iters.py
-    JANUS_BENCH_SEEDS=11,12 python benchmarks/bench_projector_iters.py   # repeat a run
+    JANUS_QUALITY_N=8 JANUS_BENCH_ITERS=50,100,300 python benchmarks/bench_projector_iters.py
+    JANUS_QUALITY_SEEDS=11,12 python benchmarks/bench_projector_iters.py   # repeat a run
 """
 
 from __future__ import annotations
 
 import json
 import os
-import random
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -30,25 +30,22 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from bench_quality import random_seeds
+
+from janus_sim.app.quality import RunQuality
+
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ("calm_week", "crash_week")
+MAP_METRICS = ("projector_trust", "map_trust", "projector_rmse")
 
 
-def _ints(name: str, default: str) -> list[int]:
-    return [int(v) for v in os.environ.get(name, default).split(",") if v.strip()]
+def _iters(default: str) -> list[int]:
+    return [int(v) for v in os.environ.get("JANUS_BENCH_ITERS", default).split(",") if v.strip()]
 
 
-def _seeds() -> list[int]:
-    given = os.environ.get("JANUS_BENCH_SEEDS", "").strip()
-    if given:
-        return [int(s) for s in given.split(",") if s.strip()]
-    draw = random.SystemRandom()
-    return [draw.randrange(2**31) for _ in range(int(os.environ.get("JANUS_BENCH_N", "6")))]
-
-
-def _one(job: tuple[str, int, int]) -> dict[str, Any]:
-    """One run of scenario ``name`` at ``max_iter`` under ``seed``: its nightly metrics
-    and novelty counts."""
+def _one(job: tuple[str, int, int]) -> tuple[RunQuality, list[dict[str, float]], float]:
+    """One run of scenario ``name`` at ``max_iter`` under ``seed``: its quality, its
+    nightly metrics and its wall time."""
     from janus_sim.app.engine import Engine
     from janus_sim.app.quality import run_quality
     from janus_sim.memory_store import MemoryEventStore
@@ -65,71 +62,37 @@ def _one(job: tuple[str, int, int]) -> dict[str, Any]:
     run_s = time.perf_counter() - t0
     batch = store.read("q", EventQuery(kinds=["cycle_metrics"]))
     nights = [dict(json.loads(p)["metrics"]) for p in batch.payload]
-    nov = run_quality(store, "q").novelty
-    counts = {}
-    if nov is not None:
-        onset = nov.onset_of("crash")
-        counts = {
-            "flagged_novel": nov.flagged_novel,
-            "flagged_familiar": nov.flagged_familiar,
-            "novel": nov.novel,
-            "familiar": nov.familiar,
-            "onset_scored": onset is not None,
-            "onset_caught": onset is not None and onset.lead is not None and onset.lead <= 30,
-        }
-    return {
-        "name": name,
-        "max_iter": max_iter,
-        "seed": seed,
-        "run_s": run_s,
-        "nights": nights,
-        **counts,
-    }
+    return run_quality(store, "q"), nights, run_s
 
 
-def _mean(rows: list[dict[str, Any]], key: str) -> float | None:
-    vals = [float(m[key]) for r in rows for m in r["nights"] if m.get(key) is not None]
+def _mean(nights: list[dict[str, float]], key: str) -> float | None:
+    vals = [float(m[key]) for m in nights if m.get(key) is not None]
     return statistics.fmean(vals) if vals else None
 
 
-def _ratio(rows: list[dict[str, Any]], num: str, den: str) -> float | None:
-    d = sum(int(r.get(den, 0)) for r in rows)
-    return sum(int(r.get(num, 0)) for r in rows) / d if d else None
-
-
 def _figures(seeds: list[int], iters: list[int]) -> list[dict[str, Any]]:
+    from janus_sim.app.quality import summarize
+
     jobs = [(n, it, s) for n in SCENARIOS for it in iters for s in seeds]
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
-        results = list(pool.map(_one, jobs))
+        results = dict(zip(jobs, pool.map(_one, jobs), strict=True))
     out: list[dict[str, Any]] = []
     for name in SCENARIOS:
         for it in iters:
-            rows = [r for r in results if r["name"] == name and r["max_iter"] == it]
-            scored = [r for r in rows if r.get("onset_scored")]
-            flags = [
-                {**r, "flags": r.get("flagged_novel", 0) + r.get("flagged_familiar", 0)}
-                for r in rows
-            ]
-            common = {"scenario": name, "max_iter": it, "seeds": seeds}
-            values = {
-                "projector_trust": (_mean(rows, "projector_trust"), "trustworthiness"),
-                "map_trust": (_mean(rows, "map_trust"), "trustworthiness"),
-                "projector_rmse": (_mean(rows, "projector_rmse"), "normalized map units"),
-                "familiar_fpr": (
-                    _ratio(rows, "flagged_familiar", "familiar"),
-                    "flagged / familiar bars",
-                ),
-                "novelty_precision": (
-                    _ratio(flags, "flagged_novel", "flags"),
-                    "flags on novel bars / flags",
-                ),
-                "novelty_recall": (_ratio(rows, "flagged_novel", "novel"), "share"),
-                "crash_onset": (
-                    sum(bool(r["onset_caught"]) for r in scored) / len(scored) if scored else None,
-                    "share of seeds",
-                ),
-                "run_s": (statistics.fmean(r["run_s"] for r in rows), "s"),
+            runs = [results[(name, it, s)] for s in seeds]
+            nights = [m for _, ns, _ in runs for m in ns]
+            s = summarize([q for q, _, _ in runs])
+            values: dict[str, tuple[object, str]] = {
+                k: (_mean(nights, k), "mean over nights") for k in MAP_METRICS
             }
+            values |= {
+                "familiar_fpr": (s["familiar_fpr"], "flagged / familiar bars"),
+                "novelty_precision": (s["novelty_precision"], "flags on novel bars / flags"),
+                "novelty_recall": (s["novelty_recall"], "novel bars flagged / novel bars"),
+                "crash_onset": (s["crash_onset_share"], "share of seeds"),
+                "run_s": (statistics.fmean(r for _, _, r in runs), "s"),
+            }
+            common = {"scenario": name, "max_iter": it, "seeds": seeds}
             out += [
                 {"name": f"projector_iters_{k}", "value": v, "unit": u, **common}
                 for k, (v, u) in values.items()
@@ -140,10 +103,14 @@ def _figures(seeds: list[int], iters: list[int]) -> list[dict[str, Any]]:
 def run(quick: bool = False) -> list[dict[str, Any]]:
     """The sweep as benchmark figures: 1 seed and 2 settings with ``quick``."""
     if quick:
-        return _figures(_seeds()[:1], [20, 300])
-    return _figures(_seeds(), _ints("JANUS_BENCH_ITERS", "75,150,300"))
+        return _figures(random_seeds(1)[:1], [20, 300])
+    return _figures(random_seeds(6), _iters("75,150,300"))
 
 
 def main() -> None:
     for figure in run():
         print(json.dumps(figure), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -47,11 +47,13 @@ def _synthetic() -> list[Path]:
     return out
 
 
-def _seeds(quick: bool) -> list[int]:
+def random_seeds(n_default: int) -> list[int]:
+    """``JANUS_QUALITY_SEEDS`` (a comma list) if given, else ``JANUS_QUALITY_N`` (default
+    ``n_default``) seeds drawn from the OS for this run: never hand-picked."""
     given = os.environ.get("JANUS_QUALITY_SEEDS", "").strip()
     if given:
         return [int(s) for s in given.split(",") if s.strip()]
-    n = int(os.environ.get("JANUS_QUALITY_N", "2" if quick else "16"))
+    n = int(os.environ.get("JANUS_QUALITY_N", str(n_default)))
     draw = random.SystemRandom()
     return [draw.randrange(2**31) for _ in range(n)]
 
@@ -67,7 +69,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     )
     from janus_sim.wiring import load_scenario
 
-    seeds = _seeds(quick)
+    seeds = random_seeds(2 if quick else 16)
     jobs = [(load_scenario(p).scenario, s) for p in _synthetic() for s in seeds]
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
         results = list(pool.map(measure, jobs))

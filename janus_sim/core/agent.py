@@ -32,7 +32,9 @@ takes it: phase 1's replay (``replay_phase.py``) and phase 2's gated update
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,7 +43,7 @@ from janus_sim.core import detmath as dm
 
 if TYPE_CHECKING:
     from janus_sim.config import Agent
-    from janus_sim.core.logic import ConstraintSet
+    from janus_sim.core.logic import ConstraintSet, ConstraintTable
     from janus_sim.core.state import SimState
 
 N_ACTIONS = 3
@@ -152,6 +154,11 @@ def softmax(q: np.ndarray, temperature: float, mask: np.ndarray | None = None) -
     return out
 
 
+Logic = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""The constraints' truths ``(B, C)`` and jacobians ``(B, C, 3)`` of a batch under a policy
+``pi`` ``(B, 3)`` (``ConstraintSet.truth_and_grad`` with the batch's context bound)."""
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyStep:
     params: np.ndarray
@@ -196,6 +203,7 @@ def policy_step(
     grad_clip: float,
     target: np.ndarray | None = None,
     position_limit: int | None = None,
+    logic: Logic | None = None,
 ) -> PolicyStep:
     """One importance-weighted gradient step on TD loss + logic loss (eq. 11).
 
@@ -203,7 +211,10 @@ def policy_step(
     masks the actions that would break it (default: none), read from each transition's
     position before (``ctx[:, 3]``) and after its action. The logic gradient is combined
     with the TD gradient by ``combine_gradients``; the sum's norm is clipped to
-    ``grad_clip``. The returned params are new arrays.
+    ``grad_clip``. ``logic`` gives the constraints' truths and jacobians of the batch
+    under a policy; it must equal the default, ``constraints.truth_and_grad(ctx, pi)``
+    (a ``ConstraintTable``'s rows give the same bits faster). The returned params are new
+    arrays.
     """
     b = len(actions)
     x = np.hstack([states, np.ones((b, 1))])
@@ -237,7 +248,7 @@ def policy_step(
     if logic_weight > 0 and constraints.names:
         q = q_values(params, states)
         pi = softmax(q, temperature, mask)
-        truth, jac = constraints.truth_and_grad(ctx, pi)
+        truth, jac = constraints.truth_and_grad(ctx, pi) if logic is None else logic(pi)
         cw = np.asarray(constraints.weights, dtype=float)
         logic_loss = float(np.sum(weights * dm.matmul(1.0 - truth, cw)) / b)
         # dL/dpi = -(1/B) w_i sum_c w_c dtruth_c/dpi; back through softmax/T.
@@ -291,10 +302,13 @@ def buffer_step(
     constraints: ConstraintSet,
     agent: Agent,
     learning_rate: float,
+    table: ConstraintTable | None = None,
 ) -> PolicyStep:
     """One weighted policy step (``policy_step``) on the buffered transitions at ``slots``,
     against the state's target network and with the agent's settings: phase 1's replay
-    step and phase 2's gated update (eq. 19) both take it. The state is not changed."""
+    step and phase 2's gated update (eq. 19) both take it. ``table``, if given, holds
+    ``constraints`` on the buffer's contexts (``constraints.table(buffer.ctx)``), for the
+    same bits faster. The state is not changed."""
     buf, _ = state.require_buffer()
     return policy_step(
         state.params,
@@ -309,4 +323,5 @@ def buffer_step(
         grad_clip=agent.grad_clip,
         target=state.target_params,
         position_limit=agent.position_limit,
+        logic=None if table is None else partial(table.truth_and_grad, slots),
     )

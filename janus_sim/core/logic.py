@@ -22,6 +22,9 @@ Predicates, with ``k`` the sharpness and ``limit`` the agent's position limit:
 
 Because every predicate is linear in ``pi`` (or constant), forward-mode evaluation with
 the operators' product and sum rules gives the exact jacobian of a formula w.r.t. ``pi``.
+The predicates are computed in ``logic_predicates``. A ``ConstraintTable`` holds the
+constraints on a fixed table of contexts (a night's buffer) and evaluates batches of its
+rows with the bits ``ConstraintSet`` gives them, computing the state predicates once.
 
 Grammar (implication is right-associative and binds loosest)::
 
@@ -36,7 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -69,6 +72,18 @@ from janus_sim.core.logic_ops import (
     pi_0,
     pi_1,
     sat_agg,
+)
+from janus_sim.core.logic_predicates import (
+    ACTION_DELTAS,
+    CONTEXT_FIELDS,
+    Dual,
+    PredicateParams,
+    PredicatesLike,
+    action_jacobian,
+    as_context,
+    linear,
+    predicate,
+    state_value,
 )
 
 if TYPE_CHECKING:  # the core must not import pydantic at runtime
@@ -108,107 +123,8 @@ __all__ = [
     "sat_agg",
 ]
 
-CONTEXT_FIELDS: tuple[str, ...] = ("ret_short_pct", "rv_pct", "drawdown_pct", "position")
-ACTION_DELTAS: tuple[int, int, int] = (-1, 0, 1)
-"""Position change of actions 0 (sell), 1 (hold), 2 (buy)."""
-
 # Rows of pi may miss summing to 1 by this much (float32 softmax, say).
 _PROB_ATOL = 1e-6
-
-
-# ------------------------------------------------------------------------- predicates
-
-
-class _PredicatesLike(Protocol):
-    @property
-    def crash_return_pct(self) -> float: ...
-    @property
-    def high_vol_pct(self) -> float: ...
-    @property
-    def deep_drawdown_pct(self) -> float: ...
-    @property
-    def sharpness(self) -> float: ...
-
-
-@dataclass(frozen=True, slots=True)
-class PredicateParams:
-    """Thresholds (percent), sharpness and position limit the predicates read. No defaults
-    here: the spec's are ``config.Predicates`` and ``config.Agent.position_limit``
-    (``from_config``)."""
-
-    crash_return_pct: float
-    high_vol_pct: float
-    deep_drawdown_pct: float
-    sharpness: float
-    position_limit: int
-
-    def __post_init__(self) -> None:
-        for name in ("crash_return_pct", "high_vol_pct", "deep_drawdown_pct", "sharpness"):
-            v = getattr(self, name)
-            if not (math.isfinite(v) and v > 0):
-                raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
-        if self.position_limit < 1:
-            raise ValueError(f"position_limit must be >= 1, got {self.position_limit!r}")
-
-    @classmethod
-    def from_config(
-        cls, predicates: Predicates | _PredicatesLike, position_limit: int
-    ) -> PredicateParams:
-        return cls(
-            float(predicates.crash_return_pct),
-            float(predicates.high_vol_pct),
-            float(predicates.deep_drawdown_pct),
-            float(predicates.sharpness),
-            int(position_limit),
-        )
-
-
-def _sigmoid(z: FloatArray) -> FloatArray:
-    """Logistic function that neither overflows nor underflows, whatever numpy's errstate.
-
-    exp only sees arguments in [-700, 0]; past |z| = 700 the result moves by < 1e-300.
-    """
-    e = dm.exp(-np.minimum(np.abs(z), 700.0))
-    out: FloatArray = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-    return out
-
-
-# A value and its jacobian w.r.t. pi; None stands for an all-zero jacobian.
-_Dual: TypeAlias = tuple[FloatArray, FloatArray | None]
-
-
-def _predicate(name: str, ctx: FloatArray, probs: FloatArray, prm: PredicateParams) -> _Dual:
-    ret, rv, dd, pos = ctx[:, 0], ctx[:, 1], ctx[:, 2], ctx[:, 3]
-    k, limit = prm.sharpness, float(prm.position_limit)
-    if name == "crash":
-        return _sigmoid(k * (-ret / prm.crash_return_pct - 1.0)), None
-    if name == "high_vol":
-        return _sigmoid(k * (rv / prm.high_vol_pct - 1.0)), None
-    if name == "deep_drawdown":
-        return _sigmoid(k * (dd / prm.deep_drawdown_pct - 1.0)), None
-    if name == "long":
-        return np.clip(pos / limit, 0.0, 1.0), None
-    if name == "short":
-        return np.clip(-pos / limit, 0.0, 1.0), None
-    if name == "flat":
-        return 1.0 - np.clip(np.abs(pos) / limit, 0.0, 1.0), None
-    if name in ("sells", "holds", "buys"):
-        jac = np.zeros_like(probs)
-        jac[:, ("sells", "holds", "buys").index(name)] = 1.0
-    else:
-        after = np.abs(pos[:, None] + np.asarray(ACTION_DELTAS, dtype=np.float64))  # (n, 3)
-        before = np.abs(pos)[:, None]
-        if name == "adds_exposure":
-            mask = after > before
-        elif name == "reduces_exposure":
-            mask = after < before
-        elif name == "exceeds_limit":
-            mask = after > limit
-        else:
-            raise KeyError(name)
-        jac = mask.astype(np.float64)
-    # Linear in pi: the indicator matrix is the exact jacobian.
-    return np.sum(probs * jac, axis=1), jac
 
 
 def _combine(
@@ -221,7 +137,7 @@ def _combine(
     return out
 
 
-def _eval(f: Formula, leaf: Callable[[str], _Dual]) -> _Dual:
+def _eval(f: Formula, leaf: Callable[[str], Dual]) -> Dual:
     # Product/sum rules of the operators; see logic_ops for the values.
     match f:
         case Pred(name):
@@ -241,28 +157,15 @@ def _eval(f: Formula, leaf: Callable[[str], _Dual]) -> _Dual:
     raise TypeError(f"not a formula: {f!r}")
 
 
-def _leaves(ctx: FloatArray, probs: FloatArray, prm: PredicateParams) -> Callable[[str], _Dual]:
-    cache: dict[str, _Dual] = {}
+def _leaves(ctx: FloatArray, probs: FloatArray, prm: PredicateParams) -> Callable[[str], Dual]:
+    cache: dict[str, Dual] = {}
 
-    def leaf(name: str) -> _Dual:
+    def leaf(name: str) -> Dual:
         if name not in cache:
-            cache[name] = _predicate(name, ctx, probs, prm)
+            cache[name] = predicate(name, ctx, probs, prm)
         return cache[name]
 
     return leaf
-
-
-def _as_context(ctx: ArrayLike) -> FloatArray:
-    c = np.asarray(ctx, dtype=np.float64)
-    if c.ndim != 2 or c.shape[1] != len(CONTEXT_FIELDS):
-        raise ValueError(
-            f"context must have shape (n, 4) with columns {CONTEXT_FIELDS}, got {c.shape}"
-        )
-    if not np.all(np.isfinite(c)):
-        raise ValueError("context must be finite (no NaN or infinity)")
-    if np.any(c[:, 2] < 0):
-        raise ValueError("drawdown_pct must be >= 0 (percent below the running maximum)")
-    return c
 
 
 def _as_probs(probs: ArrayLike, n: int) -> FloatArray:
@@ -284,7 +187,7 @@ def evaluate(
     softmax); values are in [0, 1] when each row of ``probs`` is a distribution. Raises
     ValueError on bad shapes or values.
     """
-    c = _as_context(ctx)
+    c = as_context(ctx)
     p = _as_probs(probs, c.shape[0])
     v, j = _eval(f, _leaves(c, p, params))
     return v, np.zeros(p.shape) if j is None else j
@@ -319,7 +222,7 @@ class ConstraintSet:
     def compile(
         cls,
         constraints: Sequence[Constraint | _ConstraintLike],
-        predicates: Predicates | _PredicatesLike,
+        predicates: Predicates | PredicatesLike,
         position_limit: int,
     ) -> ConstraintSet:
         """Parse every formula; raises FormulaError naming the constraint, or ValueError for
@@ -357,15 +260,27 @@ class ConstraintSet:
     def _evaluate(
         self, ctx: ArrayLike, probs: ArrayLike, grad: bool
     ) -> tuple[FloatArray, FloatArray | None]:
-        c = _as_context(ctx)
+        c = as_context(ctx)
         n = c.shape[0]
+        p = self._policy(probs, n)
+        full = _leaves(c, p, self.params)
+        leaf = full if grad else (lambda name: (full(name)[0], None))
+        return self._truths(leaf, n, grad)
+
+    @staticmethod
+    def _policy(probs: ArrayLike, n: int) -> FloatArray:
+        """``probs`` as ``n`` rows of action probabilities; ValueError when it is not."""
         p = _as_probs(probs, n)
         if np.any(p < -_PROB_ATOL) or np.any(p > 1 + _PROB_ATOL):
             raise ValueError("action probabilities must be within [0, 1]")
         if np.any(np.abs(p.sum(axis=1) - 1.0) > _PROB_ATOL):
             raise ValueError("each row of action probabilities must sum to 1")
-        full = _leaves(c, p, self.params)
-        leaf = full if grad else (lambda name: (full(name)[0], None))
+        return p
+
+    def _truths(
+        self, leaf: Callable[[str], Dual], n: int, grad: bool
+    ) -> tuple[FloatArray, FloatArray | None]:
+        """Every formula on the predicates ``leaf`` gives, in declared order."""
         truths = np.empty((n, len(self)))
         jacs = np.zeros((n, len(self), 3)) if grad else None
         for i, f in enumerate(self.formulas):
@@ -386,9 +301,13 @@ class ConstraintSet:
         assert jacs is not None
         return truths, jacs
 
+    def table(self, ctx: ArrayLike) -> ConstraintTable:
+        """These constraints on batches of rows of the context table ``ctx``."""
+        return ConstraintTable(self, ctx)
+
     def truth_of_actions(self, ctx: ArrayLike, actions: ArrayLike) -> FloatArray:
         """Truths ``(n, C)`` of the actions taken (crisp, one-hot ``pi``)."""
-        c = _as_context(ctx)
+        c = as_context(ctx)
         a = np.asarray(actions)
         n = c.shape[0]
         if a.shape != (n,) or not (np.issubdtype(a.dtype, np.integer) or a.size == 0):
@@ -422,3 +341,56 @@ class ConstraintSet:
     ) -> float:
         """SatAgg (unweighted pMeanError, as LTN's) of the day truths; 1.0 when C = 0."""
         return sat_agg(self.day_truth(truths, p_forall, stable), p=p_sat_agg, stable=stable)
+
+
+class ConstraintTable:
+    """A ``ConstraintSet`` bound to a fixed table of contexts ``(N, 4)``, evaluated on many
+    batches of its rows: the state predicates and the action predicates' indicator
+    matrices are computed once for every row, and a batch gathers its own.
+
+    ``truth_and_grad(rows, probs)`` returns ``constraints.truth_and_grad(ctx[rows], probs)``
+    bit for bit, and raises the same ValueError for the same arguments: every predicate is
+    elementwise in the rows (``logic_predicates``). Rows no batch draws may hold anything
+    (a buffer's unfilled slots); a row is checked when a batch draws it. Phase 1 evaluates
+    thousands of batches from one night's buffer, so the table saves most of its logic.
+    """
+
+    def __init__(self, constraints: ConstraintSet, ctx: ArrayLike) -> None:
+        c = np.asarray(ctx, dtype=np.float64)
+        if c.ndim != 2 or c.shape[1] != len(CONTEXT_FIELDS):
+            as_context(c)  # raises the shape error
+        self.constraints = constraints
+        self._ctx = c
+        prm = constraints.params
+        self._values: dict[str, FloatArray] = {}
+        self._jacs: dict[str, FloatArray] = {}
+        with np.errstate(all="ignore"):  # a faulty row's values are never read
+            self._faulty = ~np.all(np.isfinite(c), axis=1) | (c[:, 2] < 0)
+            for name in sorted(frozenset().union(*map(formula_predicates, constraints.formulas))):
+                value = state_value(name, c, prm)
+                if value is not None:
+                    self._values[name] = value
+                else:
+                    self._jacs[name] = action_jacobian(name, c, prm)
+
+    def truth_and_grad(self, rows: ArrayLike, probs: ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """Truths ``(n, C)`` and jacobians ``(n, C, 3)`` of the table's ``rows`` ``(n,)``
+        under the action probabilities ``probs`` ``(n, 3)``."""
+        r = np.asarray(rows, dtype=np.intp)
+        if np.any(self._faulty[r]):
+            as_context(self._ctx[r])  # raises what the batch's own check raises
+        p = self.constraints._policy(probs, len(r))
+        cache: dict[str, Dual] = {}
+
+        def leaf(name: str) -> Dual:
+            if name not in cache:
+                value = self._values.get(name)
+                if value is not None:
+                    cache[name] = (value[r], None)
+                else:
+                    cache[name] = linear(p, self._jacs[name][r])
+            return cache[name]
+
+        truths, jacs = self.constraints._truths(leaf, len(r), grad=True)
+        assert jacs is not None
+        return truths, jacs

@@ -147,6 +147,7 @@ def replay_phase(
         )
     )
     n = buf.size
+    table = constraints.table(buf.ctx)  # the buffer holds still through the phase
     seen = np.zeros(buf.capacity, dtype=bool)
     weight_sum = 0.0
     weight_min = 1.0
@@ -177,7 +178,7 @@ def replay_phase(
         # night's regression optimum instead of jittering around it (which, at a constant
         # rate, left the buffer's TD error a hair above where it started on quiet nights).
         lr = agent.learning_rate * (1.0 - k / cfg.n_replays)
-        step = buffer_step(state, idx, batch.weights, constraints, agent, lr)
+        step = buffer_step(state, idx, batch.weights, constraints, agent, lr, table)
         rec.emit(
             ev.PolicyUpdated(
                 cycle=cycle,

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from janus_sim.config import Constraint, Predicates
-from janus_sim.core.logic import ConstraintSet, PredicateParams, _sigmoid, evaluate
+from janus_sim.core.logic import ConstraintSet, PredicateParams, evaluate
 from janus_sim.core.logic_formula import (
     MAX_DEPTH,
     PREDICATES,
@@ -38,6 +38,7 @@ from janus_sim.core.logic_ops import (
     pi_1,
     sat_agg,
 )
+from janus_sim.core.logic_predicates import sigmoid as _sigmoid
 
 
 def test_projections_compute_in_float64_whatever_the_input_dtype() -> None:

@@ -1,0 +1,132 @@
+"""The replay's fast paths give the plain paths' bits, errors included.
+
+* ``logic.ConstraintTable`` computes the state predicates once for a table of contexts
+  (a night's buffer) and gathers a batch's rows: its truths and jacobians must equal
+  ``ConstraintSet.truth_and_grad`` on the gathered context, bit for bit, and it must
+  raise the same ValueError for a bad row or bad probabilities.
+* ``gates._recall`` walks the references in transposed blocks: its recall strengths must
+  equal the plain double loop's (kept below as the reference), ties and skips included.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from janus_sim.core import detmath as dm
+from janus_sim.core import gates
+from janus_sim.core.logic import ConstraintSet, PredicateParams
+
+from .test_logic import contexts, distributions, formulas, params_st
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def _outcome(call: object) -> tuple[str, tuple[np.ndarray, ...]]:
+    try:
+        return "ok", call()  # type: ignore[operator]
+    except ValueError as e:
+        return f"ValueError: {e}", ()
+
+
+@st.composite
+def faulty(draw: st.DrawFn, ctx: np.ndarray) -> np.ndarray:
+    """``ctx`` with a few rows spoiled: NaN, infinity or a negative drawdown."""
+    out = ctx.copy()
+    for row in draw(st.lists(st.integers(0, len(ctx) - 1), max_size=2)):
+        col = draw(st.integers(0, 3))
+        out[row, col] = draw(st.sampled_from([math.nan, math.inf, -math.inf, -0.5]))
+        if out[row, col] == -0.5:
+            out[row, 2] = -0.5
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data(), st.lists(formulas, min_size=1, max_size=4), params_st)
+def test_constraint_table_gives_the_constraint_sets_bits(
+    data: st.DataObject, fs: list[object], params: PredicateParams
+) -> None:
+    cs = ConstraintSet(
+        tuple(f"c{i}" for i in range(len(fs))),
+        tuple(fs),  # type: ignore[arg-type]
+        tuple(data.draw(st.floats(0.1, 3.0)) for _ in fs),
+        params,
+    )
+    n_table = data.draw(st.integers(1, 12))
+    table_ctx = data.draw(faulty(data.draw(contexts(n_table))))
+    rows = data.draw(hnp.arrays(np.int64, st.integers(0, 8), elements=st.integers(0, n_table - 1)))
+    probs = data.draw(
+        st.one_of(
+            distributions(len(rows)),
+            hnp.arrays(np.float64, (len(rows), 3), elements=st.floats(-0.5, 1.5)),
+        )
+    )
+    fast = _outcome(lambda: cs.table(table_ctx).truth_and_grad(rows, probs))
+    plain = _outcome(lambda: cs.truth_and_grad(table_ctx[rows], probs))
+    assert fast[0] == plain[0]
+    for got, want in zip(fast[1], plain[1], strict=True):
+        assert _same(got, want)
+
+
+def test_constraint_table_refuses_a_table_of_the_wrong_shape() -> None:
+    cs = ConstraintSet((), (), (), PredicateParams(2.0, 0.2, 5.0, 8.0, 2))
+    with pytest.raises(ValueError, match=r"context must have shape \(n, 4\)"):
+        cs.table(np.zeros((3, 5)))
+
+
+def _recall_reference(
+    queries: np.ndarray, refs: np.ndarray, k: int, skip: np.ndarray
+) -> list[float]:
+    out = []
+    for i in range(len(queries)):
+        best: list[float] = []
+        for j in range(len(refs)):
+            if j == skip[i]:
+                continue
+            acc = 0.0
+            for c in range(queries.shape[1]):
+                diff = float(queries[i, c]) - float(refs[j, c])
+                acc += diff * diff
+            if len(best) < k:
+                best.append(acc)
+            elif acc < best[-1]:
+                best[-1] = acc
+            else:
+                continue
+            pos = len(best) - 1
+            while pos > 0 and best[pos] < best[pos - 1]:
+                best[pos], best[pos - 1] = best[pos - 1], best[pos]
+                pos -= 1
+        total = 0.0
+        for v in best:
+            total += math.sqrt(v)
+        out.append(-dm.log_s(total / max(len(best), 1) + 1e-12))
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.data(),
+    st.integers(0, 9),
+    st.integers(0, 300),
+    st.integers(1, 9),
+    st.integers(1, 6),
+)
+def test_blocked_recall_gives_the_double_loops_bits(
+    data: st.DataObject, m: int, n: int, h: int, k: int
+) -> None:
+    # Few distinct values make ties; n past the block size (256) makes a second block.
+    values = st.sampled_from([0.0, 0.25, 1.0, 2.5]) | st.floats(0, 4)
+    queries = data.draw(hnp.arrays(np.float64, (m, h), elements=values))
+    refs = data.draw(hnp.arrays(np.float64, (n, h), elements=values))
+    skip = data.draw(hnp.arrays(np.int64, m, elements=st.integers(-1, max(n - 1, -1))))
+    got = gates._recall(queries, refs, k, skip)
+    want = np.array(_recall_reference(queries, refs, k, skip), dtype=np.float64)
+    assert _same(got, want)

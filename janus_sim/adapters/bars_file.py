@@ -25,14 +25,19 @@ import datetime as dt
 import hashlib
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import polars as pl
 
 from janus_sim.config import Calendar, MarketData, Scenario
 from janus_sim.core.market import ObservedBars
 from janus_sim.errors import ConfigError
 from janus_sim.timefmt import NS_PER_DAY, NS_PER_US, to_utc_ns
+
+# polars is imported by the functions that read a file, not here: a run of a synthetic
+# market (and every command that imports the wiring) then never loads it (0.1 s).
+if TYPE_CHECKING:
+    import polars as pl
 
 PRICE_FIELDS = ("open", "high", "low", "close")
 FIELDS = ("timestamp", *PRICE_FIELDS, "volume")
@@ -133,6 +138,8 @@ def parse_bars(raw: bytes, data: MarketData, cal: Calendar, source: str) -> Obse
 
 
 def _read_frame(raw: bytes, fmt: str, source: str) -> pl.DataFrame:
+    import polars as pl
+
     if fmt == "parquet":
         try:
             return pl.read_parquet(io.BytesIO(raw))
@@ -193,6 +200,8 @@ def _numbers(
     series: pl.Series, source: str, label: str
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(values as float64 with NaN where unreadable, readable mask, raw cells as text)."""
+    import polars as pl
+
     if series.dtype == pl.String:
         values = series.cast(pl.Float64, strict=False)
     elif series.dtype.is_numeric():
@@ -214,6 +223,8 @@ def _timestamps(
     the same rule vectorized: a date is its 00:00 UTC, a naive date-time is taken as UTC
     and a zoned one (polars keeps the instant, in UTC) is converted to UTC.
     """
+    import polars as pl
+
     raw = ["" if v is None else str(v) for v in series.to_list()]
     if series.dtype == pl.String:
         out = np.zeros(len(series), dtype=np.int64)

@@ -56,7 +56,8 @@ from phase_clock import PhaseClock, peak_rss_mb, summarize  # noqa: E402
 from janus_sim.adapters.duckdb_store import open_store  # noqa: E402
 from janus_sim.adapters.qdrant_store import QdrantVectorStore  # noqa: E402
 from janus_sim.adapters.snapshot_files import SnapshotFiles  # noqa: E402
-from janus_sim.app.engine import Engine, RunResult  # noqa: E402
+from janus_sim.app.engine import Engine  # noqa: E402
+from janus_sim.app.run_outcome import RunResult  # noqa: E402
 from janus_sim.config import Scenario  # noqa: E402
 
 IMPORT_S = time.perf_counter() - _T0

@@ -38,8 +38,9 @@ from janus_sim.adapters.scenario_file import load_scenario as read_scenario_file
 from janus_sim.adapters.snapshot_files import SNAPSHOTS_DIRNAME, SnapshotFiles
 from janus_sim.adapters.stop_signals import StopCheck, never
 from janus_sim.app import in_memory
-from janus_sim.app.engine import Engine, Observer, RunResult, default_run_id
+from janus_sim.app.engine import Engine
 from janus_sim.app.run_inputs import ScenarioInput
+from janus_sim.app.run_outcome import Observer, RunResult, default_run_id
 from janus_sim.app.vector_restore import Restored, checked_night, load_night
 from janus_sim.app.vector_sync import rebuild_collection
 from janus_sim.config import Scenario

@@ -37,9 +37,9 @@ from janus_sim.app.compare import (
     read_cycles,
 )
 from janus_sim.app.divergence import FINGERPRINT_BYTES, fingerprint_divergence, fingerprints
-from janus_sim.app.engine import Observer, RunResult
 from janus_sim.app.in_memory import run_in_memory
 from janus_sim.app.run_inputs import ScenarioInput
+from janus_sim.app.run_outcome import Observer, RunResult
 from janus_sim.app.scenario_identity import config_changes, file_identity
 from janus_sim.config import Scenario
 from janus_sim.core.market import ObservedBars

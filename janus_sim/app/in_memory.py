@@ -6,7 +6,8 @@ events are those ``janus-sim run`` writes for the same inputs, so the digest is 
 
 from __future__ import annotations
 
-from janus_sim.app.engine import Engine, Observer, RunResult
+from janus_sim.app.engine import Engine
+from janus_sim.app.run_outcome import Observer, RunResult
 from janus_sim.config import Scenario
 from janus_sim.core.market import ObservedBars
 from janus_sim.memory_store import MemoryEventStore

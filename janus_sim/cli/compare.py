@@ -29,7 +29,7 @@ from janus_sim.app.compare import (
     jsonable,
     parse_tol,
 )
-from janus_sim.app.engine import Observer
+from janus_sim.app.run_outcome import Observer
 from janus_sim.cli.common import open_stores, stdout, store_option
 from janus_sim.cli.divergence_view import config_lines, divergence_lines
 from janus_sim.cli.run_ref import parse_run_ref

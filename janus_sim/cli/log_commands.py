@@ -20,8 +20,8 @@ from janus_sim.adapters.duckdb_store import DuckDBEventStore, store_file
 from janus_sim.adapters.stop_signals import StopFlag
 from janus_sim.app.anomaly_lead import crash_lead_of_run
 from janus_sim.app.anomaly_responses import responses_of_run
-from janus_sim.app.engine import RunInterrupted, RunStalled, default_run_id
 from janus_sim.app.novelty import novelty_of_run
+from janus_sim.app.run_outcome import RunInterrupted, RunStalled, default_run_id
 from janus_sim.app.verify import verify_run
 from janus_sim.cli.common import (
     latest_run,

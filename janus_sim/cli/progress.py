@@ -13,7 +13,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from janus_sim.app.engine import Observer
+from janus_sim.app.run_outcome import Observer
 
 
 class ProgressObserver(Observer):

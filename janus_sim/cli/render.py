@@ -18,8 +18,8 @@ from janus_sim.timefmt import format_ns
 if TYPE_CHECKING:  # annotations only: importing the engine here would slow every command
     from janus_sim.app.anomaly_lead import CrashLead
     from janus_sim.app.anomaly_responses import AnomalyResponses
-    from janus_sim.app.engine import RunResult
     from janus_sim.app.novelty import NoveltyScore
+    from janus_sim.app.run_outcome import RunResult
 
 
 def cycle_table(result: RunResult, closes: Mapping[str, float] | None = None) -> Table:

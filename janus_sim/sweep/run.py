@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from janus_sim.adapters.stop_signals import StopCheck, never
-from janus_sim.app.engine import RunInterrupted
+from janus_sim.app.run_outcome import RunInterrupted
 from janus_sim.errors import StoreError
 from janus_sim.sweep.executors import Executor
 from janus_sim.sweep.folder import SweepFolder

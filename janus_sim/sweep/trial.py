@@ -25,8 +25,8 @@ from janus_sim.adapters.parquet_export import export_events, partition_dir
 from janus_sim.adapters.stop_signals import StopCheck, never
 from janus_sim.app.anomaly_lead import CRASH_REGIME, crash_lead_of_run
 from janus_sim.app.chain_check import check_chain
-from janus_sim.app.engine import RunInterrupted
 from janus_sim.app.novelty import NoveltyScore, novelty_of_run
+from janus_sim.app.run_outcome import RunInterrupted
 from janus_sim.core import events as ev
 from janus_sim.core.codec import decode
 from janus_sim.errors import EmptyStoreError, NotFoundError, StoreError

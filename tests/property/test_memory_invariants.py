@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from janus_sim.app.engine import Engine, Observer
+from janus_sim.app.engine import Engine
+from janus_sim.app.run_outcome import Observer
 from janus_sim.config import Agent, Predicates, Replay, Scenario
 from janus_sim.core import events as ev
 from janus_sim.core import features, gates, scaler

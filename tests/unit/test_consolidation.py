@@ -7,7 +7,8 @@ from typing import cast
 import numpy as np
 import pytest
 
-from janus_sim.app.engine import Engine, Observer
+from janus_sim.app.engine import Engine
+from janus_sim.app.run_outcome import Observer
 from janus_sim.app.timetravel import Moment, schema_rows, state_at
 from janus_sim.config import Scenario
 from janus_sim.core import events as ev

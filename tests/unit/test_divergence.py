@@ -16,9 +16,10 @@ from janus_sim.adapters.duckdb_store import open_store
 from janus_sim.app import baseline as bl
 from janus_sim.app.compare import RunSource, compare_runs
 from janus_sim.app.divergence import payload_diff
-from janus_sim.app.engine import Engine, RunInterrupted
+from janus_sim.app.engine import Engine
 from janus_sim.app.log_sink import ConfigChanged, ReplayMismatch
 from janus_sim.app.run_inputs import ScenarioInput
+from janus_sim.app.run_outcome import RunInterrupted
 from janus_sim.app.scenario_identity import config_changes, file_identity
 from janus_sim.app.verify import verify_run
 from janus_sim.cli.divergence_view import divergence_json, divergence_lines

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from janus_sim.app.engine import Engine, Observer, default_run_id
+from janus_sim.app.engine import Engine
+from janus_sim.app.run_outcome import Observer, default_run_id
 from janus_sim.config import Scenario
 from janus_sim.core.codec import decode
 from janus_sim.core.state import SimState, fold

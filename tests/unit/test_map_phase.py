@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from janus_sim.app.engine import Engine, Observer, RunInterrupted, RunResult
+from janus_sim.app.engine import Engine
+from janus_sim.app.run_outcome import Observer, RunInterrupted, RunResult
 from janus_sim.config import Projection, Scenario
 from janus_sim.core import checkpoint
 from janus_sim.core import events as ev

@@ -14,7 +14,8 @@ import yaml
 from janus_sim import wiring
 from janus_sim.adapters.bars_file import load_market_data
 from janus_sim.adapters.scenario_file import load_scenario
-from janus_sim.app.engine import Engine, RunInterrupted
+from janus_sim.app.engine import Engine
+from janus_sim.app.run_outcome import RunInterrupted
 from janus_sim.app.verify import verify_run
 from janus_sim.config import Scenario
 from janus_sim.core.market import UNLABELLED, generate_bars

@@ -13,8 +13,8 @@ from rich.console import Console
 
 from janus_sim.app.anomaly_lead import crash_lead
 from janus_sim.app.anomaly_responses import anomaly_responses, responses_of_run
-from janus_sim.app.engine import RunResult
 from janus_sim.app.novelty import NoveltyScore, Onset, novelty_of_run
+from janus_sim.app.run_outcome import RunResult
 from janus_sim.cli.render import novelty_lines, projection_lines
 from janus_sim.core import events as ev
 from janus_sim.core.codec import encode

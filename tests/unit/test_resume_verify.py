@@ -9,8 +9,9 @@ import duckdb
 import pytest
 
 from janus_sim.adapters.duckdb_store import open_store
-from janus_sim.app.engine import Engine, Observer, RunInterrupted
+from janus_sim.app.engine import Engine
 from janus_sim.app.log_sink import ReplayMismatch
+from janus_sim.app.run_outcome import Observer, RunInterrupted
 from janus_sim.app.verify import verify_run
 from janus_sim.config import Scenario
 from janus_sim.errors import StoreError

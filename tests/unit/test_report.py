@@ -26,7 +26,8 @@ from janus_sim.errors import ConfigError
 from janus_sim.eventlog import EventBatch
 from janus_sim.memory_store import MemoryEventStore
 from janus_sim.ports import RunInfo
-from janus_sim.report.data import NO_ALERTS, NO_LABELS, NO_PROJECTION, NO_SPANS, build_report
+from janus_sim.report.data import NO_PROJECTION, build_report
+from janus_sim.report.data_anomalies import NO_ALERTS, NO_LABELS, NO_SPANS
 from janus_sim.report.html import figure_data, render_report, section_ids, write_report
 from tests.cli_inprocess import cli
 from tests.conftest import TINY

@@ -21,7 +21,8 @@ from janus_sim.core import detmath as dm
 from janus_sim.core import events as ev
 from janus_sim.core.rng import rng_from_state, rng_state
 from janus_sim.core.scaler import Scaler
-from janus_sim.core.state import SimState, apply, checkpoint_fields, restore_schemas
+from janus_sim.core.state import SimState, apply
+from janus_sim.core.state_rows import checkpoint_fields, restore_schemas
 
 HISTORY_KINDS = ("transition_recorded", "day_closed", "cycle_metrics", "projection_fitted")
 """Besides ``run_started``, the kinds ``restore`` needs up to the checkpoint."""

@@ -18,7 +18,8 @@ from janus_sim.core import events as ev
 from janus_sim.core.awake import run_day
 from janus_sim.core.codec import decode
 from janus_sim.core.sleep import sleep_cycle
-from janus_sim.core.state import Recorder, SimState, apply, checkpoint_fields, fold
+from janus_sim.core.state import Recorder, SimState, apply, fold
+from janus_sim.core.state_rows import checkpoint_fields
 from janus_sim.core.world import World
 from janus_sim.eventlog import digest_of
 from janus_sim.memory_store import MemoryEventStore

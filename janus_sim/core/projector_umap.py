@@ -28,7 +28,7 @@ enters once, weighted by w, with one seeded set of negatives, so the objective i
 smooth-almost-everywhere function and the projector's full-batch L-BFGS stays
 deterministic. Its negatives are not weighted by their edge's w (one unit each).
 
-The graph is ``aligned_layout.fuzzy_graph`` (exact kNN, umap-learn's memberships), edges
+The graph is ``fuzzy_graph.fuzzy_graph`` (exact kNN, umap-learn's memberships), edges
 under max / ``n_epochs`` dropped as umap-learn drops them (parametric UMAP's default for
 small data: 500; pass the map's ``n_epochs`` to use the very graph the map was laid out
 from).
@@ -51,8 +51,9 @@ from typing import Any
 import numba
 import numpy as np
 
-from janus_sim.core.aligned_layout import find_ab_params, fuzzy_graph
+from janus_sim.core.aligned_layout import find_ab_params
 from janus_sim.core.detmath import exp_s, log_s, power
+from janus_sim.core.fuzzy_graph import fuzzy_graph
 from janus_sim.core.projector import (
     _CHUNK,
     ALPHA,

@@ -15,6 +15,7 @@ from hypothesis.extra.numpy import arrays
 from numba.core.registry import CPUDispatcher
 
 from janus_sim.core import aligned_layout as al
+from janus_sim.core import fuzzy_graph as fg
 from janus_sim.core.aligned_map import pca_coords
 
 
@@ -118,13 +119,15 @@ def test_the_curve_fit_gives_umap_learns_parameters() -> None:
 
 
 def _fresh_asm() -> dict[tuple[str, object], str]:
-    """The assembly of every kernel of the module, for each signature it has been called
-    with (its callees' too), compiled anew with its own options: numba cannot show a
-    kernel loaded from its disk cache, and the code compiled is the same."""
+    """The assembly of every kernel of the layout's modules (the layout and its graph),
+    for each signature it has been called with (its callees' too), compiled anew with its
+    own options: numba cannot show a kernel loaded from its disk cache, and the code
+    compiled is the same."""
     kernels = {
         name: k
-        for name, k in vars(al).items()
-        if isinstance(k, CPUDispatcher) and k.py_func.__module__ == al.__name__
+        for module in (al, fg)
+        for name, k in vars(module).items()
+        if isinstance(k, CPUDispatcher) and k.py_func.__module__ == module.__name__
     }
     out: dict[tuple[str, object], str] = {}
     while new := [(n, s) for n, k in kernels.items() for s in k.signatures if (n, s) not in out]:
@@ -147,7 +150,9 @@ def test_the_compiled_kernels_hold_no_fma() -> None:
     x, _ = _blobs(8, n_per=5)
     _embed(x, 1, prev=_embed(x, 0, n_epochs=5), related=np.arange(len(x)), lam=0.1, n_epochs=5)
     asm = _fresh_asm()
-    assert {"_optimize", "_move", "knn", "_centred_eigh", "_ab_normal"} <= {n for n, _ in asm}
+    assert {"_optimize", "_move", "knn", "_fuzzy_edges", "_centred_eigh", "_ab_normal"} <= {
+        n for n, _ in asm
+    }
     for (name, _), code in asm.items():
         assert code and "vfmadd" not in code and not re.search(r"\bvfn?m(add|sub)", code), name
 
@@ -168,14 +173,14 @@ def test_knn_is_the_exact_stable_order_and_scale_invariant(
     scales every distance exactly."""
     n = len(x)
     k = 1 + int(k_frac * (n - 1))
-    idx, dist = al.knn(x, k)
+    idx, dist = fg.knn(x, k)
     for i in range(n):
         sq = ((x - x[i]) ** 2).sum(axis=1)
         others = np.array([j for j in np.lexsort((np.arange(n), sq)) if j != i])
         assert idx[i].tolist() == [i, *others[: k - 1].tolist()]
         assert np.array_equal(dist[i], np.sqrt(sq[idx[i]]))
     scale = 2.0**exponent
-    idx2, dist2 = al.knn(x * scale, k)
+    idx2, dist2 = fg.knn(x * scale, k)
     assert np.array_equal(idx, idx2) and np.array_equal(dist2, dist * scale)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from janus_sim.core import aligned_layout as al
+from janus_sim.core import fuzzy_graph as fg
 from janus_sim.core import projector as pj
 from janus_sim.core import projector_umap as pu
 from tests.portable_process import BASELINE_X86_64, digest_in_a_process
@@ -57,7 +58,7 @@ def test_the_term_is_built_from_the_fuzzy_graph() -> None:
     _, xs = _blobs(60, 4, seed=1)
     rng = np.random.default_rng(3)
     t = pu.umap_term(xs, n_neighbors=8, min_dist=0.1, weight=0.5, rng=rng, negatives=4)
-    heads, tails, w = al.fuzzy_graph(xs, 8, pu.GRAPH_EPOCHS)
+    heads, tails, w = fg.fuzzy_graph(xs, 8, pu.GRAPH_EPOCHS)
     assert np.array_equal(t.heads, heads) and np.array_equal(t.tails, tails)
     assert np.array_equal(t.weights, w) and t.heads.dtype == t.neg_tails.dtype == np.int64
     assert (t.a, t.b) == al.find_ab_params(0.1) and t.weight == 0.5

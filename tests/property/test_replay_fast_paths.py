@@ -1,9 +1,12 @@
-"""The replay's fast paths give the plain paths' bits, errors included.
+"""The replay's and the awake day's fast paths give the plain paths' bits, errors included.
 
 * ``logic.ConstraintTable`` computes the state predicates once for a table of contexts
   (a night's buffer) and gathers a batch's rows: its truths and jacobians must equal
   ``ConstraintSet.truth_and_grad`` on the gathered context, bit for bit, and it must
   raise the same ValueError for a bad row or bad probabilities.
+* ``awake.DayViolations`` evaluates the violation of every action at every position of a
+  day's bars in one batch: each lookup must equal ``ConstraintSet.violation`` on that one
+  row, and a row it cannot hold must raise what the one-row call raises.
 * ``gates._recall`` walks the references in transposed blocks: its recall strengths must
   equal the plain double loop's (kept below as the reference), ties and skips included.
 """
@@ -11,6 +14,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import pytest
@@ -20,7 +24,8 @@ from hypothesis.extra import numpy as hnp
 
 from janus_sim.core import detmath as dm
 from janus_sim.core import gates
-from janus_sim.core.logic import ConstraintSet, PredicateParams
+from janus_sim.core.awake import DayViolations
+from janus_sim.core.logic import ConstraintSet, PredicateParams, parse_formula
 
 from .test_logic import contexts, distributions, formulas, params_st
 
@@ -75,8 +80,11 @@ def test_constraint_table_gives_the_constraint_sets_bits(
         assert _same(got, want)
 
 
+_PARAMS = PredicateParams(2.0, 0.2, 5.0, 8.0, 2)
+
+
 def test_constraint_table_refuses_a_table_of_the_wrong_shape() -> None:
-    cs = ConstraintSet((), (), (), PredicateParams(2.0, 0.2, 5.0, 8.0, 2))
+    cs = ConstraintSet((), (), (), _PARAMS)
     with pytest.raises(ValueError, match=r"context must have shape \(n, 4\)"):
         cs.table(np.zeros((3, 5)))
 
@@ -130,3 +138,47 @@ def test_blocked_recall_gives_the_double_loops_bits(
     got = gates._recall(queries, refs, k, skip)
     want = np.array(_recall_reference(queries, refs, k, skip), dtype=np.float64)
     assert _same(got, want)
+
+
+def _lookup(
+    table: DayViolations, bar: int, position: int, action: int, ctx: np.ndarray
+) -> tuple[np.ndarray]:
+    return (np.array([table.of(bar, position, action, ctx)]),)
+
+
+def _one_row(cs: ConstraintSet, ctx: np.ndarray, action: int) -> tuple[np.ndarray]:
+    return (cs.violation(ctx[None, :], np.array([action]))[:1],)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data(), st.lists(formulas, min_size=0, max_size=3), params_st, st.integers(1, 4))
+def test_day_violations_give_the_one_row_bits(
+    data: st.DataObject, fs: list[object], params: PredicateParams, max_position: int
+) -> None:
+    cs = ConstraintSet(
+        tuple(f"c{i}" for i in range(len(fs))),
+        tuple(fs),  # type: ignore[arg-type]
+        tuple(data.draw(st.floats(0.1, 3.0)) for _ in fs),
+        params,
+    )
+    n_bars = data.draw(st.integers(0, 6))
+    market = data.draw(faulty(data.draw(contexts(max(n_bars, 1)))))[:n_bars, :3]
+    table = DayViolations(cs, market, max_position)
+    for bar in range(n_bars):
+        position = data.draw(st.integers(-max_position - 1, max_position + 1))
+        action = data.draw(st.integers(0, 2))
+        ctx = np.append(market[bar], float(position))
+        fast = _outcome(partial(_lookup, table, bar, position, action, ctx))
+        plain = _outcome(partial(_one_row, cs, ctx, action))
+        assert fast[0] == plain[0]
+        for got, want in zip(fast[1], plain[1], strict=True):
+            assert _same(got, want)
+
+
+def test_day_violations_fall_back_to_one_row_past_the_size_cap() -> None:
+    cs = ConstraintSet(("c",), (parse_formula("not exceeds_limit"),), (1.0,), _PARAMS)
+    market = np.zeros((10, 3))
+    table = DayViolations(cs, market, max_position=DayViolations.MAX_ROWS)  # too many rows
+    ctx = np.array([0.0, 0.0, 0.0, 3.0])
+    want = float(cs.violation(ctx[None, :], np.array([2]))[0])
+    assert table.of(4, 3, 2, ctx) == want == 1.0

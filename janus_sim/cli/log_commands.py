@@ -18,9 +18,7 @@ import click
 
 from janus_sim.adapters.duckdb_store import DuckDBEventStore, store_file
 from janus_sim.adapters.stop_signals import StopFlag
-from janus_sim.app.anomaly_lead import crash_lead_of_run
-from janus_sim.app.anomaly_responses import responses_of_run
-from janus_sim.app.novelty import novelty_of_run
+from janus_sim.app.anomaly_summary import anomaly_summary_of_run
 from janus_sim.app.run_outcome import RunInterrupted, RunStalled, default_run_id
 from janus_sim.app.verify import verify_run
 from janus_sim.cli.common import (
@@ -163,9 +161,8 @@ def run(
                 ) from e
             lead = novelty = responses = None
             if sc.projection.enabled:
-                lead = crash_lead_of_run(opened.store, rid)
-                novelty = novelty_of_run(opened.store, rid)
-                responses = responses_of_run(opened.store, rid)
+                summary = anomaly_summary_of_run(opened.store, rid)
+                lead, novelty, responses = summary.lead, summary.novelty, summary.responses
     bars = inputs.bars
     out.print(cycle_table(result, closes=None if bars is None else bars.daily_closes()))
     for line in projection_lines(result, lead, novelty, responses, labelled=bars is None):

@@ -23,9 +23,10 @@ from typing import Literal, NamedTuple
 from janus_sim.adapters.duckdb_store import DB_FILENAME, DuckDBEventStore, open_store
 from janus_sim.adapters.parquet_export import export_events, partition_dir
 from janus_sim.adapters.stop_signals import StopCheck, never
-from janus_sim.app.anomaly_lead import CRASH_REGIME, crash_lead_of_run
+from janus_sim.app.anomaly_lead import CRASH_REGIME
+from janus_sim.app.anomaly_summary import anomaly_summary_of_run
 from janus_sim.app.chain_check import check_chain
-from janus_sim.app.novelty import NoveltyScore, novelty_of_run
+from janus_sim.app.novelty import NoveltyScore
 from janus_sim.app.run_outcome import RunInterrupted
 from janus_sim.core import events as ev
 from janus_sim.core.codec import decode
@@ -144,7 +145,8 @@ def _outcome(
 ) -> TrialOutcome:
     info = store.get_run(trial_id)
     cycles = _cycles(store, trial_id)
-    lead = crash_lead_of_run(store, trial_id)
+    summary = anomaly_summary_of_run(store, trial_id)
+    lead = summary.lead
     return TrialOutcome(
         trial_id=trial_id,
         status="finished",
@@ -153,9 +155,7 @@ def _outcome(
         elapsed_s=elapsed,
         reused=reused,
         cycles=cycles,
-        summary=summarize(
-            cycles, None if lead is None else lead.bars_before, novelty_of_run(store, trial_id)
-        ),
+        summary=summarize(cycles, None if lead is None else lead.bars_before, summary.novelty),
     )
 
 

@@ -148,44 +148,59 @@ def _monitor(world: World, state: SimState) -> AnomalyMonitor | None:
 
 class DayViolations:
     """v_i (``ConstraintSet.violation``) of every action at every position for a day's
-    bars, evaluated as one batch when the day opens: a bar's violation then costs a
-    lookup, not an evaluation of the constraints on one row (0.17 ms each).
+    bars, evaluated in batches of bars: a bar's violation then costs a lookup, not an
+    evaluation of the constraints on one row (0.17 ms each).
 
     ``of`` returns what ``constraints.violation(ctx[None, :], [a])[0]`` returns, bit for
     bit: every predicate, the clipping and the weighted sum are computed row by row, so a
-    row's value does not depend on the batch around it. A row the batch cannot hold (a
+    row's value does not depend on the batch around it. A row the table cannot hold (a
     position beyond ``max_position``, a context that is not finite or has a negative
-    drawdown) is evaluated on its own when asked for, so it raises where it did. A day
-    whose table would pass ``MAX_ROWS`` rows (a very large ``max_position``) is
-    evaluated bar by bar.
+    drawdown) is evaluated on its own when asked for, so it raises where it did. A batch
+    holds about ``BATCH_ROWS`` rows (bars x positions x actions), computed when a bar past
+    the last batch is first asked for; with more positions than a batch holds (a huge
+    ``max_position``) every bar is evaluated on its own.
     """
 
-    MAX_ROWS = 250_000
+    BATCH_ROWS = 65_536
 
     def __init__(self, constraints: ConstraintSet, market_ctx: np.ndarray, max_position: int):
         self.constraints = constraints
+        self._market = np.asarray(market_ctx, dtype=np.float64)
         self._lo = -max_position
-        n_pos = 2 * max_position + 1
-        n_bars = len(market_ctx)
-        self._table: np.ndarray | None = None
-        if n_bars * n_pos * 3 > self.MAX_ROWS or n_bars == 0:
-            return
-        # Rows in (bar, position, action) order; each is the context run_day builds.
-        market = np.repeat(np.asarray(market_ctx, dtype=np.float64), n_pos * 3, axis=0)
-        pos = np.tile(np.repeat(np.arange(self._lo, max_position + 1, dtype=np.float64), 3), n_bars)
-        ctx = np.column_stack([market, pos])
+        self._positions = np.arange(-max_position, max_position + 1, dtype=np.float64)
+        per_bar = 3 * len(self._positions)
+        self._bars = self.BATCH_ROWS // per_bar  # per batch; 0: no table
+        self._start = 0
+        self._table = np.empty((0, len(self._positions), 3))
+        self._ok = np.zeros((0, len(self._positions), 3), dtype=bool)
+
+    def _fill(self, start: int) -> None:
+        """Evaluate the batch of bars from ``start``; rows in (bar, position, action) order,
+        each the context ``run_day`` builds."""
+        market = self._market[start : start + self._bars]
+        n_bars, n_pos = len(market), len(self._positions)
+        ctx = np.column_stack(
+            [
+                np.repeat(market, n_pos * 3, axis=0),
+                np.tile(np.repeat(self._positions, 3), n_bars),
+            ]
+        )
         acts = np.tile(np.arange(3, dtype=np.int64), n_bars * n_pos)
         ok = np.all(np.isfinite(ctx), axis=1) & ~(ctx[:, 2] < 0)
         table = np.full(len(ctx), np.nan)
-        table[ok] = constraints.violation(ctx[ok], acts[ok])
-        self._ok = ok.reshape(n_bars, n_pos, 3)
+        table[ok] = self.constraints.violation(ctx[ok], acts[ok])
+        self._start = start
         self._table = table.reshape(n_bars, n_pos, 3)
+        self._ok = ok.reshape(n_bars, n_pos, 3)
 
     def of(self, bar: int, position: int, action: int, ctx: np.ndarray) -> float:
         """v_i of taking ``action`` at ``position`` on the day's bar ``bar`` (0-based),
         whose context row is ``ctx``."""
         k = position - self._lo
-        t = self._table
-        if t is not None and 0 <= k < t.shape[1] and self._ok[bar, k, action]:
-            return float(t[bar, k, action])
+        if self._bars and 0 <= k < len(self._positions) and 0 <= bar < len(self._market):
+            if not self._start <= bar < self._start + len(self._table):
+                self._fill(bar)
+            i = bar - self._start
+            if self._ok[i, k, action]:
+                return float(self._table[i, k, action])
         return float(self.constraints.violation(ctx[None, :], np.array([action]))[0])

@@ -163,8 +163,12 @@ def test_day_violations_give_the_one_row_bits(
     )
     n_bars = data.draw(st.integers(0, 6))
     market = data.draw(faulty(data.draw(contexts(max(n_bars, 1)))))[:n_bars, :3]
-    table = DayViolations(cs, market, max_position)
-    for bar in range(n_bars):
+    # Batches of one bar up to all of them (the default holds thousands).
+    per_bar = 3 * (2 * max_position + 1)
+    batch = data.draw(st.integers(1, 7)) * per_bar
+    table = type("Batched", (DayViolations,), {"BATCH_ROWS": batch})(cs, market, max_position)
+    bars = data.draw(st.lists(st.integers(0, max(n_bars - 1, 0)), max_size=8)) if n_bars else []
+    for bar in sorted(bars) + bars:  # in order, as a day asks, then in any order
         position = data.draw(st.integers(-max_position - 1, max_position + 1))
         action = data.draw(st.integers(0, 2))
         ctx = np.append(market[bar], float(position))
@@ -175,10 +179,10 @@ def test_day_violations_give_the_one_row_bits(
             assert _same(got, want)
 
 
-def test_day_violations_fall_back_to_one_row_past_the_size_cap() -> None:
+def test_day_violations_fall_back_to_one_row_past_the_batch_size() -> None:
     cs = ConstraintSet(("c",), (parse_formula("not exceeds_limit"),), (1.0,), _PARAMS)
     market = np.zeros((10, 3))
-    table = DayViolations(cs, market, max_position=DayViolations.MAX_ROWS)  # too many rows
+    table = DayViolations(cs, market, max_position=DayViolations.BATCH_ROWS)  # one bar is more
     ctx = np.array([0.0, 0.0, 0.0, 3.0])
     want = float(cs.violation(ctx[None, :], np.array([2]))[0])
     assert table.of(4, 3, 2, ctx) == want == 1.0

@@ -43,7 +43,8 @@ from janus_sim.core import detmath as dm
 
 if TYPE_CHECKING:
     from janus_sim.config import Agent
-    from janus_sim.core.logic import ConstraintSet, ConstraintTable
+    from janus_sim.core.logic import ConstraintSet
+    from janus_sim.core.logic_table import ConstraintTable
     from janus_sim.core.state import SimState
 
 N_ACTIONS = 3

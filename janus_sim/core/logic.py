@@ -22,9 +22,9 @@ Predicates, with ``k`` the sharpness and ``limit`` the agent's position limit:
 
 Because every predicate is linear in ``pi`` (or constant), forward-mode evaluation with
 the operators' product and sum rules gives the exact jacobian of a formula w.r.t. ``pi``.
-The predicates are computed in ``logic_predicates``. A ``ConstraintTable`` holds the
-constraints on a fixed table of contexts (a night's buffer) and evaluates batches of its
-rows with the bits ``ConstraintSet`` gives them, computing the state predicates once.
+The predicates are computed in ``logic_predicates``. A ``ConstraintTable``
+(``logic_table``) holds the constraints on a fixed table of contexts (a night's buffer)
+and evaluates batches of its rows in one kernel, with the bits ``ConstraintSet`` gives.
 
 Grammar (implication is right-associative and binds loosest)::
 
@@ -79,12 +79,10 @@ from janus_sim.core.logic_predicates import (
     Dual,
     PredicateParams,
     PredicatesLike,
-    action_jacobian,
     as_context,
-    linear,
     predicate,
-    state_value,
 )
+from janus_sim.core.logic_table import ConstraintTable
 
 if TYPE_CHECKING:  # the core must not import pydantic at runtime
     from janus_sim.config import Constraint, Predicates
@@ -341,56 +339,3 @@ class ConstraintSet:
     ) -> float:
         """SatAgg (unweighted pMeanError, as LTN's) of the day truths; 1.0 when C = 0."""
         return sat_agg(self.day_truth(truths, p_forall, stable), p=p_sat_agg, stable=stable)
-
-
-class ConstraintTable:
-    """A ``ConstraintSet`` bound to a fixed table of contexts ``(N, 4)``, evaluated on many
-    batches of its rows: the state predicates and the action predicates' indicator
-    matrices are computed once for every row, and a batch gathers its own.
-
-    ``truth_and_grad(rows, probs)`` returns ``constraints.truth_and_grad(ctx[rows], probs)``
-    bit for bit, and raises the same ValueError for the same arguments: every predicate is
-    elementwise in the rows (``logic_predicates``). Rows no batch draws may hold anything
-    (a buffer's unfilled slots); a row is checked when a batch draws it. Phase 1 evaluates
-    thousands of batches from one night's buffer, so the table saves most of its logic.
-    """
-
-    def __init__(self, constraints: ConstraintSet, ctx: ArrayLike) -> None:
-        c = np.asarray(ctx, dtype=np.float64)
-        if c.ndim != 2 or c.shape[1] != len(CONTEXT_FIELDS):
-            as_context(c)  # raises the shape error
-        self.constraints = constraints
-        self._ctx = c
-        prm = constraints.params
-        self._values: dict[str, FloatArray] = {}
-        self._jacs: dict[str, FloatArray] = {}
-        with np.errstate(all="ignore"):  # a faulty row's values are never read
-            self._faulty = ~np.all(np.isfinite(c), axis=1) | (c[:, 2] < 0)
-            for name in sorted(frozenset().union(*map(formula_predicates, constraints.formulas))):
-                value = state_value(name, c, prm)
-                if value is not None:
-                    self._values[name] = value
-                else:
-                    self._jacs[name] = action_jacobian(name, c, prm)
-
-    def truth_and_grad(self, rows: ArrayLike, probs: ArrayLike) -> tuple[FloatArray, FloatArray]:
-        """Truths ``(n, C)`` and jacobians ``(n, C, 3)`` of the table's ``rows`` ``(n,)``
-        under the action probabilities ``probs`` ``(n, 3)``."""
-        r = np.asarray(rows, dtype=np.intp)
-        if np.any(self._faulty[r]):
-            as_context(self._ctx[r])  # raises what the batch's own check raises
-        p = self.constraints._policy(probs, len(r))
-        cache: dict[str, Dual] = {}
-
-        def leaf(name: str) -> Dual:
-            if name not in cache:
-                value = self._values.get(name)
-                if value is not None:
-                    cache[name] = (value[r], None)
-                else:
-                    cache[name] = linear(p, self._jacs[name][r])
-            return cache[name]
-
-        truths, jacs = self.constraints._truths(leaf, len(r), grad=True)
-        assert jacs is not None
-        return truths, jacs

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from janus_sim.core import detmath as dm
+from janus_sim.core import policy_kernel as pk
 
 if TYPE_CHECKING:
     from janus_sim.config import Agent
@@ -277,6 +278,74 @@ def policy_step(
     )
 
 
+def compiled_policy_step(
+    params: np.ndarray,
+    states: np.ndarray,
+    actions: np.ndarray,
+    rewards: np.ndarray,
+    next_states: np.ndarray,
+    dones: np.ndarray,
+    ctx: np.ndarray,
+    weights: np.ndarray,
+    constraints: ConstraintSet,
+    *,
+    gamma: float,
+    learning_rate: float,
+    logic_weight: float,
+    temperature: float,
+    grad_clip: float,
+    target: np.ndarray | None = None,
+    position_limit: int | None = None,
+    logic: Logic | None = None,
+) -> PolicyStep:
+    """``policy_step`` in ``policy_kernel``'s two kernels: the same step, the same bits.
+    It needs the target network and the position limit; without them, or for a batch
+    that is not float64 and int64, it is ``policy_step`` itself."""
+    if target is None or position_limit is None or actions.dtype != np.int64:
+        return policy_step(
+            params, states, actions, rewards, next_states, dones, ctx, weights, constraints,
+            gamma=gamma, learning_rate=learning_rate, logic_weight=logic_weight,
+            temperature=temperature, grad_clip=grad_clip, target=target,
+            position_limit=position_limit, logic=logic,
+        )  # fmt: skip
+    f64 = np.float64
+    w = np.ascontiguousarray(weights, dtype=f64)
+    with_logic = logic_weight > 0 and bool(constraints.names)
+    x, td, td_loss, norm_w, grad, pi = pk.head(
+        np.ascontiguousarray(params, dtype=f64),
+        np.ascontiguousarray(target, dtype=f64),
+        np.ascontiguousarray(states, dtype=f64),
+        np.ascontiguousarray(next_states, dtype=f64),
+        np.ascontiguousarray(actions),
+        np.ascontiguousarray(rewards, dtype=f64),
+        np.ascontiguousarray(dones, dtype=f64),
+        w,
+        np.rint(ctx[:, 3]).astype(np.int64),
+        int(position_limit),
+        float(gamma),
+        float(temperature),
+        with_logic,
+    )
+    if with_logic:
+        truth, jac = constraints.truth_and_grad(ctx, pi) if logic is None else logic(pi)
+        cw = np.asarray(constraints.weights, dtype=f64)
+    else:
+        truth, jac, cw = np.zeros((0, 0)), np.zeros((0, 0, 3)), np.zeros(0)
+    new, logic_loss, norm = pk.tail(
+        np.ascontiguousarray(params, dtype=f64), x, grad, w, pi,
+        np.ascontiguousarray(truth, dtype=f64), np.ascontiguousarray(jac, dtype=f64), cw,
+        float(norm_w), float(temperature), float(logic_weight), with_logic,
+        float(grad_clip), float(learning_rate),
+    )  # fmt: skip
+    return PolicyStep(
+        params=new,
+        td=td,
+        td_loss=float(td_loss),
+        logic_loss=float(logic_loss),
+        grad_norm=float(norm),
+    )
+
+
 # --- steps on the episodic buffer -----------------------------------------------------
 
 Transitions = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -311,7 +380,8 @@ def buffer_step(
     ``constraints`` on the buffer's contexts (``constraints.table(buffer.ctx)``), for the
     same bits faster. The state is not changed."""
     buf, _ = state.require_buffer()
-    return policy_step(
+    compiled = table is not None and state.target_params is not None
+    return (compiled_policy_step if compiled else policy_step)(
         state.params,
         *buffer_transitions(state, slots),
         buf.ctx[slots],

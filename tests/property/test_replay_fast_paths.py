@@ -7,14 +7,19 @@
 * ``awake.DayViolations`` evaluates the violation of every action at every position of a
   day's bars in one batch: each lookup must equal ``ConstraintSet.violation`` on that one
   row, and a row it cannot hold must raise what the one-row call raises.
+* ``agent.compiled_policy_step`` (``policy_kernel``'s two kernels) must give
+  ``policy_step``'s new parameters, TD errors and losses bit for bit, and the kernels'
+  sum must be ``np.sum``.
 * ``gates._recall`` walks the references in transposed blocks: its recall strengths must
   equal the plain double loop's (kept below as the reference), ties and skips included.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from functools import partial
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,6 +29,8 @@ from hypothesis.extra import numpy as hnp
 
 from janus_sim.core import detmath as dm
 from janus_sim.core import gates
+from janus_sim.core import policy_kernel as pk
+from janus_sim.core.agent import compiled_policy_step, policy_step
 from janus_sim.core.awake import DayViolations
 from janus_sim.core.logic import ConstraintSet, PredicateParams, parse_formula
 
@@ -186,3 +193,99 @@ def test_day_violations_fall_back_to_one_row_past_the_batch_size() -> None:
     ctx = np.array([0.0, 0.0, 0.0, 3.0])
     want = float(cs.violation(ctx[None, :], np.array([2]))[0])
     assert table.of(4, 3, 2, ctx) == want == 1.0
+
+
+# ---------------------------------------------------------------- the compiled policy step
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    hnp.arrays(
+        np.float64,
+        st.integers(0, 700),
+        elements=st.sampled_from([0.0, -0.0, 1.5, -2.25, 1e300, -1e300]) | st.floats(-1e6, 1e6),
+    )
+)
+def test_the_kernel_sum_is_numpys(a: np.ndarray) -> None:
+    assert _same(np.array(pk._sum(a)), np.array(np.sum(a)))
+
+
+def test_the_kernel_max_is_numpys_on_ties_infinities_and_nan() -> None:
+    """Over three columns numpy's max keeps the later of two equal values (a signed zero
+    shows which) and lets NaN win; the kernels' ``_max2`` must do the same."""
+    values = [-0.0, 0.0, -math.inf, 1.0, math.nan]
+    for row in itertools.product(values, repeat=3):
+        want = np.max(np.array([row] * 4), axis=1)[0]
+        got = pk._max2(pk._max2(row[0], row[1]), row[2])
+        assert (math.isnan(got) and math.isnan(want)) or _same(np.array(got), np.array(want)), row
+
+
+@st.composite
+def policy_batches(draw: st.DrawFn) -> dict[str, Any]:
+    """A batch as phase 1 feeds the step: seeded normal states and networks (no exact
+    ties), positions within a limit, some zero weights and done flags."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    b, d = draw(st.integers(1, 150)), draw(st.integers(1, 6))
+    limit = draw(st.integers(1, 3))
+    scale = draw(st.sampled_from([1e-3, 1.0, 30.0]))
+    weights = rng.random(b) * draw(st.sampled_from([0.0, 1.0, 1e-8]))
+    weights[rng.random(b) < 0.2] = 0.0
+    return {
+        "params": rng.normal(size=(3, d + 1)) * scale,
+        "target": rng.normal(size=(3, d + 1)) * scale,
+        "states": rng.normal(size=(b, d)) * scale,
+        "next_states": rng.normal(size=(b, d)) * scale,
+        "actions": rng.integers(0, 3, b),
+        "rewards": rng.normal(size=b),
+        "dones": (rng.random(b) < 0.1).astype(np.float64),
+        "ctx": np.column_stack(
+            [
+                rng.normal(size=b),
+                rng.random(b),
+                rng.random(b) * 8,
+                rng.integers(-limit, limit + 1, b),
+            ]
+        ).astype(np.float64),
+        "weights": weights,
+        "limit": limit,
+    }
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    policy_batches(),
+    st.lists(formulas, min_size=0, max_size=3),
+    st.sampled_from([0.0, 0.5, 2.0]),
+    st.sampled_from([1e-3, 1.0, 1e9]),
+    st.sampled_from([0.1, 1.0]),
+)
+def test_the_compiled_policy_step_gives_the_numpy_steps_bits(
+    batch: dict[str, Any], fs: list[object], logic_weight: float, clip: float, temp: float
+) -> None:
+    # One rule whose gradient spans all three actions, so every column order shows.
+    rules = [parse_formula("(sells or holds) -> buys"), *fs]
+    cs = ConstraintSet(
+        tuple(f"c{i}" for i in range(len(rules))),
+        tuple(rules),  # type: ignore[arg-type]
+        (1.5,) * len(rules),
+        PredicateParams(2.0, 0.2, 5.0, 8.0, int(batch["limit"])),
+    )
+    b = batch
+    args = (b["params"], b["states"], b["actions"], b["rewards"], b["next_states"], b["dones"])
+    kw = {
+        "gamma": 0.97,
+        "learning_rate": 0.05,
+        "logic_weight": logic_weight,
+        "temperature": temp,
+        "grad_clip": clip,
+        "target": b["target"],
+        "position_limit": b["limit"],
+    }
+    table = cs.table(b["ctx"])
+    rows = np.arange(len(b["actions"]))
+    logic = partial(table.truth_and_grad, rows)
+    want = policy_step(*args, b["ctx"], b["weights"], cs, **kw, logic=logic)
+    got = compiled_policy_step(*args, b["ctx"], b["weights"], cs, **kw, logic=logic)
+    assert _same(got.params, want.params) and _same(got.td, want.td)
+    for name in ("td_loss", "logic_loss", "grad_norm"):
+        assert _same(np.array(getattr(got, name)), np.array(getattr(want, name))), name

@@ -95,15 +95,26 @@ def install(point: str, n: int) -> None:
 
         store_cls.append = append_then_die  # type: ignore[method-assign]
     elif point == "replay":
-        step = agent.policy_step
+        plain, compiled = agent.policy_step, agent.compiled_policy_step
+        inside = [False]  # compiled_policy_step may fall back on policy_step: count once
 
-        def step_then_die(*args: Any, **kwargs: Any) -> Any:
+        def plain_then_die(*args: Any, **kwargs: Any) -> Any:
+            if not inside[0]:
+                counter.hit()
+            return plain(*args, **kwargs)
+
+        def compiled_then_die(*args: Any, **kwargs: Any) -> Any:
             counter.hit()
-            return step(*args, **kwargs)
+            inside[0] = True
+            try:
+                return compiled(*args, **kwargs)
+            finally:
+                inside[0] = False
 
-        # agent.buffer_step calls policy_step through agent's own global: every replay step
-        # (and the gated update's) passes here.
-        _rebind(agent, "policy_step", step_then_die)
+        # agent.buffer_step calls one of the two through agent's own globals: every replay
+        # step (and the gated update's) passes here once.
+        _rebind(agent, "policy_step", plain_then_die)
+        _rebind(agent, "compiled_policy_step", compiled_then_die)
     elif point == "consolidation":
         phase = consolidation.consolidation_phase
 

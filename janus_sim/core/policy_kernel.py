@@ -69,8 +69,6 @@ def _pairwise(a: Any) -> float:
     halves (the first a multiple of 8) and summed left + right. An explicit stack, not
     recursion: numba's cache does not load recursive kernels reliably."""
     n = a.shape[0]
-    if n <= _PW_BLOCK:
-        return _block(a, 0, n)
     los = np.empty(64, dtype=np.int64)
     lens = np.empty(64, dtype=np.int64)
     phase = np.zeros(64, dtype=np.int64)

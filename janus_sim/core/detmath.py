@@ -273,6 +273,11 @@ def power(x: float | np.ndarray, y: float | np.ndarray) -> float | np.ndarray:
     """Elementwise x**y with numpy broadcasting, portable (see ``pow_s``)."""
     if isinstance(x, float | int) and isinstance(y, float | int):
         return float(pow_s(float(x), float(y)))
+    if isinstance(y, float | int) and isinstance(x, np.ndarray):
+        # The common case (priorities ** alpha): the broadcast below costs more than the
+        # kernel on a batch of 64; the exponent filled in directly is the same operand.
+        fx = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
+        return _pow_a(fx, np.full(fx.size, float(y))).reshape(x.shape)
     xa, ya = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
     shape = xa.shape
     fx = np.ascontiguousarray(xa).reshape(-1)

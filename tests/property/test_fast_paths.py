@@ -6,7 +6,9 @@
   magnitudes (the power-of-two scaling path); ``assign_scored`` returns that choice and
   the chosen schema's distance;
 * ``consolidate`` (which builds its result without re-checking it) == ``Schema(...)`` of
-  the same fields.
+  the same fields;
+* ``detmath.power`` of an array to a scalar exponent (the priorities' ``p ** alpha``,
+  which skips the broadcast) == the broadcast path, for any shape, layout and dtype.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from janus_sim.core import detmath as dm
 from janus_sim.core.hippocampus import _top_k_mask_sorted, top_k_mask
 from janus_sim.core.neocortex import (
     Schema,
@@ -96,3 +99,25 @@ def test_consolidate_equals_checked_construction(seed: int, d: int, eta: float) 
             assert np.array_equal(getattr(s, name), getattr(ref, name))
             assert not getattr(s, name).flags.writeable
         assert s.half_log_norm == ref.half_log_norm
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    x=arrays(
+        st.sampled_from([np.float64, np.int64]),
+        st.lists(st.integers(0, 5), min_size=0, max_size=3).map(tuple),
+        elements=st.integers(-50, 50),
+    ).map(lambda a: np.asarray(a * 0.37) if a.dtype == np.float64 else a)
+    | arrays(np.float64, st.integers(0, 30), elements=_VALUES),
+    y=st.one_of(_TIED, st.floats(-8, 8), st.integers(-4, 4)),
+    transpose=st.booleans(),
+)
+def test_power_to_a_scalar_equals_the_broadcast(
+    x: np.ndarray, y: float | int, transpose: bool
+) -> None:
+    x = x.T if transpose else x  # a non-contiguous view when 2-d or more
+    got = dm.power(x, y)
+    want = dm.power(x, np.full(x.shape, y, dtype=np.float64))  # the broadcast path
+    assert got.shape == x.shape and got.dtype == np.float64
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.array_equal(np.signbit(got), np.signbit(want))

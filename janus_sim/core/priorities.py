@@ -18,6 +18,7 @@ defaults here: the spec's values are ``config.Replay``'s, which callers pass in.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,38 @@ def compute_priorities(
     ``lambda_logic`` and ``lambda_reward`` finite and >= 0, ``eps`` finite and > 0, so
     every priority is finite and > 0. Raises ValueError otherwise.
     """
+    # Phase 1 calls this a thousand times a night on batches of 64, where checking each
+    # input on its own costs more than the formula. A non-finite input makes ``p``
+    # non-finite, so valid inputs are recognised from ``p`` itself; anything else takes
+    # the checks below, which name the first fault.
+    delta = np.asarray(td_errors, dtype=np.float64)
+    v = np.asarray(violations, dtype=np.float64)
+    r = np.asarray(rewards, dtype=np.float64)
+    if (
+        delta.ndim == 1
+        and delta.shape == v.shape == r.shape
+        and math.isfinite(lambda_logic)
+        and lambda_logic >= 0.0
+        and math.isfinite(lambda_reward)
+        and lambda_reward >= 0.0
+        and math.isfinite(eps)
+        and eps > 0.0
+    ):
+        p = np.abs(delta) + lambda_logic * v + lambda_reward * np.abs(r) + eps
+        if (not v.size or np.min(v) >= 0.0) and np.isfinite(p).all():
+            return p
+    return _checked_priorities(delta, v, r, lambda_logic, lambda_reward, eps)
+
+
+def _checked_priorities(
+    td_errors: ArrayLike,
+    violations: ArrayLike,
+    rewards: ArrayLike,
+    lambda_logic: float,
+    lambda_reward: float,
+    eps: float,
+) -> FloatArray:
+    """``compute_priorities`` with every input checked in turn (the first fault raises)."""
     delta = _finite_1d(td_errors, "td_errors")
     v = _finite_1d(violations, "violations")
     r = _finite_1d(rewards, "rewards")

@@ -14,6 +14,7 @@ from scipy.stats import chisquare
 from janus_sim.config import Replay
 from janus_sim.core.priorities import (
     ReplaySample,
+    _checked_priorities,
     beta_at,
     compute_priorities,
     draw_batch,
@@ -248,3 +249,44 @@ def test_invalid_batch_requests_raise() -> None:
         draw_batch(tree, 16, 4, -0.1, rng)
     with pytest.raises(ValueError, match="n_occupied must be an int >= 1"):
         draw_batch(tree, 0, 4, 0.4, rng)
+
+
+_GOOD = st.floats(0.0, 1e3)
+_BAD = st.sampled_from([-0.0, -1.0, -1e-300, 1e308, np.inf, -np.inf, np.nan])
+_ANY = st.one_of(_GOOD, _GOOD, _GOOD, _BAD)
+"""Mostly valid values, so that an input with one fault is common."""
+
+
+def _outcome(f: object, *args: object) -> tuple[str, object]:
+    try:
+        return "ok", f(*args)  # type: ignore[operator]
+    except ValueError as e:
+        return "raised", str(e)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    n=st.integers(0, 6),
+    data=st.data(),
+    lams=st.tuples(_ANY, _ANY, _ANY),
+)
+def test_fast_priorities_equal_the_checked_ones(
+    n: int, data: st.DataObject, lams: tuple[float, float, float]
+) -> None:
+    """The unchecked formula is taken only where every check would pass: the same bits
+    for valid inputs, the same first error for any fault (non-finite or negative values,
+    overflow, mismatched or 2-d shapes, bad lambdas or eps)."""
+    sizes = data.draw(st.tuples(*[st.sampled_from([n, n, n, n + 1]) for _ in range(3)]))
+    arrs = [np.array(data.draw(st.lists(_ANY, min_size=m, max_size=m))) for m in sizes]
+    if data.draw(st.booleans()) and n:
+        arrs[0] = arrs[0].reshape(1, -1)
+    with np.errstate(all="ignore"):  # overflow and inf * 0 are among the faults drawn
+        fast = _outcome(compute_priorities, *arrs, *lams)
+        slow = _outcome(_checked_priorities, *arrs, *lams)
+    assert fast[0] == slow[0]
+    if fast[0] == "ok":
+        p = np.asarray(fast[1])
+        assert np.array_equal(p, np.asarray(slow[1]))
+        assert np.isfinite(p).all() and (p > 0).all()
+    else:
+        assert fast[1] == slow[1]

@@ -23,13 +23,20 @@ ROOT = Path(__file__).resolve().parents[1]
 GOAL_S = 5.0
 
 
-def _filled_state(n: int, d: int, rng: np.random.Generator) -> Recorder:
-    """A full buffer of ``n`` random transitions, built through the fold."""
+def _filled_state(n: int, d: int, limit: int, rng: np.random.Generator) -> Recorder:
+    """A full buffer of ``n`` random transitions, built through the fold, at positions
+    within ``limit``: the agent never holds more, and a position past it leaves the
+    bootstrap no allowed action (a TD error of -inf, which replay refuses)."""
     rec = Recorder(SimState())
     rec.emit(run_started(n, d))
     states = rng.normal(size=(n + 1, d))
     for i in range(n):
-        ctx = (rng.normal(-0.5, 1), rng.random(), rng.random() * 5, float(rng.integers(-4, 5)))
+        ctx = (
+            rng.normal(-0.5, 1),
+            rng.random(),
+            rng.random() * 5,
+            float(rng.integers(-limit, limit + 1)),
+        )
         rec.emit(
             transition(
                 i,
@@ -55,7 +62,9 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     )
     times = []
     for rep in range(1 if quick else 3):
-        rec = _filled_state(10_000, len(sc.agent.features), np.random.default_rng(rep))
+        rec = _filled_state(
+            10_000, len(sc.agent.features), sc.agent.position_limit, np.random.default_rng(rep)
+        )
         t0 = time.perf_counter()
         replay_phase(
             rec,

@@ -96,7 +96,7 @@ def run(
     (exit 130 / 143); `--resume` then finishes it with the digest an uninterrupted run
     would have had.
 
-    The first run after an install compiles the numerical kernels (numba; about 11 s)
+    The first run after an install compiles the numerical kernels (numba; 11-21 s on two cores)
     and says so in one line on stderr; later runs load them from numba's cache.
 
     \b

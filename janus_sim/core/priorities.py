@@ -52,12 +52,12 @@ def compute_priorities(
     """
     # Phase 1 calls this a thousand times a night on batches of 64, where checking each
     # input on its own costs more than the formula. A non-finite input makes ``p``
-    # non-finite, so valid inputs are recognised from ``p`` itself; anything else takes
-    # the checks below, which name the first fault.
+    # non-finite, so valid inputs are recognised from ``p`` itself; only a fault takes
+    # ``_check_inputs``, which names the first one.
     delta = np.asarray(td_errors, dtype=np.float64)
     v = np.asarray(violations, dtype=np.float64)
     r = np.asarray(rewards, dtype=np.float64)
-    if (
+    if not (
         delta.ndim == 1
         and delta.shape == v.shape == r.shape
         and math.isfinite(lambda_logic)
@@ -67,28 +67,27 @@ def compute_priorities(
         and math.isfinite(eps)
         and eps > 0.0
     ):
-        p = np.abs(delta) + lambda_logic * v + lambda_reward * np.abs(r) + eps
-        if (not v.size or np.min(v) >= 0.0) and np.isfinite(p).all():
-            return p
-    return _checked_priorities(delta, v, r, lambda_logic, lambda_reward, eps)
+        _check_inputs(delta, v, r, lambda_logic, lambda_reward, eps)
+    p = np.abs(delta) + lambda_logic * v + lambda_reward * np.abs(r) + eps
+    if (not v.size or np.min(v) >= 0.0) and np.isfinite(p).all():
+        return p
+    _check_inputs(delta, v, r, lambda_logic, lambda_reward, eps)
+    raise ValueError("priorities overflowed to inf; td_errors or rewards are too large")
 
 
-def _checked_priorities(
-    td_errors: ArrayLike,
-    violations: ArrayLike,
-    rewards: ArrayLike,
-    lambda_logic: float,
-    lambda_reward: float,
+def _check_inputs(
+    delta: ArrayLike, v: ArrayLike, r: ArrayLike, lambda_logic: float, lambda_reward: float,
     eps: float,
-) -> FloatArray:
-    """``compute_priorities`` with every input checked in turn (the first fault raises)."""
-    delta = _finite_1d(td_errors, "td_errors")
-    v = _finite_1d(violations, "violations")
-    r = _finite_1d(rewards, "rewards")
-    if not delta.shape == v.shape == r.shape:
+) -> None:  # fmt: skip
+    """Raise ValueError for the first of ``compute_priorities``' inputs that breaks its
+    contract, in the order td_errors, violations, rewards, shapes, signs, lambdas, eps."""
+    d = _finite_1d(delta, "td_errors")
+    v = _finite_1d(v, "violations")
+    r = _finite_1d(r, "rewards")
+    if not d.shape == v.shape == r.shape:
         raise ValueError(
             "td_errors, violations and rewards must have one shape, got "
-            f"{delta.shape}, {v.shape} and {r.shape}"
+            f"{d.shape}, {v.shape} and {r.shape}"
         )
     if v.size and not np.min(v) >= 0.0:
         raise ValueError("violations must be >= 0")
@@ -97,10 +96,6 @@ def _checked_priorities(
             raise ValueError(f"{name} must be finite and >= 0, got {lam!r}")
     if not (np.isfinite(eps) and eps > 0.0):
         raise ValueError(f"eps must be finite and > 0, got {eps!r}")
-    p = np.abs(delta) + lambda_logic * v + lambda_reward * np.abs(r) + eps
-    if not np.all(np.isfinite(p)):
-        raise ValueError("priorities overflowed to inf; td_errors or rewards are too large")
-    return p
 
 
 def beta_at(iteration: int, n_iterations: int, beta_start: float, beta_end: float) -> float:

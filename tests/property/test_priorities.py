@@ -14,7 +14,7 @@ from scipy.stats import chisquare
 from janus_sim.config import Replay
 from janus_sim.core.priorities import (
     ReplaySample,
-    _checked_priorities,
+    _check_inputs,
     beta_at,
     compute_priorities,
     draw_batch,
@@ -252,9 +252,22 @@ def test_invalid_batch_requests_raise() -> None:
 
 
 _GOOD = st.floats(0.0, 1e3)
-_BAD = st.sampled_from([-0.0, -1.0, -1e-300, 1e308, np.inf, -np.inf, np.nan])
-_ANY = st.one_of(_GOOD, _GOOD, _GOOD, _BAD)
-"""Mostly valid values, so that an input with one fault is common."""
+_BAD = st.sampled_from([-1.0, -1e-300, 1e308, np.inf, -np.inf, np.nan])
+_FAULTS = ("td", "v", "r", "length", "2-d", "ll", "lr", "eps")
+"""Where a fault goes: a value of one input (the arrays and the three parameters), an
+array's length, or td_errors' dimensions."""
+
+
+def _checked_priorities(
+    td: np.ndarray, v: np.ndarray, r: np.ndarray, ll: float, lr: float, eps: float
+) -> np.ndarray:
+    """Eq. 7 as specified: every input checked in turn, then the formula and its overflow."""
+    delta, vv, rr = (np.asarray(a, dtype=np.float64) for a in (td, v, r))
+    _check_inputs(delta, vv, rr, ll, lr, eps)
+    p = np.abs(delta) + ll * vv + lr * np.abs(rr) + eps
+    if not np.all(np.isfinite(p)):
+        raise ValueError("priorities overflowed to inf; td_errors or rewards are too large")
+    return p
 
 
 def _outcome(f: object, *args: object) -> tuple[str, object]:
@@ -268,18 +281,27 @@ def _outcome(f: object, *args: object) -> tuple[str, object]:
 @given(
     n=st.integers(0, 6),
     data=st.data(),
-    lams=st.tuples(_ANY, _ANY, _ANY),
+    faults=st.lists(st.sampled_from(_FAULTS), max_size=2),
 )
 def test_fast_priorities_equal_the_checked_ones(
-    n: int, data: st.DataObject, lams: tuple[float, float, float]
+    n: int, data: st.DataObject, faults: list[str]
 ) -> None:
     """The unchecked formula is taken only where every check would pass: the same bits
     for valid inputs, the same first error for any fault (non-finite or negative values,
-    overflow, mismatched or 2-d shapes, bad lambdas or eps)."""
-    sizes = data.draw(st.tuples(*[st.sampled_from([n, n, n, n + 1]) for _ in range(3)]))
-    arrs = [np.array(data.draw(st.lists(_ANY, min_size=m, max_size=m))) for m in sizes]
-    if data.draw(st.booleans()) and n:
-        arrs[0] = arrs[0].reshape(1, -1)
+    overflow, mismatched or 2-d shapes, bad lambdas or eps), alone or two at once."""
+    arrs = [np.array(data.draw(st.lists(_GOOD, min_size=n, max_size=n))) for _ in range(3)]
+    lams = [data.draw(_GOOD), data.draw(_GOOD), data.draw(st.floats(1e-9, 1.0))]
+    for fault in faults:
+        if fault == "length":
+            k = data.draw(st.integers(0, 2))
+            arrs[k] = np.append(arrs[k], 1.0)
+        elif fault == "2-d" and arrs[0].size:
+            arrs[0] = arrs[0].reshape(1, -1)
+        elif fault in ("ll", "lr", "eps"):
+            lams[("ll", "lr", "eps").index(fault)] = data.draw(st.one_of(_BAD, st.just(0.0)))
+        elif fault in ("td", "v", "r") and n:
+            a = arrs[("td", "v", "r").index(fault)].reshape(-1)
+            a[data.draw(st.integers(0, n - 1))] = data.draw(_BAD)
     with np.errstate(all="ignore"):  # overflow and inf * 0 are among the faults drawn
         fast = _outcome(compute_priorities, *arrs, *lams)
         slow = _outcome(_checked_priorities, *arrs, *lams)
